@@ -1,0 +1,285 @@
+"""What every connector is made of: plain records, typed errors, the settings schema and the
+Connector base class.
+
+A connector package (`stores/connectors/<name>/`) has three pieces:
+  client.py     the only code doing I/O; raises the typed errors below
+  mapper.py     pure parsing: bytes/JSON in, the dataclasses below out
+  connector.py  a Connector subclass: settings schema, capabilities, glue
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises. `str(err)` is one line a person can read."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class AuthError(ConnectorError):
+    """The store refused our credentials (wrong user/password/tenant)."""
+
+
+class TransientError(ConnectorError):
+    """Worth retrying later: timeouts, connection refused, 5xx, 429."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status_code: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status_code = status_code
+
+
+class StoreRejected(ConnectorError):
+    """The store answered and said no (4xx and the like). `body` is its reply, verbatim."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, body: str = ""):
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+
+class ProtocolError(ConnectorError):
+    """The store's reply is not what the protocol says: HTML, truncated XML, bad numbers..."""
+
+
+class ConfigurationError(ConnectorError):
+    """The store's settings cannot work (unknown version, malformed URL...)."""
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str = ""
+    company: str = ""
+    street1: str = ""
+    street2: str = ""
+    street3: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    country: str = ""
+    phone: str = ""
+    email: str = ""
+
+    # Countries whose addresses are not deliverable without a state / province code.
+    STATE_REQUIRED: ClassVar[frozenset[str]] = frozenset({"US", "CA", "AU", "BR", "MX"})
+
+    def missing_fields(self) -> list[str]:
+        """Names of the fields a shipping label needs and this address lacks."""
+        missing = [
+            label
+            for label, value in (
+                ("street", self.street1),
+                ("city", self.city),
+                ("postal code", self.postal_code),
+                ("country", self.country),
+            )
+            if not value.strip()
+        ]
+        if self.country.strip().upper() in self.STATE_REQUIRED and not self.state.strip():
+            missing.append("state")
+        return missing
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line_item_id: str
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal = Decimal("0")
+    weight_grams: Decimal | None = None  # per unit
+    image_url: str = ""
+    location: str = ""  # bin location
+    adjustment: bool = False  # a discount line, not a product to ship
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """One order as the store describes it, already in ShipBridge's terms.
+
+    Timestamps are timezone-aware UTC: the connector applies the store's zone."""
+
+    external_id: str
+    order_number: str
+    order_date: dt.datetime
+    modified_at: dt.datetime
+    store_status: str
+    ship_to: Address | None
+    lines: tuple[OrderLine, ...] = ()
+    bill_to: Address | None = None
+    customer_code: str = ""
+    customer_email: str = ""
+    currency: str = ""
+    order_total: Decimal | None = None
+    tax_amount: Decimal | None = None
+    shipping_amount: Decimal | None = None
+    requested_service: str = ""
+    payment_method: str = ""
+    customer_notes: str = ""
+    internal_notes: str = ""
+    gift: bool = False
+    gift_message: str = ""
+    ship_date: dt.date | None = None  # the store's planned ship date, a calendar date
+    raw: dict[str, Any] = field(default_factory=dict)  # JSON-safe store payload (write-back needs)
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    """An order the connector saw but could not turn into a record."""
+
+    external_id: str
+    order_number: str
+    reason: str
+
+
+@dataclass
+class Page:
+    number: int
+    total_pages: int | None
+    records: list[OrderRecord]
+    skipped: list[SkippedRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Import window, UTC, both bounds inclusive."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+
+@dataclass(frozen=True)
+class NoticeItem:
+    line_item_id: str
+    sku: str
+    name: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ShipmentNotice:
+    """What a store is told about one shipment of one of its orders."""
+
+    order_external_id: str
+    order_number: str
+    carrier: str
+    service: str
+    tracking_number: str
+    ship_date: dt.date
+    label_created_at: dt.datetime  # UTC
+    items: tuple[NoticeItem, ...]
+    recipient: Address
+    shipping_cost: Decimal | None = None
+    customer_code: str = ""
+    customer_notes: str = ""
+    internal_notes: str = ""
+    notify_customer: bool = False
+    order_raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    """A delivered notification. `warning` is set when it went through only in part."""
+
+    request_summary: str
+    response_code: int | None = None
+    response_body: str = ""
+    warning: str = ""
+
+
+# --- settings schema ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingField:
+    key: str
+    label: str
+    required: bool = True
+    secret: bool = False
+    help_text: str = ""
+    choices: tuple[str, ...] = ()
+
+
+# --- the connector ------------------------------------------------------------------------
+
+
+class Connector:
+    """Base class. Subclasses set the class attributes and implement the three I/O methods."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    settings_schema: ClassVar[tuple[SettingField, ...]]
+    help_text: ClassVar[str] = ""
+    notice: ClassVar[str] = ""  # shown on the store's admin page (e.g. a service shutdown)
+    can_combine: ClassVar[bool] = True
+    can_split: ClassVar[bool] = True
+    tracking_needs_package: ClassVar[bool] = False
+    # Store statuses the store is known to use (admin hints, Acumatica filter).
+    known_statuses: ClassVar[tuple[str, ...]] = ()
+    # Mapping suggested for a new store: store status -> internal status value.
+    default_status_mapping: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, *, settings: dict[str, str], secrets: dict[str, str], timezone: ZoneInfo):
+        self.settings = settings
+        self.secrets = secrets
+        self.timezone = timezone
+
+    # -- settings --
+    @classmethod
+    def setting_keys(cls) -> set[str]:
+        return {f.key for f in cls.settings_schema}
+
+    @classmethod
+    def secret_keys(cls) -> set[str]:
+        return {f.key for f in cls.settings_schema if f.secret}
+
+    @classmethod
+    def clean_settings(cls, values: dict[str, str]) -> dict[str, str]:
+        """Validate a full set of settings (secrets included); return them normalised.
+        Raise ConfigurationError naming the problem. Subclasses extend for value checks."""
+        unknown = sorted(set(values) - cls.setting_keys())
+        if unknown:
+            raise ConfigurationError(
+                f"unknown setting {unknown[0]!r} for {cls.name} (known: {', '.join(sorted(cls.setting_keys()))})"
+            )
+        cleaned = {k: (v or "").strip() for k, v in values.items()}
+        for f in cls.settings_schema:
+            if f.required and not cleaned.get(f.key):
+                raise ConfigurationError(f"missing required setting {f.key!r} ({f.label})")
+            if f.choices and cleaned.get(f.key) and cleaned[f.key] not in f.choices:
+                raise ConfigurationError(
+                    f"setting {f.key!r} must be one of: {', '.join(f.choices)} (got {cleaned[f.key]!r})"
+                )
+        return {k: v for k, v in cleaned.items() if v}
+
+    # -- I/O, implemented by each connector --
+    def test_connection(self) -> str:
+        """Check the store answers with these settings; return a one-line success message.
+        Raise a ConnectorError whose message says what is wrong."""
+        raise NotImplementedError
+
+    def fetch_orders(self, window: Window, *, statuses: list[str]) -> Iterator[Page]:
+        """Yield pages of orders modified in the window. `statuses` are the mapped store
+        statuses (connectors that filter server-side use them)."""
+        raise NotImplementedError
+
+    def notify_shipment(self, notice: ShipmentNotice) -> NotifyResult:
+        """Tell the store about one shipment. Raise StoreRejected / TransientError / ..."""
+        raise NotImplementedError

@@ -1,0 +1,33 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from stores.connectors.registry import CONNECTOR_NAMES
+from stores.services import StoreInputError, store_create
+
+from ._util import parse_pairs
+
+
+class Command(BaseCommand):
+    help = "Add a store: validates everything, saves (secrets encrypted), prints the new store's id last."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--connector", required=True, help=f"one of: {', '.join(CONNECTOR_NAMES)}")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--merchant", default=None, help="merchant name (created when new)")
+        parser.add_argument("--timezone", default="UTC", help="IANA zone of the store's server clock")
+        parser.add_argument("--set", action="append", dest="set_values", metavar="KEY=VALUE", default=[])
+        parser.add_argument("--map-status", action="append", dest="statuses", metavar="STORE_STATUS=STATUS",
+                            default=[])
+
+    def handle(self, *args, **opts):
+        try:
+            store = store_create(
+                connector=opts["connector"],
+                name=opts["name"],
+                merchant_name=opts["merchant"],
+                timezone=opts["timezone"],
+                settings=parse_pairs(opts["set_values"], "--set"),
+                status_mapping=parse_pairs(opts["statuses"], "--map-status"),
+            )
+        except StoreInputError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(str(store.pk))

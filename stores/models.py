@@ -1,0 +1,160 @@
+from datetime import timedelta
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from . import crypto
+from .connectors.registry import CONNECTOR_NAMES, get_connector_class
+
+
+class OrderStatus(models.TextChoices):
+    """ShipBridge's internal order statuses (ShipStation's five)."""
+
+    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+    AWAITING_SHIPMENT = "awaiting_shipment", "Awaiting shipment"
+    ON_HOLD = "on_hold", "On hold"
+    SHIPPED = "shipped", "Shipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+def validate_timezone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. UTC, America/Chicago).")
+
+
+class Merchant(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A ShipBridge login. Staff users belong to one merchant; platform superusers to none."""
+
+    merchant = models.ForeignKey(
+        Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="users",
+        help_text="The merchant whose stores and orders this user works on. Empty for platform superusers.",
+    )
+
+
+class RefreshStatus(models.TextChoices):
+    NEVER = "never", "Never refreshed"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Store(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="stores")
+    connector = models.CharField(max_length=40, choices=[(n, n) for n in CONNECTOR_NAMES])
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True, help_text="Inactive stores do not import; their orders stay.")
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone],
+        help_text="The zone the store's server clock runs in. Timestamps are read and filters written in it.",
+    )
+
+    # Connection: non-secret values readable, secrets encrypted (never shown back).
+    settings = models.JSONField(default=dict, blank=True)
+    encrypted_secrets = models.TextField(blank=True, default="", editable=False)
+
+    # Scheduling and state
+    refresh_interval_minutes = models.PositiveIntegerField(default=15, validators=[MinValueValidator(1)])
+    next_refresh_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    import_cursor = models.DateTimeField(null=True, blank=True, help_text="Imports resume from here (UTC).")
+    last_refresh_at = models.DateTimeField(null=True, blank=True)
+    last_refresh_status = models.CharField(max_length=20, choices=RefreshStatus.choices, default=RefreshStatus.NEVER)
+    last_refresh_error = models.TextField(blank=True, default="")
+    lease_token = models.CharField(max_length=64, blank=True, default="", editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_connection_test_at = models.DateTimeField(null=True, blank=True)
+    last_connection_test_ok = models.BooleanField(null=True, blank=True)
+    last_connection_test_message = models.TextField(blank=True, default="")
+
+    # Marketplace / customer notifications
+    notify_marketplace = models.BooleanField(
+        "notify the store when a shipment is created", default=True,
+    )
+    notify_customer = models.BooleanField("email the customer on shipment", default=False)
+
+    # Branding
+    brand_company_name = models.CharField("company name", max_length=200, blank=True, default="")
+    brand_logo = models.ImageField("logo", upload_to="logos/", blank=True)
+    brand_phone = models.CharField("phone", max_length=50, blank=True, default="")
+    brand_email = models.EmailField("email", blank=True, default="")
+    brand_website = models.URLField("website", blank=True, default="")
+    brand_return_address = models.TextField("return address", blank=True, default="")
+
+    # Product management
+    create_products = models.BooleanField("create products from imported order lines", default=False)
+    update_products = models.BooleanField("update products from imported order lines", default=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["merchant__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="store_unique_name_per_merchant"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # -- reads, no side effects --
+    @property
+    def connector_class(self):
+        return get_connector_class(self.connector)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def get_secrets(self) -> dict:
+        return crypto.decrypt_json(self.encrypted_secrets)
+
+    def set_secrets(self, secrets: dict) -> None:
+        self.encrypted_secrets = crypto.encrypt_json({k: v for k, v in secrets.items() if v})
+
+    def all_settings(self) -> dict:
+        return {**self.settings, **self.get_secrets()}
+
+    def build_connector(self):
+        return self.connector_class(settings=dict(self.settings), secrets=self.get_secrets(), timezone=self.tz)
+
+    def status_map(self) -> dict[str, str]:
+        return {m.store_status: m.status for m in self.status_mappings.all()}
+
+    def is_due(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.active and (self.next_refresh_at is None or self.next_refresh_at <= now)
+
+    @property
+    def refresh_interval(self) -> timedelta:
+        return timedelta(minutes=self.refresh_interval_minutes)
+
+
+class StatusMapping(models.Model):
+    """One store status string (case-sensitive) mapped onto an internal status."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="status_mappings")
+    store_status = models.CharField(max_length=100, db_collation=None)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices)
+
+    class Meta:
+        ordering = ["store", "status", "store_status"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "store_status"], name="status_mapping_unique_store_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_status} → {self.get_status_display()}"

@@ -1,0 +1,148 @@
+"""Platform: settings, migrations, admin pages, store creation and secrets."""
+import io
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.urls import reverse
+from django.contrib import admin
+
+from stores.crypto import SecretDecryptionError
+from stores.models import Store, StatusMapping, Merchant
+
+pytestmark = pytest.mark.django_db
+
+CUSTOM_SETTINGS = ["--set", "url=http://127.0.0.1:9/shop", "--set", "username=shop", "--set",
+                   "password=Hunter2-very-secret"]
+
+
+def run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue()
+
+
+def test_migrations_are_complete():
+    # Given the models, when makemigrations checks, then nothing is missing.
+    call_command("makemigrations", "--check", "--dry-run", stdout=io.StringIO())
+
+
+def test_dispatch_beat_entry_exists():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="stores.tasks.dispatch_due_stores")
+    assert task.enabled and task.interval.every == 60 and task.interval.period == "seconds"
+    assert task.expire_seconds == 55
+
+
+def test_add_store_saves_and_prints_id_last():
+    out = run("add_store", "--connector", "custom_store", "--name", "Main shop", "--merchant", "Acme",
+              "--timezone", "America/Chicago", *CUSTOM_SETTINGS, "--map-status", "paid=awaiting_shipment",
+              "--map-status", "Paid=on_hold")
+    store = Store.objects.get()
+    assert out.strip().splitlines()[-1] == str(store.pk)
+    assert store.merchant.name == "Acme" and store.timezone == "America/Chicago"
+    assert store.settings == {"url": "http://127.0.0.1:9/shop", "username": "shop"}
+    assert store.get_secrets() == {"password": "Hunter2-very-secret"}
+    # mapping is case-sensitive: "paid" and "Paid" are two statuses
+    assert store.status_map() == {"paid": "awaiting_shipment", "Paid": "on_hold"}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--connector", "shopify", "--name", "X", *CUSTOM_SETTINGS], "unknown connector 'shopify'"),
+        (["--connector", "custom_store", "--name", "X", "--set", "url=http://x/", "--set", "password=p"],
+         "missing required setting 'username'"),
+        (["--connector", "custom_store", "--name", "X", "--timezone", "Mars/Olympus", *CUSTOM_SETTINGS],
+         "'Mars/Olympus' is not an IANA time zone"),
+        (["--connector", "custom_store", "--name", "X", *CUSTOM_SETTINGS, "--map-status", "paid=ready"],
+         "unknown internal status 'ready'"),
+        (["--connector", "acumatica", "--name", "X", "--set", "base_url=http://x", "--set", "username=u",
+          "--set", "password=p", "--set", "company=C", "--set", "branch=B", "--set", "version=2017 R1"],
+         "setting 'version' must be one of"),
+        (["--connector", "custom_store", "--name", "X", *CUSTOM_SETTINGS, "--set", "colour=blue"],
+         "unknown setting 'colour'"),
+    ],
+)
+def test_add_store_refuses_bad_input_and_saves_nothing(args, message):
+    with pytest.raises(CommandError) as exc:
+        run("add_store", *args)
+    assert message in str(exc.value)
+    assert "\n" not in str(exc.value)
+    assert Store.objects.count() == 0 and StatusMapping.objects.count() == 0 and Merchant.objects.count() == 0
+
+
+def test_add_store_exits_nonzero_from_the_shell(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "add_store", "--connector", "nope", "--name", "X"],
+        capture_output=True, text=True, env={**__import__("os").environ, "SHIPBRIDGE_VAR_DIR": str(tmp_path)},
+    )
+    assert result.returncode != 0
+    assert "unknown connector 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_password_never_stored_in_clear():
+    run("add_store", "--connector", "custom_store", "--name", "S", *CUSTOM_SETTINGS)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM stores_store")
+        rows = cursor.fetchall()
+    dumped = repr(rows)
+    assert "Hunter2-very-secret" not in dumped
+    assert Store.objects.get().get_secrets()["password"] == "Hunter2-very-secret"
+    if connection.vendor == "sqlite":
+        connection.close()
+        db_file = connection.settings_dict["NAME"]
+        if db_file and not str(db_file).startswith(("file:", ":memory:")):
+            with open(db_file, "rb") as fh:
+                assert b"Hunter2-very-secret" not in fh.read()
+
+
+def test_rotate_encryption_keys_with_two_keys(settings):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.SHIPBRIDGE_ENCRYPTION_KEYS = [old]
+    run("add_store", "--connector", "custom_store", "--name", "S", *CUSTOM_SETTINGS)
+    token_before = Store.objects.get().encrypted_secrets
+
+    settings.SHIPBRIDGE_ENCRYPTION_KEYS = [new, old]
+    assert "1 store" in run("rotate_encryption_keys")
+    store = Store.objects.get()
+    assert store.encrypted_secrets != token_before
+
+    settings.SHIPBRIDGE_ENCRYPTION_KEYS = [new]  # the old key is dropped
+    assert store.get_secrets() == {"password": "Hunter2-very-secret"}
+
+    settings.SHIPBRIDGE_ENCRYPTION_KEYS = [old]  # the wrong key fails loudly
+    with pytest.raises(SecretDecryptionError):
+        Store.objects.get().get_secrets()
+
+
+def test_rotate_with_wrong_keys_fails_cleanly(settings):
+    settings.SHIPBRIDGE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    run("add_store", "--connector", "custom_store", "--name", "S", *CUSTOM_SETTINGS)
+    token = Store.objects.get().encrypted_secrets
+    settings.SHIPBRIDGE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(CommandError, match="cannot be decrypted"):
+        run("rotate_encryption_keys")
+    assert Store.objects.get().encrypted_secrets == token
+
+
+def test_every_admin_changelist_and_add_page_answers(admin_client_su):
+    from tests.factories import OrderItemFactory
+
+    OrderItemFactory()  # some rows, so changelists render real data
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        assert admin_client_su.get(url).status_code == 200, url
+        add_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+        response = admin_client_su.get(add_url)
+        if model_admin.has_add_permission(response.wsgi_request):
+            assert response.status_code == 200, add_url
+        else:  # read-only logs (import runs, notifications) have no add page, on purpose
+            assert response.status_code == 403, add_url
