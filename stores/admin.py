@@ -1,5 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.html import format_html
 
 from .forms import CONNECTION_FIELD_NAMES, StoreAdminForm
 from .models import Merchant, StatusMapping, Store, User
@@ -53,8 +54,43 @@ class StoreAdmin(MerchantScopedAdmin):
         ("Activity", {"fields": readonly_fields}),
     )
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    actions = ["refresh_now", "test_connection"]
+
+    @admin.display(description="Notice")
+    def connector_notice(self, obj):
+        notice = obj.connector_class.notice if obj and obj.connector else ""
+        return format_html('<strong class="shipbridge-notice">{}</strong>', notice) if notice else "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("connector_notice", *super().get_readonly_fields(request, obj))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.connector_class.notice:
+            setup = fieldsets[0]
+            fieldsets = ((setup[0], {**setup[1], "fields": ("connector_notice", *setup[1]["fields"])}),
+                         *fieldsets[1:])
+        return fieldsets
+
+    @admin.action(description="Refresh now (import orders)")
+    def refresh_now(self, request, queryset):
+        from orders.importing import store_queue_refresh
+        from orders.models import ImportTrigger
+
+        stores = list(queryset.filter(active=True))
+        for store in stores:
+            store_queue_refresh(store=store, trigger=ImportTrigger.USER, user=request.user)
+        skipped = queryset.count() - len(stores)
+        self.message_user(request, f"Import queued for {len(stores)} store(s)."
+                          + (f" {skipped} inactive store(s) left alone." if skipped else ""), messages.SUCCESS)
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request, queryset):
+        from .services import store_test_connection
+
+        for store in queryset:
+            ok, message = store_test_connection(store=store)
+            self.message_user(request, f"{store.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

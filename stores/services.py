@@ -122,3 +122,22 @@ def secrets_rotate() -> int:
             store.save(update_fields=["encrypted_secrets"])
             count += 1
     return count
+
+
+def store_test_connection(*, store: Store) -> tuple[bool, str]:
+    """Ask the store's connector to check the connection; record and return (ok, message)."""
+    from django.utils import timezone
+
+    from .connectors.base import ConnectorError
+    from .crypto import SecretDecryptionError
+
+    try:
+        message = store.build_connector().test_connection()
+        ok = True
+    except (ConnectorError, SecretDecryptionError) as exc:
+        ok, message = False, str(exc)
+    Store.objects.filter(pk=store.pk).update(
+        last_connection_test_at=timezone.now(), last_connection_test_ok=ok, last_connection_test_message=message
+    )
+    store.last_connection_test_ok, store.last_connection_test_message = ok, message
+    return ok, message

@@ -1,0 +1,369 @@
+"""Import engine: windows, cursor, lease, bulk upsert per page, skip reasons.
+
+Data flow: dispatcher (beat) or "refresh now" → store_refresh() → connector.fetch_orders(window)
+→ pages of OrderRecord → apply_page() (a constant number of queries per page).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from stores.connectors.base import ConnectorError, OrderRecord, Page, Window
+from stores.crypto import SecretDecryptionError
+from stores.models import OrderStatus, RefreshStatus, Store
+
+from .models import ImportRun, ImportRunStatus, ImportTrigger, Order, OrderItem, Product
+
+log = logging.getLogger("shipbridge.importing")
+
+ORDER_FIELDS = [
+    "order_number", "order_date", "modified_at", "status", "store_status", "ship_date",
+    "ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2", "ship_to_street3",
+    "ship_to_city", "ship_to_state", "ship_to_postal_code", "ship_to_country", "ship_to_phone",
+    "bill_to_name", "bill_to_company", "bill_to_phone", "bill_to_email",
+    "customer_code", "customer_email", "currency", "order_total", "tax_amount", "shipping_amount",
+    "requested_service", "payment_method", "customer_notes", "internal_notes", "gift", "gift_message",
+    "raw", "content_hash", "updated_at",
+]
+ITEM_FIELDS = ["sku", "name", "quantity", "unit_price", "weight_grams", "image_url", "location", "adjustment",
+               "options"]
+
+
+class StoreBusy(Exception):
+    """Another import of this store holds the lease."""
+
+
+# --- lease: one run per store across every worker ------------------------------------------
+
+
+def _lease_acquire(store_id: int) -> str:
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    taken = Store.objects.filter(pk=store_id).filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    ).update(
+        lease_token=token,
+        lease_expires_at=now + dt.timedelta(seconds=settings.SHIPBRIDGE_IMPORT_LEASE_SECONDS),
+    )
+    if not taken:
+        if not Store.objects.filter(pk=store_id).exists():
+            raise Store.DoesNotExist(f"no store with id {store_id}")
+        raise StoreBusy("busy: another import of this store is running; try again when it ends")
+    return token
+
+
+def _lease_renew(store_id: int, token: str) -> None:
+    Store.objects.filter(pk=store_id, lease_token=token).update(
+        lease_expires_at=timezone.now() + dt.timedelta(seconds=settings.SHIPBRIDGE_IMPORT_LEASE_SECONDS)
+    )
+
+
+def _lease_release(store_id: int, token: str) -> None:
+    Store.objects.filter(pk=store_id, lease_token=token).update(lease_token="", lease_expires_at=None)
+
+
+# --- scheduling ----------------------------------------------------------------------------
+
+
+def stores_dispatch_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Queue an import for every active store whose next refresh is due, moving its next
+    refresh time in the same transaction (so two beat ticks never queue it twice)."""
+    from .tasks import import_store
+
+    now = now or timezone.now()
+    due_ids = []
+    with transaction.atomic():
+        due = (
+            Store.objects.select_for_update(skip_locked=True)
+            .filter(active=True)
+            .filter(Q(next_refresh_at__isnull=True) | Q(next_refresh_at__lte=now))
+            .only("pk", "refresh_interval_minutes")
+        )
+        for store in due:
+            store.next_refresh_at = now + store.refresh_interval
+            due_ids.append(store.pk)
+        Store.objects.bulk_update(due, ["next_refresh_at"]) if due_ids else None
+        for store_id in due_ids:
+            transaction.on_commit(
+                lambda store_id=store_id: import_store.delay(store_id, trigger=ImportTrigger.SCHEDULE)
+            )
+    return due_ids
+
+
+def store_queue_refresh(*, store: Store, trigger: str, user=None) -> None:
+    """"Refresh now": queue an import of this store after the current transaction commits."""
+    from .tasks import import_store
+
+    user_id = user.pk if user is not None else None
+    transaction.on_commit(lambda: import_store.delay(store.pk, trigger=trigger, user_id=user_id))
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def import_window(store: Store, *, now: dt.datetime, since: dt.datetime | None = None) -> Window:
+    if since is not None:
+        start = since
+    elif store.import_cursor is not None:
+        start = store.import_cursor - dt.timedelta(minutes=settings.SHIPBRIDGE_IMPORT_OVERLAP_MINUTES)
+    else:
+        start = now - dt.timedelta(days=settings.SHIPBRIDGE_FIRST_IMPORT_DAYS)
+    return Window(start=start, end=now)
+
+
+def store_refresh(
+    *, store_id: int, trigger: str = ImportTrigger.COMMAND, user=None, since: dt.datetime | None = None
+) -> ImportRun:
+    """Run one import of the store here and now. Raises StoreBusy when another run holds the
+    store; every other failure ends as a failed ImportRun (returned), never an exception."""
+    token = _lease_acquire(store_id)
+    try:
+        return _run(store_id=store_id, token=token, trigger=trigger, user=user, since=since)
+    finally:
+        _lease_release(store_id, token)
+
+
+def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
+    store = Store.objects.select_related("merchant").get(pk=store_id)
+    now = timezone.now()
+    window = import_window(store, now=now, since=since)
+    run = ImportRun.objects.create(
+        store=store, trigger=trigger, triggered_by=user, started_at=now,
+        window_start=window.start, window_end=window.end,
+    )
+    Store.objects.filter(pk=store.pk).update(last_refresh_status=RefreshStatus.RUNNING)
+    status_map = store.status_map()
+    error = ""
+    try:
+        connector = store.build_connector()
+        for page in connector.fetch_orders(window, statuses=sorted(status_map)):
+            apply_page(store=store, run=run, page=page, status_map=status_map)
+            _lease_renew(store.pk, token)
+    except ConnectorError as exc:
+        error = str(exc)
+    except SecretDecryptionError as exc:
+        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug must end the run, not hide it
+        log.exception("import of store %s failed unexpectedly", store.pk)
+        error = f"internal error ({type(exc).__name__}); the details are in the worker's log"
+    finished = timezone.now()
+    run.finished_at = finished
+    run.status = ImportRunStatus.FAILED if error else ImportRunStatus.SUCCEEDED
+    run.error = error
+    with transaction.atomic():
+        run.save()
+        updates = {
+            "last_refresh_at": finished,
+            "last_refresh_status": RefreshStatus.FAILED if error else RefreshStatus.SUCCEEDED,
+            "last_refresh_error": error,
+        }
+        if not error:
+            # the cursor moves only after a successful run, never backwards
+            updates["import_cursor"] = (
+                max(store.import_cursor, window.end) if store.import_cursor else window.end
+            )
+        Store.objects.filter(pk=store.pk).update(**updates)
+    if error:
+        log.warning("import of store %s failed: %s", store.pk, error)
+    return run
+
+
+# --- one page ------------------------------------------------------------------------------
+
+
+def _record_hash(record: OrderRecord, status: str) -> str:
+    payload = dataclasses.asdict(record)
+    payload["_status"] = status
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _skip(run: ImportRun, record_or_skip, reason: str) -> None:
+    run.skipped += 1
+    run.skip_reasons.append(
+        {"external_id": record_or_skip.external_id, "order_number": record_or_skip.order_number, "reason": reason}
+    )
+
+
+def _order_values(record: OrderRecord, status: str, content_hash: str) -> dict:
+    ship = record.ship_to
+    bill = record.bill_to
+    return {
+        "order_number": record.order_number,
+        "order_date": record.order_date,
+        "modified_at": record.modified_at,
+        "status": status,
+        "store_status": record.store_status,
+        "ship_date": record.ship_date,
+        "ship_to_name": ship.name,
+        "ship_to_company": ship.company,
+        "ship_to_street1": ship.street1,
+        "ship_to_street2": ship.street2,
+        "ship_to_street3": ship.street3,
+        "ship_to_city": ship.city,
+        "ship_to_state": ship.state,
+        "ship_to_postal_code": ship.postal_code,
+        "ship_to_country": ship.country.upper()[:2],
+        "ship_to_phone": ship.phone,
+        "bill_to_name": bill.name if bill else "",
+        "bill_to_company": bill.company if bill else "",
+        "bill_to_phone": bill.phone if bill else "",
+        "bill_to_email": bill.email if bill else "",
+        "customer_code": record.customer_code,
+        "customer_email": record.customer_email or (bill.email if bill else "") or ship.email,
+        "currency": record.currency[:3],
+        "order_total": record.order_total,
+        "tax_amount": record.tax_amount,
+        "shipping_amount": record.shipping_amount,
+        "requested_service": record.requested_service,
+        "payment_method": record.payment_method,
+        "customer_notes": record.customer_notes,
+        "internal_notes": record.internal_notes,
+        "gift": record.gift,
+        "gift_message": record.gift_message,
+        "raw": record.raw,
+        "content_hash": content_hash,
+    }
+
+
+def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str, str]) -> None:
+    """Upsert one page of records in one transaction, with a constant number of queries."""
+    for skipped in page.skipped:
+        _skip(run, skipped, skipped.reason)
+
+    # Later duplicates (paging overlap) win only when newer.
+    latest: dict[str, OrderRecord] = {}
+    for record in page.records:
+        seen = latest.get(record.external_id)
+        if seen is None or record.modified_at >= seen.modified_at:
+            latest[record.external_id] = record
+
+    wanted: dict[str, tuple[OrderRecord, str]] = {}
+    for record in latest.values():
+        status = status_map.get(record.store_status)
+        if status is None:
+            _skip(run, record, f"store status {record.store_status!r} is not mapped")
+            continue
+        missing = record.ship_to.missing_fields() if record.ship_to is not None else ["shipping address"]
+        if missing:
+            _skip(run, record, "no complete shipping address (missing: " + ", ".join(missing) + ")")
+            continue
+        wanted[record.external_id] = (record, status)
+
+    with transaction.atomic():
+        existing = {
+            o.external_id: o
+            for o in Order.objects.filter(store=store, external_id__in=list(wanted)).only(
+                "pk", "external_id", "status", "content_hash"
+            )
+        }
+        to_write: list[Order] = []
+        new_ids, changed_ids = set(), set()
+        for external_id, (record, status) in wanted.items():
+            current = existing.get(external_id)
+            if current is not None and current.status == OrderStatus.SHIPPED and status not in (
+                OrderStatus.SHIPPED, OrderStatus.CANCELLED
+            ):
+                status = OrderStatus.SHIPPED  # shipped here: a stale store status does not move it back
+            content_hash = _record_hash(record, status)
+            if current is not None and current.content_hash == content_hash:
+                run.unchanged += 1
+                continue
+            (changed_ids if current is not None else new_ids).add(external_id)
+            to_write.append(Order(store=store, external_id=external_id, **_order_values(record, status, content_hash)))
+
+        if to_write:
+            Order.objects.bulk_create(
+                to_write, update_conflicts=True, unique_fields=["store", "external_id"], update_fields=ORDER_FIELDS,
+            )
+            order_ids = {o.external_id: o.pk for o in to_write}
+            if None in order_ids.values():  # backends that do not return ids on upsert
+                order_ids = dict(
+                    Order.objects.filter(store=store, external_id__in=list(order_ids)).values_list("external_id", "pk")
+                )
+            _write_items(order_ids, {eid: wanted[eid][0] for eid in order_ids}, replace=bool(changed_ids))
+        run.imported += len(new_ids)
+        run.updated += len(changed_ids)
+        run.pages += 1
+        if store.create_products or store.update_products:
+            _write_products(store, [wanted[eid][0] for eid in new_ids | changed_ids])
+        run.save(update_fields=["imported", "updated", "unchanged", "skipped", "pages", "skip_reasons"])
+
+
+def _line_key(index: int, line) -> str:
+    return line.line_item_id or f"#{index}"
+
+
+def _write_items(order_ids: dict[str, int], records: dict[str, OrderRecord], *, replace: bool) -> None:
+    """Make each order's items match its record's lines: update matching lines (by line id),
+    add new ones, delete vanished ones unless a shipment refers to them."""
+    existing: dict[tuple[int, str], OrderItem] = {}
+    if replace:
+        for item in OrderItem.objects.filter(order_id__in=list(order_ids.values())):
+            existing[(item.order_id, item.line_item_id or f"#pk{item.pk}")] = item
+    to_create, to_update, keep = [], [], set()
+    for external_id, record in records.items():
+        order_id = order_ids[external_id]
+        for index, line in enumerate(record.lines):
+            values = {
+                "sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
+                "weight_grams": line.weight_grams, "image_url": line.image_url, "location": line.location,
+                "adjustment": line.adjustment, "options": [list(o) for o in line.options],
+            }
+            item = existing.get((order_id, line.line_item_id)) if line.line_item_id else None
+            if item is None:
+                to_create.append(OrderItem(order_id=order_id, line_item_id=line.line_item_id, **values))
+                continue
+            keep.add(item.pk)
+            if any(getattr(item, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(item, k, v)
+                to_update.append(item)
+    gone = [item.pk for item in existing.values() if item.pk not in keep]
+    if gone:
+        OrderItem.objects.filter(pk__in=gone, shipment_items__isnull=True).delete()
+    if to_update:
+        OrderItem.objects.bulk_update(to_update, ITEM_FIELDS)
+    if to_create:
+        OrderItem.objects.bulk_create(to_create)
+
+
+def _write_products(store: Store, records: list[OrderRecord]) -> None:
+    lines = {}
+    for record in records:
+        for line in record.lines:
+            if line.sku and not line.adjustment:
+                lines[line.sku] = line
+    if not lines:
+        return
+    existing = {p.sku: p for p in Product.objects.filter(merchant_id=store.merchant_id, sku__in=list(lines))}
+    if store.create_products:
+        Product.objects.bulk_create(
+            [
+                Product(merchant_id=store.merchant_id, sku=sku, name=line.name, weight_grams=line.weight_grams,
+                        image_url=line.image_url, bin_location=line.location)
+                for sku, line in lines.items() if sku not in existing
+            ],
+            ignore_conflicts=True,
+        )
+    if store.update_products:
+        changed = []
+        for sku, product in existing.items():
+            line = lines[sku]
+            new = {"name": line.name or product.name, "weight_grams": line.weight_grams or product.weight_grams,
+                   "image_url": line.image_url or product.image_url, "bin_location": line.location or product.bin_location}
+            if any(getattr(product, k) != v for k, v in new.items()):
+                for k, v in new.items():
+                    setattr(product, k, v)
+                product.updated_at = timezone.now()
+                changed.append(product)
+        if changed:
+            Product.objects.bulk_update(changed, ["name", "weight_grams", "image_url", "bin_location", "updated_at"])

@@ -1,0 +1,52 @@
+"""Prepare the embedded demo: an admin login (printed) and two sandbox stores."""
+import secrets
+
+from django.core.management.base import BaseCommand
+
+from stores.models import Store, User
+from stores.sandbox import acumatica as acumatica_sandbox
+from stores.sandbox import customstore as customstore_sandbox
+from stores.services import store_create
+
+DEMO_MERCHANT = "Demo Merchant"
+
+
+class Command(BaseCommand):
+    help = "Create (or reset) the demo admin login and the sandbox stores of the embedded run."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--qbc-port", type=int, default=8101)
+        parser.add_argument("--acumatica-port", type=int, default=8102)
+        parser.add_argument("--username", default="admin")
+
+    def handle(self, *args, **opts):
+        password = secrets.token_urlsafe(12)
+        user = User.objects.filter(username=opts["username"]).first()
+        if user is None:
+            user = User.objects.create_superuser(opts["username"], "admin@localhost", password)
+        else:
+            user.set_password(password)
+            user.is_staff = user.is_superuser = user.is_active = True
+            user.save()
+
+        qbc_url = f"http://127.0.0.1:{opts['qbc_port']}{customstore_sandbox.SANDBOX_PATH}"
+        if not Store.objects.filter(merchant__name=DEMO_MERCHANT, name="Sandbox QuickBooks Commerce").exists():
+            store_create(
+                connector="quickbooks_commerce", name="Sandbox QuickBooks Commerce", merchant_name=DEMO_MERCHANT,
+                settings={"url": qbc_url, "username": customstore_sandbox.SANDBOX_USERNAME,
+                          "password": customstore_sandbox.SANDBOX_PASSWORD},
+                refresh_interval_minutes=1, create_products=True, update_products=True,
+            )
+        acu_url = f"http://127.0.0.1:{opts['acumatica_port']}"
+        if not Store.objects.filter(merchant__name=DEMO_MERCHANT, name="Sandbox Acumatica").exists():
+            store_create(
+                connector="acumatica", name="Sandbox Acumatica", merchant_name=DEMO_MERCHANT,
+                timezone=acumatica_sandbox.DEMO_SERVER_TIMEZONE,
+                settings={"base_url": acu_url, "username": acumatica_sandbox.SANDBOX_USERNAME,
+                          "password": acumatica_sandbox.SANDBOX_PASSWORD, "company": acumatica_sandbox.SANDBOX_TENANT,
+                          "branch": acumatica_sandbox.SANDBOX_BRANCH, "version": "2021 R2"},
+                refresh_interval_minutes=1,
+            )
+        self.stdout.write("")
+        self.stdout.write(f"  Admin login:  {opts['username']} / {password}")
+        self.stdout.write("")

@@ -1,0 +1,78 @@
+"""A real Celery worker process consumes ShipBridge's tasks through a real Redis."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from celery import Celery
+from django.db import connection
+
+from orders.models import ImportRun, Order
+from stores.sandbox.customstore import SANDBOX_PASSWORD, SANDBOX_PATH, SANDBOX_USERNAME, start_custom_store_sandbox
+from stores.services import store_create
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker shares the test database only on PostgreSQL (run scripts/test)")
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+@pytest.fixture
+def worker(redis_url, tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": redis_url,
+        "SHIPBRIDGE_VAR_DIR": str(tmp_path),
+        "SHIPBRIDGE_RETRY_BASE_SECONDS": "0.01",
+    }
+    log = open(tmp_path / "worker.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "shipbridge", "worker", "--pool=solo", "--loglevel=INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    client = Celery(broker=redis_url)
+    yield client
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+    print((tmp_path / "worker.log").read_text()[-3000:])
+
+
+def _wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_worker_runs_the_scheduled_import_through_redis(worker):
+    # Given a sandbox store due for a refresh
+    with start_custom_store_sandbox(port=0, preset="custom_store", orders=30) as sandbox:
+        store = store_create(
+            connector="custom_store", name="Worker shop",
+            settings={"url": sandbox.url + SANDBOX_PATH, "username": SANDBOX_USERNAME, "password": SANDBOX_PASSWORD},
+        )
+        # When the beat's dispatcher task is sent to Redis (what beat does every minute)
+        worker.send_task("stores.tasks.dispatch_due_stores")
+        # Then the worker queues and runs the store's import, and the orders are in the database
+        assert _wait_for(lambda: ImportRun.objects.filter(store=store, status="succeeded").exists()), \
+            list(ImportRun.objects.values("status", "error"))
+    run = ImportRun.objects.get(store=store)
+    assert run.trigger == "schedule"
+    assert run.imported > 0 and Order.objects.filter(store=store).count() == run.imported
+    store.refresh_from_db()
+    assert store.next_refresh_at is not None and store.import_cursor is not None
