@@ -1,5 +1,21 @@
-"""Acumatica ERP connector (schema; I/O comes with the Acumatica issue)."""
-from ..base import Connector, SettingField
+"""Acumatica ERP connector: imports shipments (one shipment = one order), writes tracking numbers
+on the shipment's existing package and confirms it. Releases 2018 R2 to 2021 R2.
+
+client.py does the HTTP (cookie session, always logged out), mapper.py the pure JSON work."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from ..base import (
+    ConfigurationError, Connector, NotifyResult, Page, ProtocolError, SettingField, ShipmentNotice, SkippedRecord,
+    TransientError, Window,
+)
+from . import mapper
+from .client import AcumaticaClient, EntityNotFound, LicenceLimitReached, OptimizerError
+
+log = logging.getLogger("shipbridge.acumatica")
 
 RELEASES = ("2018 R2", "2019 R1", "2019 R2", "2020 R1", "2020 R2", "2021 R1", "2021 R2")
 
@@ -31,3 +47,199 @@ class AcumaticaConnector(Connector):
         "Canceled": "cancelled",
         "On Hold": "on_hold",
     }
+
+    # Paging: `$top` per call; successive `$skip` overlap by `page_overlap` rows (Acumatica does
+    # not guarantee an order), duplicates are dropped by ShipmentNbr.
+    page_size = 100
+    page_overlap = 5
+    max_pages = 10_000
+    # ConfirmShipment is a long-running action: how often / how many times its status is read.
+    confirm_poll_interval = 0.5
+    confirm_poll_limit = 60
+
+    # -- settings --
+    @classmethod
+    def clean_settings(cls, values: dict[str, str]) -> dict[str, str]:
+        cleaned = super().clean_settings(values)
+        url = cleaned.get("base_url", "")
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise ConfigurationError(
+                    f"setting 'base_url' must be an http(s) URL with a host, e.g. "
+                    f"https://mycompany.acumatica.com (got {url!r})"
+                )
+            if parts.query or parts.fragment:
+                raise ConfigurationError(
+                    f"setting 'base_url' must not carry a query or fragment (got {url!r})"
+                )
+            cleaned["base_url"] = url.rstrip("/")
+        return cleaned
+
+    # -- plumbing --
+    @property
+    def release(self) -> str:
+        return self.settings.get("version", "")
+
+    def _client(self, *, retry: bool = True) -> AcumaticaClient:
+        settings = {**self.settings, **self.secrets}
+        missing = [k for k in ("base_url", "username", "password", "company", "version") if not settings.get(k)]
+        if missing:
+            raise ConfigurationError(f"the Acumatica store lacks the setting {missing[0]!r}")
+        return AcumaticaClient(
+            base_url=settings["base_url"],
+            username=settings["username"],
+            password=settings["password"],
+            company=settings["company"],
+            branch=settings.get("branch", ""),
+            endpoint_version=mapper.endpoint_version(settings["version"]),
+            release=settings["version"],
+            retry=retry,
+            poll_interval=self.confirm_poll_interval,
+            poll_limit=self.confirm_poll_limit,
+        )
+
+    # -- connection test --
+    def test_connection(self) -> str:
+        """Log in, read one shipment on the release's endpoint version, log out. No waiting:
+        each failure says at once which part failed."""
+        client = self._client(retry=False)
+        try:
+            with client.session():
+                count = client.check_shipments()
+        except LicenceLimitReached:
+            raise
+        except TransientError as exc:
+            if exc.status_code is None:
+                raise TransientError(f"Acumatica is unreachable: {exc}") from None
+            raise
+        return (
+            f"ok: logged in to {client.base} as {client.username} (tenant {client.company}"
+            + (f", branch {client.branch}" if client.branch else "")
+            + f"); endpoint {mapper.ENDPOINT_NAME}/{client.version} of release {self.release} answers"
+            + (" (shipments readable)" if count else " (no shipment yet)")
+        )
+
+    # -- import --
+    def fetch_orders(self, window: Window, *, statuses: list[str]) -> Iterator[Page]:
+        """Pages of shipments modified in the window (wall time in the store's zone) whose status
+        is one of `statuses` (none given: every status). Always logs out, also when the caller
+        stops early or an error happens mid-import."""
+        filter_text = mapper.build_filter(start=window.start, end=window.end, tz=self.timezone, statuses=statuses)
+        client = self._client()
+        with client.session():
+            yield from self._pages(client, filter_text)
+
+    def _pages(self, client: AcumaticaClient, filter_text: str) -> Iterator[Page]:
+        top = max(1, int(self.page_size))
+        step = max(1, top - max(0, int(self.page_overlap)))
+        seen: set[str] = set()
+        by_key = False
+        skip, number = 0, 0
+        while True:
+            if not by_key:
+                try:
+                    entities = client.list_shipments(filter_text, top=top, skip=skip)
+                    batch_size = len(entities)
+                    batch_keys = [mapper.shipment_number(e) for e in entities]
+                except OptimizerError as exc:
+                    log.warning("%s; listing shipment numbers and reading shipments one by one", exc)
+                    by_key = True
+                    continue
+                page = self._page(number + 1, entities, seen)
+            else:
+                keys = client.list_shipment_numbers(filter_text, top=top, skip=skip)
+                batch_size, batch_keys = len(keys), keys
+                page = self._page_by_key(number + 1, client, keys, seen)
+            number += 1
+            new = any(k and k not in seen for k in batch_keys)
+            seen.update(k for k in batch_keys if k)
+            if number == 1 or page.records or page.skipped:
+                yield page
+            if batch_size < top:
+                return
+            if not new:
+                log.warning("Acumatica returned a full page of shipments already seen at $skip=%s: stopping", skip)
+                return
+            if number >= self.max_pages:
+                raise ProtocolError(f"Acumatica kept sending pages after {number} pages of {top}: stopping")
+            skip += step
+
+    def _page(self, number: int, entities: list[dict], seen: set[str]) -> Page:
+        page = Page(number=number, total_pages=None, records=[])
+        in_page: set[str] = set()
+        for entity in entities:
+            nbr = mapper.shipment_number(entity)
+            if nbr and (nbr in seen or nbr in in_page):
+                continue
+            in_page.add(nbr)
+            self._add(page, nbr, entity)
+        return page
+
+    def _page_by_key(self, number: int, client: AcumaticaClient, keys: list[str], seen: set[str]) -> Page:
+        page = Page(number=number, total_pages=None, records=[])
+        for nbr in dict.fromkeys(keys):
+            if nbr in seen:
+                continue
+            try:
+                entity = client.get_shipment(nbr)
+            except EntityNotFound:
+                page.skipped.append(SkippedRecord(nbr, nbr, "deleted in Acumatica while being imported"))
+                continue
+            self._add(page, nbr, entity)
+        return page
+
+    def _add(self, page: Page, nbr: str, entity: dict) -> None:
+        try:
+            reason = mapper.skip_reason(entity)
+            if reason:
+                page.skipped.append(SkippedRecord(nbr, nbr, reason))
+                return
+            page.records.append(mapper.shipment_to_record(entity, tz=self.timezone))
+        except ProtocolError as exc:  # one malformed shipment does not block the others
+            page.skipped.append(SkippedRecord(nbr or "?", nbr or "?", f"unreadable shipment: {exc}"))
+
+    # -- notification --
+    def notify_shipment(self, notice: ShipmentNotice) -> NotifyResult:
+        """Tracking number on the shipment's existing package (never a new package), then
+        ConfirmShipment and wait for it. Reads the shipment first so a repeated notification
+        does not write twice or confirm twice. No retries here: the notification service retries."""
+        raw = notice.order_raw or {}
+        nbr = str(raw.get("ShipmentNbr") or notice.order_external_id)
+        client = self._client(retry=False)
+        done: list[str] = []
+        warning = ""
+        last = None
+        with client.session():
+            try:
+                current = client.get_shipment(nbr, expand="Packages")
+            except EntityNotFound as exc:
+                raise type(exc)(f"shipment {nbr} no longer exists in Acumatica ({exc})", status_code=exc.status_code,
+                                body=exc.body) from None
+            shipment_id = current.get("id") if isinstance(current.get("id"), str) else str(raw.get("id") or "")
+            status = mapper.shipment_status(current)
+            tracking = notice.tracking_number.strip()
+            if tracking:
+                package, already = mapper.choose_package(mapper.packages(current), tracking)
+                if package is None:
+                    warning = mapper.NO_PACKAGE_WARNING
+                elif already:
+                    done.append(f"tracking {tracking} already on package {package['BoxID'] or package['id']}")
+                elif not package["id"]:
+                    raise ProtocolError(f"Acumatica sent shipment {nbr}'s package without an id")
+                else:
+                    last = client.put_tracking(shipment_id=shipment_id, shipment_nbr=nbr, package_id=package["id"],
+                                               tracking=tracking)
+                    replaced = f" (replacing {package['TrackingNbr']})" if package["TrackingNbr"] else ""
+                    done.append(f"PUT tracking {tracking} on package {package['BoxID'] or package['id']}{replaced}")
+            if status in mapper.CONFIRMED_STATUSES:
+                done.append(f"shipment {nbr} already {status}")
+            else:
+                last = client.confirm_shipment(nbr)
+                done.append(f"ConfirmShipment {nbr}")
+        return NotifyResult(
+            request_summary="; ".join(done) or f"nothing to do for shipment {nbr}",
+            response_code=last.status_code if last is not None else None,
+            response_body=last.text[:2000] if last is not None else "",
+            warning=warning,
+        )
