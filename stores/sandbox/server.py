@@ -19,6 +19,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: avoid the delayed-ACK stall
     server: SandboxHTTPServer
 
     def log_message(self, format, *args):  # quiet by default
@@ -56,7 +57,7 @@ class RunningSandbox:
         self.state = state
         self.host, self.port = self.httpd.server_address[:2]
         self.url = f"http://{self.host}:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name=f"sandbox-{self.port}", daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{self.port}", daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
