@@ -1,5 +1,35 @@
-"""Custom Store XML connector and its QuickBooks Commerce preset (schema; I/O comes with the import issue)."""
-from ..base import Connector, SettingField
+"""Custom Store XML connector and its QuickBooks Commerce preset.
+
+client.py does the HTTP, mapper.py the XML; this module holds the settings schema, the
+capabilities and the glue (paging, deduplication, time-zone handling of the window)."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from ..base import (
+    ConfigurationError,
+    Connector,
+    NotifyResult,
+    Page,
+    ProtocolError,
+    SettingField,
+    ShipmentNotice,
+    Window,
+)
+from . import mapper
+from .client import CustomStoreClient
+
+log = logging.getLogger("shipbridge.connectors.customstore")
+
+UTC = dt.timezone.utc
+TEST_WINDOW = dt.timedelta(minutes=5)
+MAX_PAGES = 10_000  # a store announcing more is broken, not busy
+EXTRA_PASSES = 2  # re-reads of the pages when orders moved during a fetch
+RESPONSE_BODY_LIMIT = 4000  # characters of a shipnotify reply kept in NotifyResult
 
 
 class CustomStoreConnector(Connector):
@@ -18,6 +48,146 @@ class CustomStoreConnector(Connector):
         "cancelled": "cancelled",
         "on-hold": "on_hold",
     }
+    # Unit assumed for an item <Weight> that comes without <WeightUnits> (None: weight unknown).
+    default_weight_units: ClassVar[str | None] = None
+
+    # -- settings --
+
+    @classmethod
+    def clean_settings(cls, values: dict[str, str]) -> dict[str, str]:
+        cleaned = super().clean_settings(values)
+        url = cleaned.get("url", "")
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise ConfigurationError(
+                    f"setting 'url' must be an http:// or https:// address with a host (got {_clip(url)!r})"
+                )
+            if any(ch.isspace() for ch in url):
+                raise ConfigurationError("setting 'url' must not contain spaces")
+            try:
+                parts.port
+            except ValueError:
+                raise ConfigurationError(f"setting 'url' has an invalid port (got {_clip(url)!r})") from None
+        location = cleaned.get("stock_location_id", "")
+        if location and not (location.isascii() and location.isdigit()):
+            raise ConfigurationError(
+                f"setting 'stock_location_id' must be digits only (got {_clip(location)!r})"
+            )
+        return cleaned
+
+    # -- plumbing --
+
+    def _setting(self, key: str) -> str:
+        return (self.secrets.get(key) or self.settings.get(key) or "").strip()
+
+    def extra_query(self) -> str:
+        """Encoded query fragment added to every request (presets override)."""
+        return ""
+
+    def client(self) -> CustomStoreClient:
+        url = self._setting("url")
+        if not url:
+            raise ConfigurationError("setting 'url' is missing")
+        return CustomStoreClient(
+            url=url,
+            username=self._setting("username"),
+            password=self.secrets.get("password") or self.settings.get("password") or "",
+            extra_query=self.extra_query(),
+        )
+
+    def parse_page(self, data: bytes):
+        return mapper.parse_export(data, tz=self.timezone, default_weight_units=self.default_weight_units)
+
+    def request_bounds(self, window: Window) -> tuple[dt.datetime, dt.datetime]:
+        """The export bounds to send, UTC and minute precision, both inclusive.
+
+        The protocol's filter dates are UTC; a store whose clock runs in its own zone (the
+        store's time-zone setting) may read them as local wall-clock time. The bounds sent
+        cover the window under both readings, so no order on a window edge is missed; extra
+        orders are harmless (imports are idempotent)."""
+        start, end = _aware(window.start), _aware(window.end)
+        start = min(start, self._wall_clock_as_utc(start))
+        end = max(end, self._wall_clock_as_utc(end))
+        start = start.replace(second=0, microsecond=0)
+        if end.second or end.microsecond:
+            end = end.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+        return start, end
+
+    def _wall_clock_as_utc(self, value: dt.datetime) -> dt.datetime:
+        """The store's local wall-clock reading of `value`, labelled UTC."""
+        return value.astimezone(self.timezone).replace(tzinfo=UTC)
+
+    # -- I/O --
+
+    def test_connection(self) -> str:
+        end = dt.datetime.now(UTC)
+        start, end = self.request_bounds(Window(end - TEST_WINDOW, end))
+        data = self.client().export(start, end, 1, retries=False)
+        pages, _records, _skipped = self.parse_page(data)
+        return f"ok: the store answered with {pages} order page(s)"
+
+    def fetch_orders(self, window: Window, *, statuses: list[str] | None = None) -> Iterator[Page]:
+        """Pages 1..N of the orders modified in the window (whatever their status: the
+        protocol has no status filter; unmapped statuses are dropped by the importer).
+
+        Deduplicated by OrderID within the fetch: an order already yielded is yielded again
+        only if it changed since. Such a change means the store's paging moved under us
+        (the changed order jumped to the end, shifting every later order back one slot, so
+        an unchanged one may have slid onto a page already read and would be missed for
+        good): then the pages are read once more, yielding only what is new."""
+        client = self.client()
+        start, end = self.request_bounds(window)
+        seen: dict[str, dt.datetime] = {}
+        for _pass in range(1 + EXTRA_PASSES):
+            moved = False
+            number, total = 1, 1
+            while number <= total:
+                pages, records, skipped = self.parse_page(client.export(start, end, number))
+                if number == 1 or pages > total:
+                    total = pages
+                elif pages < total:  # the result set shrank between requests
+                    total = max(pages, number)
+                if total > MAX_PAGES:
+                    raise ProtocolError(f"the store announced {total} pages (more than {MAX_PAGES}): refused")
+                fresh = []
+                for record in records:
+                    previous = seen.get(record.external_id)
+                    if previous is not None:
+                        if record.modified_at <= previous:
+                            continue
+                        moved = True
+                    seen[record.external_id] = record.modified_at
+                    fresh.append(record)
+                if _pass == 0:
+                    yield Page(number=number, total_pages=total, records=fresh, skipped=skipped)
+                elif fresh:  # a re-read: only what is new (skips were reported the first time)
+                    yield Page(number=number, total_pages=total, records=fresh)
+                number += 1
+            if not moved:
+                return
+            log.info("orders changed while being paged through; reading the pages again")
+
+    def notify_shipment(self, notice: ShipmentNotice) -> NotifyResult:
+        client = self.client()
+        params = [
+            ("order_number", notice.order_number),
+            ("carrier", notice.carrier),
+            ("service", notice.service or ""),
+            ("tracking_number", notice.tracking_number or ""),
+        ]
+        body = mapper.build_ship_notice(notice)
+        reply = client.shipnotify(params, body)
+        items = sum(item.quantity for item in notice.items)
+        summary = (
+            f"{client.describe([('action', 'shipnotify'), *params], 'POST')} "
+            f"({len(notice.items)} line(s), {items} unit(s))"
+        )
+        return NotifyResult(
+            request_summary=summary,
+            response_code=reply.status_code,
+            response_body=reply.text[:RESPONSE_BODY_LIMIT],
+        )
 
 
 class QuickBooksCommerceConnector(CustomStoreConnector):
@@ -50,3 +220,17 @@ class QuickBooksCommerceConnector(CustomStoreConnector):
         "void": "cancelled",
         "deleted": "cancelled",
     }
+    known_statuses = ("finalized", "fulfilled", "void", "deleted")
+    default_weight_units = "grams"  # QuickBooks Commerce weights are grams
+
+    def extra_query(self) -> str:
+        location = self._setting("stock_location_id")
+        return f"stock_location_id%5B%5D={location}" if location else ""
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(UTC)
+
+
+def _clip(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"

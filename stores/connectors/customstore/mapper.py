@@ -1,0 +1,416 @@
+"""Custom Store XML <-> ShipBridge records. Pure: bytes in, dataclasses out (and back).
+
+No I/O and no Django here. Every problem with the store's document is a ProtocolError whose
+message is one line naming what is wrong (and, for one order, which order and which field).
+
+Export documents look like:
+
+    <Orders pages="3">
+      <Order>
+        <OrderID><![CDATA[123]]></OrderID> <OrderNumber>1001</OrderNumber>
+        <OrderDate>03/23/2024 21:09</OrderDate> <LastModified>...</LastModified>
+        <OrderStatus>paid</OrderStatus> ... <Customer>...</Customer> <Items>...</Items>
+      </Order>
+    </Orders>
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from ..base import (
+    Address,
+    OrderLine,
+    OrderRecord,
+    ProtocolError,
+    ShipmentNotice,
+    SkippedRecord,
+)
+
+UTC = dt.timezone.utc
+PROTOCOL_DATETIME = "%m/%d/%Y %H:%M"  # what we send: MM/dd/yyyy HH:mm, 24-hour, UTC
+PROTOCOL_DATE = "%m/%d/%Y"
+
+# Grams per unit. Keys are lower-case, without dots or spaces.
+_GRAMS_PER_UNIT = {
+    **dict.fromkeys(("pounds", "pound", "lb", "lbs"), Decimal("453.59237")),
+    **dict.fromkeys(("ounces", "ounce", "oz", "ozs"), Decimal("28.349523125")),
+    **dict.fromkeys(("grams", "gram", "g", "gm", "gms", "gr", "grs"), Decimal("1")),
+    **dict.fromkeys(("kilograms", "kilogram", "kg", "kgs", "kilo", "kilos"), Decimal("1000")),
+}
+
+_DATETIME_RE = re.compile(
+    r"^(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4})"
+    r"(?:[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?"
+    r"(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?))?)?$"
+)
+_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+_INT_RE = re.compile(r"^\+?\d+(?:\.0*)?$")
+_TRUE = frozenset({"true", "1", "yes", "y", "t", "on"})
+# Characters XML 1.0 cannot carry at all (even escaped).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+# --- small pure helpers -------------------------------------------------------------------
+
+
+def parse_store_datetime(text: str, tz: ZoneInfo | dt.tzinfo = UTC) -> dt.datetime:
+    """`M/d/yyyy H:mm[:ss][ AM|PM]` (or ISO 8601) read in the store's zone -> aware UTC.
+    Raises ValueError with a short reason."""
+    value = " ".join((text or "").split())
+    if not value:
+        raise ValueError("is empty")
+    match = _DATETIME_RE.match(value)
+    if match:
+        parts = match.groupdict()
+        hour = int(parts["hour"] or 0)
+        ampm = (parts["ampm"] or "").replace(".", "").upper()
+        if ampm:
+            if not 1 <= hour <= 12:
+                raise ValueError(f"{value!r} has hour {hour} with {ampm}")
+            hour = (hour % 12) + (12 if ampm == "PM" else 0)
+        try:
+            naive = dt.datetime(
+                int(parts["year"]), int(parts["month"]), int(parts["day"]),
+                hour, int(parts["minute"] or 0), int(parts["second"] or 0),
+            )
+        except ValueError:
+            raise ValueError(f"{_clip(value)!r} is not a real date/time") from None
+        return naive.replace(tzinfo=tz).astimezone(UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{_clip(value)!r} is not a date (expected M/d/yyyy H:mm)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(UTC)
+
+
+def format_protocol_datetime(value: dt.datetime) -> str:
+    """MM/dd/yyyy HH:mm in UTC (naive values are taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime(PROTOCOL_DATETIME)
+
+
+def parse_decimal(text: str) -> Decimal:
+    value = (text or "").strip()
+    if not _NUMBER_RE.match(value):
+        raise ValueError(f"{_clip(value)!r} is not a number")
+    return Decimal(value)
+
+
+def parse_quantity(text: str) -> int:
+    value = (text or "").strip()
+    if not _INT_RE.match(value):
+        raise ValueError(f"{_clip(value)!r} is not a whole number")
+    quantity = int(Decimal(value))
+    if quantity < 1:
+        raise ValueError(f"{quantity} is less than 1")
+    return quantity
+
+
+def parse_bool(text: str) -> bool:
+    return (text or "").strip().lower() in _TRUE
+
+
+def weight_to_grams(weight: Decimal, units: str) -> Decimal:
+    """Convert a weight to grams. Raises ValueError for an unknown unit."""
+    key = re.sub(r"[\s.]", "", (units or "").lower())
+    try:
+        factor = _GRAMS_PER_UNIT[key]
+    except KeyError:
+        raise ValueError(f"unknown weight unit {_clip(units)!r} (expected Pounds, Ounces or Grams)") from None
+    return weight if factor == 1 else (weight * factor).quantize(Decimal("0.001"))
+
+
+def _clip(value: str, limit: int = 40) -> str:
+    value = " ".join(str(value).split())
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def sniff_reply(body: bytes, content_type: str = "") -> None:
+    """Refuse a reply that is plainly not an XML document (empty, HTML, plain text).
+    The Custom Store protocol's classic misconfiguration symptom."""
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:512]
+    if not head:
+        raise ProtocolError("the store answered an empty page, not XML: check the URL")
+    lowered = head.lower()
+    if lowered.startswith((b"<!doctype html", b"<html")) or (
+        "html" in (content_type or "").lower() and not lowered.startswith((b"<?xml", b"<orders"))
+    ):
+        raise ProtocolError("the store answered HTML, not XML: check the URL")
+    if not head.startswith(b"<"):
+        text = head[:80].decode("utf-8", errors="replace")
+        raise ProtocolError(f"the store answered text, not XML ({_clip(text, 80)!r}): check the URL")
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def parse_document(data: bytes) -> ET.Element:
+    """Parse the store's bytes safely. Entities, DTD tricks and external references refused."""
+    data = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not data:
+        raise ProtocolError("the store answered an empty page, not XML: check the URL")
+    try:
+        return SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except defusedxml.EntitiesForbidden:
+        raise ProtocolError(
+            "the store's XML declares entities (a possible XML bomb): refused"
+        ) from None
+    except defusedxml.ExternalReferenceForbidden:
+        raise ProtocolError("the store's XML refers to an external resource: refused") from None
+    except defusedxml.DefusedXmlException as exc:
+        raise ProtocolError(f"the store's XML uses a forbidden construct ({type(exc).__name__}): refused") from None
+    except ET.ParseError as exc:
+        raise ProtocolError(f"the store's XML is truncated or invalid ({_clip(str(exc), 120)})") from None
+    except (ValueError, LookupError) as exc:  # e.g. unknown encoding in the XML declaration
+        raise ProtocolError(f"the store's XML cannot be read ({_clip(str(exc), 120)})") from None
+
+
+def parse_export(
+    data: bytes,
+    *,
+    tz: ZoneInfo | dt.tzinfo = UTC,
+    default_weight_units: str | None = None,
+    skip_bad_orders: bool = False,
+) -> tuple[int, list[OrderRecord], list[SkippedRecord]]:
+    """One export page -> (pages_total, records, skipped).
+
+    Any problem raises ProtocolError with a one-line message: the document's (bomb,
+    truncation, not <Orders>...) or one order's (invalid date, number, quantity, weight unit:
+    the message names the order and the field). An order that cannot even be identified (no
+    OrderID or OrderNumber) is reported in `skipped` instead; with `skip_bad_orders` every
+    unreadable order is. Repeated OrderIDs on the page: the most recently modified wins."""
+    root = parse_document(data)
+    tag = _local(root.tag)
+    if tag.lower() != "orders":
+        raise ProtocolError(f"the store's XML starts with <{_clip(tag, 30)}>, not <Orders>: check the URL")
+    orders = [child for child in root if _local(child.tag) == "Order"]
+    pages_attr = (root.get("pages") or "").strip()
+    if pages_attr:
+        if not pages_attr.isdigit():
+            raise ProtocolError(f"the store's <Orders pages={_clip(pages_attr)!r}> is not a page count")
+        pages = int(pages_attr)
+    else:
+        pages = 1 if orders else 0
+    records: dict[str, OrderRecord] = {}
+    skipped: list[SkippedRecord] = []
+    for element in orders:
+        external_id, number = _text(element, "OrderID"), _text(element, "OrderNumber")
+        try:
+            record = parse_order(element, tz=tz, default_weight_units=default_weight_units)
+        except ProtocolError as exc:
+            if not (skip_bad_orders or not external_id or not number):
+                raise
+            skipped.append(SkippedRecord(external_id=external_id, order_number=number, reason=str(exc)))
+            continue
+        previous = records.get(record.external_id)
+        if previous is None or record.modified_at >= previous.modified_at:
+            records[record.external_id] = record
+    return pages, list(records.values()), skipped
+
+
+def parse_order(
+    element: ET.Element,
+    *,
+    tz: ZoneInfo | dt.tzinfo = UTC,
+    default_weight_units: str | None = None,
+) -> OrderRecord:
+    """One <Order> -> OrderRecord. Raises ProtocolError naming the order and the field."""
+    order_id = _text(element, "OrderID")
+    number = _text(element, "OrderNumber")
+    ref = f"order {number or '?'} (OrderID {order_id or '?'})"
+
+    def fail(field: str, reason: str) -> ProtocolError:
+        return ProtocolError(f"{ref}: {field} {reason}")
+
+    if not order_id:
+        raise fail("OrderID", "is missing")
+    if not number:
+        raise fail("OrderNumber", "is missing")
+
+    def date(field: str) -> dt.datetime | None:
+        value = _text(element, field)
+        if not value:
+            return None
+        try:
+            return parse_store_datetime(value, tz)
+        except ValueError as exc:
+            raise fail(field, str(exc)) from None
+
+    def number_field(path: str, node: ET.Element = element, label: str | None = None) -> Decimal | None:
+        value = _text(node, path)
+        if not value:
+            return None
+        try:
+            return parse_decimal(value)
+        except ValueError as exc:
+            raise fail(label or path, str(exc)) from None
+
+    order_date, modified_at = date("OrderDate"), date("LastModified")
+    if order_date is None and modified_at is None:
+        raise fail("OrderDate", "is missing (and so is LastModified)")
+    order_date = order_date or modified_at
+    modified_at = modified_at or order_date
+
+    customer = element.find("Customer")
+    customer_code = _text(customer, "CustomerCode")
+    bill = customer.find("BillTo") if customer is not None else None
+    ship = customer.find("ShipTo") if customer is not None else None
+    bill_to = None
+    if bill is not None:
+        bill_to = Address(
+            name=_text(bill, "Name"), company=_text(bill, "Company"),
+            phone=_text(bill, "Phone"), email=_text(bill, "Email"),
+        )
+    ship_to = None
+    if ship is not None:
+        ship_to = Address(
+            name=_text(ship, "Name"),
+            company=_text(ship, "Company"),
+            street1=_text(ship, "Address1"),
+            street2=_text(ship, "Address2"),
+            city=_text(ship, "City"),
+            state=_text(ship, "State"),
+            postal_code=_text(ship, "PostalCode"),
+            country=_text(ship, "Country").upper(),
+            phone=_text(ship, "Phone"),
+        )
+    email = bill_to.email if bill_to and bill_to.email else (customer_code if "@" in customer_code else "")
+
+    lines = []
+    for position, item in enumerate(element.findall("Items/Item"), start=1):
+        line_ref = f"Item {position}" + (f" (SKU {_clip(_text(item, 'SKU'), 30)})" if _text(item, "SKU") else "")
+        try:
+            quantity = parse_quantity(_text(item, "Quantity"))
+        except ValueError as exc:
+            raise fail(f"{line_ref} Quantity", str(exc)) from None
+        weight = number_field("Weight", item, f"{line_ref} Weight")
+        weight_grams = None
+        if weight is not None:
+            units = _text(item, "WeightUnits") or default_weight_units
+            if units:
+                try:
+                    weight_grams = weight_to_grams(weight, units)
+                except ValueError as exc:
+                    raise fail(f"{line_ref} WeightUnits", str(exc)) from None
+        options = tuple(
+            (_text(option, "Name"), _text(option, "Value")) for option in item.findall("Options/Option")
+        )
+        lines.append(OrderLine(
+            line_item_id=_text(item, "LineItemID"),
+            sku=_text(item, "SKU"),
+            name=_text(item, "Name"),
+            quantity=quantity,
+            unit_price=number_field("UnitPrice", item, f"{line_ref} UnitPrice") or Decimal("0"),
+            weight_grams=weight_grams,
+            image_url=_text(item, "ImageUrl"),
+            location=_text(item, "Location"),
+            adjustment=parse_bool(_text(item, "Adjustment")),
+            options=options,
+        ))
+
+    custom_fields = {
+        name: value for name in ("CustomField1", "CustomField2", "CustomField3")
+        if (value := _text(element, name))
+    }
+    raw = {
+        "order_id": order_id,
+        "order_number": number,
+        "customer_code": customer_code,
+        "line_item_ids": [line.line_item_id for line in lines if line.line_item_id],
+    }
+    if custom_fields:
+        raw["custom_fields"] = custom_fields
+    return OrderRecord(
+        external_id=order_id,
+        order_number=number,
+        order_date=order_date,
+        modified_at=modified_at,
+        store_status=_text(element, "OrderStatus"),
+        ship_to=ship_to,
+        lines=tuple(lines),
+        bill_to=bill_to,
+        customer_code=customer_code,
+        customer_email=email,
+        currency=_text(element, "CurrencyCode").upper(),
+        order_total=number_field("OrderTotal"),
+        tax_amount=number_field("TaxAmount"),
+        shipping_amount=number_field("ShippingAmount"),
+        requested_service=_text(element, "ShippingMethod"),
+        payment_method=_text(element, "PaymentMethod"),
+        customer_notes=_text(element, "CustomerNotes"),
+        internal_notes=_text(element, "InternalNotes"),
+        gift=parse_bool(_text(element, "Gift")),
+        gift_message=_text(element, "GiftMessage"),
+        raw=raw,
+    )
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _text(element: ET.Element | None, path: str) -> str:
+    if element is None:
+        return ""
+    found = element.find(path)
+    if found is None:
+        return ""
+    return "".join(found.itertext()).strip()
+
+
+# --- shipnotify ---------------------------------------------------------------------------
+
+
+def build_ship_notice(notice: ShipmentNotice) -> bytes:
+    """The <ShipNotice> XML body for one shipment (only this shipment's items), UTF-8."""
+    raw = notice.order_raw or {}
+    root = ET.Element("ShipNotice")
+
+    def add(parent: ET.Element, tag: str, value) -> None:
+        ET.SubElement(parent, tag).text = _xml_safe("" if value is None else str(value))
+
+    label_at = notice.label_created_at
+    add(root, "OrderNumber", notice.order_number)
+    add(root, "OrderID", notice.order_external_id or raw.get("order_id", ""))
+    add(root, "CustomerCode", notice.customer_code or raw.get("customer_code", ""))
+    add(root, "CustomerNotes", notice.customer_notes)
+    add(root, "InternalNotes", notice.internal_notes)
+    add(root, "NotesToCustomer", raw.get("notes_to_customer", ""))
+    add(root, "NotifyCustomer", "true" if notice.notify_customer else "false")
+    add(root, "LabelCreateDate", format_protocol_datetime(label_at) if label_at else "")
+    add(root, "ShipDate", notice.ship_date.strftime(PROTOCOL_DATE) if notice.ship_date else "")
+    add(root, "Carrier", notice.carrier)
+    add(root, "Service", notice.service)
+    add(root, "TrackingNumber", notice.tracking_number)
+    add(root, "ShippingCost", f"{notice.shipping_cost:.2f}" if notice.shipping_cost is not None else "")
+    recipient = ET.SubElement(root, "Recipient")
+    r = notice.recipient
+    street2 = ", ".join(part for part in (r.street2.strip(), r.street3.strip()) if part)
+    for tag, value in (
+        ("Name", r.name), ("Company", r.company), ("Address1", r.street1), ("Address2", street2),
+        ("City", r.city), ("State", r.state), ("PostalCode", r.postal_code), ("Country", r.country),
+    ):
+        add(recipient, tag, value)
+    items = ET.SubElement(root, "Items")
+    for notice_item in notice.items:
+        item = ET.SubElement(items, "Item")
+        add(item, "SKU", notice_item.sku)
+        add(item, "Name", notice_item.name)
+        add(item, "Quantity", int(notice_item.quantity))
+        add(item, "LineItemID", notice_item.line_item_id)
+    ET.indent(root, space="  ")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+
+
+def _xml_safe(value: str) -> str:
+    return _XML_INVALID.sub("", value)
