@@ -10,7 +10,7 @@ from celery import Celery
 from django.db import connection
 
 from orders.models import ImportRun, Order
-from stores.sandbox.customstore import SANDBOX_PASSWORD, SANDBOX_PATH, SANDBOX_USERNAME, start_custom_store_sandbox
+from stores.sandbox.customstore import start_custom_store_sandbox, store_settings
 from stores.services import store_create
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -61,10 +61,10 @@ def _wait_for(predicate, timeout=60.0):
 
 def test_worker_runs_the_scheduled_import_through_redis(worker):
     # Given a sandbox store due for a refresh
-    with start_custom_store_sandbox(port=0, preset="custom_store", orders=30) as sandbox:
+    with start_custom_store_sandbox(port=0, preset="custom_store", orders=30, live_every=None) as sandbox:
         store = store_create(
             connector="custom_store", name="Worker shop",
-            settings={"url": sandbox.url + SANDBOX_PATH, "username": SANDBOX_USERNAME, "password": SANDBOX_PASSWORD},
+            settings=store_settings(sandbox),
         )
         # When the beat's dispatcher task is sent to Redis (what beat does every minute)
         worker.send_task("stores.tasks.dispatch_due_stores")
