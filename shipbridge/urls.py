@@ -4,8 +4,13 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from stores import views as store_views
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/dashboard/", admin.site.admin_view(store_views.dashboard), name="shipbridge_dashboard"),
+    path("admin/orders/order/<int:pk>/packing-slip/", admin.site.admin_view(store_views.packing_slip),
+         name="shipbridge_packing_slip"),
     path("admin/", admin.site.urls),
 ]
 if settings.DEBUG:

@@ -1,10 +1,35 @@
-from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.utils.html import format_html
+"""The store settings pages, the store activity log, merchants and users in the admin."""
+from __future__ import annotations
 
-from .forms import CONNECTION_FIELD_NAMES, StoreAdminForm
-from .models import Merchant, StatusMapping, Store, User
-from .scoping import MerchantScopedAdmin, user_merchant_id
+import logging
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from .connectors.registry import CONNECTOR_NAMES, get_connector_class
+from .forms import StoreAdminForm, connection_field_names, mapping_field_names, mapping_style
+from .models import Merchant, OrderStatus, StatusMapping, Store, User
+from .scoping import MerchantScopedAdmin, user_merchant_id, without_merchant_field
+from .selectors import (TIMEZONE_WARNING, next_refresh_words, store_import_runs, store_notifications, store_state,
+                        store_timezone_suspect)
+
+log = logging.getLogger("shipbridge.admin")
+
+admin.site.site_header = "ShipBridge"
+admin.site.site_title = "ShipBridge"
+admin.site.index_title = "Order hub"
+
+# The groups created by migration stores/0003; merchant admins may give their users these only.
+MERCHANT_GROUPS = ("merchant admin", "shipping clerk")
 
 
 @admin.register(Merchant)
@@ -15,88 +40,387 @@ class MerchantAdmin(MerchantScopedAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin, MerchantScopedAdmin):
+class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
+    """Platform superusers manage every user. A merchant's user with user permissions manages
+    the users of that merchant only: no superusers, no individual permissions, only the
+    ShipBridge groups, and new users join that merchant."""
+
     list_display = ("username", "email", "merchant", "is_staff", "is_superuser", "is_active")
     list_filter = ("is_staff", "is_superuser", "is_active", "merchant", "groups")
     list_select_related = ("merchant",)
     fieldsets = BaseUserAdmin.fieldsets + (("Merchant", {"fields": ("merchant",)}),)
     add_fieldsets = BaseUserAdmin.add_fieldsets + (("Merchant", {"fields": ("merchant",)}),)
+    merchant_fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "groups"),
+                         "description": "“Staff status” lets the user log in here; the groups decide what they can do."}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    merchant_add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
+        ("Permissions", {"fields": ("is_staff", "groups")}),
+    )
 
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if user_merchant_id(request) is not None:
+            qs = qs.filter(is_superuser=False)
+        return qs
 
-class StatusMappingInline(admin.TabularInline):
-    model = StatusMapping
-    extra = 0
-    fields = ("store_status", "status")
+    def get_fieldsets(self, request, obj=None):
+        if user_merchant_id(request) is not None:
+            return self.merchant_fieldsets if obj else self.merchant_add_fieldsets
+        return self.fieldsets if obj else self.add_fieldsets
+
+    def get_list_display(self, request):
+        display = super().get_list_display(request)
+        if user_merchant_id(request) is not None:
+            display = tuple(f for f in display if f != "is_superuser")
+        return display
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if user_merchant_id(request) is not None:
+            filters = [f for f in filters if f != "is_superuser"]
+        return filters
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if user_merchant_id(request) is not None and obj is not None:
+            readonly += ("last_login", "date_joined")
+        return readonly
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups" and user_merchant_id(request) is not None:
+            kwargs["queryset"] = Group.objects.filter(name__in=MERCHANT_GROUPS)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Store)
 class StoreAdmin(MerchantScopedAdmin):
     form = StoreAdminForm
-    list_display = ("name", "merchant", "connector", "active", "timezone", "last_refresh_status",
-                    "last_refresh_at", "next_refresh_at")
+    change_form_template = "admin/stores/store/change_form.html"
+    list_display = ("name", "merchant", "connector_label", "active", "state", "timezone", "last_refresh_at",
+                    "next_refresh")
     list_filter = ("connector", "active", "last_refresh_status", "merchant")
     search_fields = ("name", "merchant__name")
     list_select_related = ("merchant",)
-    inlines = [StatusMappingInline]
-    readonly_fields = ("last_refresh_at", "last_refresh_status", "last_refresh_error", "import_cursor",
-                       "next_refresh_at", "last_connection_test_at", "last_connection_test_ok",
-                       "last_connection_test_message")
-    fieldsets = (
-        ("Store setup", {"fields": ("merchant", "connector", "name", "active", "refresh_interval_minutes")}),
-        ("Connection details", {"fields": CONNECTION_FIELD_NAMES,
-                                "description": "Secrets are write-only: they are stored encrypted and never shown back."}),
-        ("Time zone", {"fields": ("timezone",)}),
-        ("Marketplace notifications", {"fields": ("notify_marketplace",)}),
-        ("Customer notifications", {"fields": ("notify_customer",)}),
-        ("Branding", {"fields": ("brand_company_name", "brand_logo", "brand_phone", "brand_email",
-                                 "brand_website", "brand_return_address")}),
-        ("Product management", {"fields": ("create_products", "update_products")}),
-        ("Activity", {"fields": readonly_fields}),
-    )
-
+    activity_fields = ("last_refresh_status", "last_refresh_at", "last_refresh_error", "import_cursor",
+                       "next_refresh_at")
+    readonly_fields = ("connector_notice", "connection_summary", "status_mapping_summary", *activity_fields)
     actions = ["refresh_now", "test_connection"]
 
+    # -- list columns --
+    @admin.display(description="Connector", ordering="connector")
+    def connector_label(self, obj):
+        return get_connector_class(obj.connector).label
+
+    @admin.display(description="State")
+    def state(self, obj):
+        state = store_state(store=obj)
+        return format_html('<span class="sb-state sb-state-{}" title="{}">{}</span>', state.code, state.detail,
+                           state.label)
+
+    @admin.display(description="Next refresh", ordering="next_refresh_at")
+    def next_refresh(self, obj):
+        return next_refresh_words(store=obj)
+
+    # -- read-only displays --
     @admin.display(description="Notice")
     def connector_notice(self, obj):
         notice = obj.connector_class.notice if obj and obj.connector else ""
         return format_html('<strong class="shipbridge-notice">{}</strong>', notice) if notice else "—"
 
-    def get_readonly_fields(self, request, obj=None):
-        return ("connector_notice", *super().get_readonly_fields(request, obj))
+    @admin.display(description="Connection")
+    def connection_summary(self, obj):
+        rows = []
+        for f in obj.connector_class.settings_schema:
+            if f.secret:
+                value = "stored (encrypted, never shown)" if obj.encrypted_secrets else "not set"
+            else:
+                value = obj.settings.get(f.key, "") or "—"
+            rows.append((f.label, value))
+        return format_html("<dl class='sb-summary'>{}</dl>",
+                           format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    @admin.display(description="Status mapping")
+    def status_mapping_summary(self, obj):
+        labels = dict(OrderStatus.choices)
+        rows = sorted(obj.status_map().items(), key=lambda kv: (OrderStatus.values.index(kv[1]), kv[0]))
+        if not rows:
+            return "No store status is mapped: nothing is imported."
+        return format_html("<ul class='sb-summary'>{}</ul>",
+                           format_html_join("", "<li>{} → {}</li>", ((s, labels[v]) for s, v in rows)))
+
+    # -- the page's sections --
+    def _add_connector(self, request) -> str | None:
+        connector = request.GET.get("connector")
+        return connector if connector in CONNECTOR_NAMES else None
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if obj is not None and obj.connector_class.notice:
-            setup = fieldsets[0]
-            fieldsets = ((setup[0], {**setup[1], "fields": ("connector_notice", *setup[1]["fields"])}),
-                         *fieldsets[1:])
-        return fieldsets
+        connector = obj.connector if obj else self._add_connector(request)
+        if connector is None:  # the add page before a connector is chosen
+            return [(None, {"fields": ("connector",)})]
+        cls = get_connector_class(connector)
+        editable = self.has_change_permission(request, obj) if obj else True
+        setup = ["merchant", "connector", "name", "active", "refresh_interval_minutes"]
+        if obj is not None and cls.notice:
+            setup.insert(0, "connector_notice")
+        if editable:
+            current = obj.status_map() if obj else dict(cls.default_status_mapping)
+            connection, mapping = connection_field_names(connector), mapping_field_names(connector, current)
+        else:
+            connection, mapping = ("connection_summary",), ("status_mapping_summary",)
+        if mapping_style(connector) == "lists":
+            mapping_help = ("Each list holds the store's own statuses (comma-separated, case-sensitive) that "
+                            "mean this ShipBridge status. An order whose status is in no list is not imported; "
+                            "the import log says so.")
+        else:
+            mapping_help = ("Choose what each shipment status of the store means in ShipBridge. Shipments in a "
+                            "status left at “not imported” are not imported.")
+        fieldsets = [
+            ("Store setup", {"fields": tuple(setup)}),
+            ("Connection details", {
+                "fields": connection,
+                "description": " ".join(filter(None, [
+                    cls.help_text,
+                    "Secrets are write-only: they are stored encrypted and never shown back; leave a secret "
+                    "blank to keep the stored one. “Test connection” (top of the page) checks the saved details.",
+                ])),
+            }),
+            ("Time zone", {"fields": ("timezone",), "description": "Default UTC."}),
+            ("Status mapping", {"fields": mapping, "description": mapping_help}),
+            ("Marketplace notifications", {
+                "fields": ("notify_marketplace",),
+                "description": "When on, the store is told about each shipment (carrier, service, tracking "
+                               "number). Staff can still tick “do not notify the store” on any shipment.",
+            }),
+            ("Customer notifications", {
+                "fields": ("notify_customer",),
+                "description": "E-mail the customer when a shipment is created, with the branding below.",
+            }),
+            ("Branding", {
+                "fields": ("brand_company_name", "brand_logo", "brand_phone", "brand_email", "brand_website",
+                           "brand_return_address"),
+                "description": "Used on customer e-mails and packing slips. Logo: PNG, JPEG, GIF or WebP, "
+                               "1 MB at most.",
+            }),
+            ("Product management", {
+                "fields": ("create_products", "update_products"),
+                "description": format_html(
+                    'Products (SKU, name, weight, image, bin location) and SKU aliases are managed under '
+                    '<a href="{}">Products</a>.', reverse("admin:orders_product_changelist")),
+            }),
+        ]
+        if obj is not None:
+            fieldsets.append(("Import state", {"fields": self.activity_fields, "classes": ("collapse",)}))
+        return without_merchant_field(request, fieldsets)
 
-    @admin.action(description="Refresh now (import orders)")
-    def refresh_now(self, request, queryset):
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        model_fields = {f.name for f in Store._meta.get_fields()}
+        fields = kwargs.get("fields") or flatten_fieldsets(self.get_fieldsets(request, obj))
+        kwargs["fields"] = [f for f in fields if f in model_fields]
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"connector_name": None if obj else self._add_connector(request)})
+
+    def save_related(self, request, form, formsets, change):
+        from .services import status_mapping_replace
+
+        super().save_related(request, form, formsets, change)
+        if form.status_mapping is not None:
+            status_mapping_replace(store=form.instance, mapping=form.status_mapping)
+
+    # -- add: the connector first --
+    def add_view(self, request, form_url="", extra_context=None):
+        if self._add_connector(request) is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            query = request.GET.copy()
+            query.pop("connector", None)
+            choices = []
+            for name in CONNECTOR_NAMES:
+                cls = get_connector_class(name)
+                query["connector"] = name
+                choices.append({"name": name, "label": cls.label, "help_text": cls.help_text,
+                                "notice": cls.notice, "url": f"?{query.urlencode()}"})
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Add store: choose its connector",
+                "opts": self.opts,
+                "choices": choices,
+                "has_view_permission": self.has_view_permission(request),
+            }
+            return TemplateResponse(request, "admin/stores/store/choose_connector.html", context)
+        return super().add_view(request, form_url, extra_context)
+
+    # -- change: buttons and state on top --
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        store = self.get_object(request, unquote(object_id))
+        if store is not None and self.has_view_permission(request, store):
+            extra_context = {**(extra_context or {}), **self._panel_context(request, store)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _panel_context(self, request, store):
+        info = self.opts.app_label, self.opts.model_name
+        return {
+            "store_notice": store.connector_class.notice,
+            "timezone_warning": TIMEZONE_WARNING if store_timezone_suspect(store=store) else "",
+            "store_state": store_state(store=store),
+            "store_next_refresh": next_refresh_words(store=store),
+            "can_operate": self.has_change_permission(request, store),
+            "refresh_url": reverse("admin:%s_%s_refresh" % info, args=[store.pk]),
+            "test_url": reverse("admin:%s_%s_test_connection" % info, args=[store.pk]),
+            "activity_url": reverse("admin:%s_%s_activity" % info, args=[store.pk]),
+        }
+
+    # -- extra pages --
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/refresh/", wrap(self.refresh_view), name="%s_%s_refresh" % info),
+            path("<path:object_id>/test-connection/", wrap(self.test_connection_view),
+                 name="%s_%s_test_connection" % info),
+            path("<path:object_id>/activity/", wrap(self.activity_view), name="%s_%s_activity" % info),
+            path("<path:object_id>/activity/resend/<int:notification_id>/", wrap(self.resend_view),
+                 name="%s_%s_resend" % info),
+        ] + super().get_urls()
+
+    def _store_or_404(self, request, object_id, *, change: bool) -> Store:
+        store = self.get_object(request, unquote(object_id))
+        if store is None:
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # raises Http404
+        allowed = self.has_change_permission(request, store) if change else self.has_view_permission(request, store)
+        if not allowed:
+            raise PermissionDenied
+        return store
+
+    def _back(self, request, default: str) -> HttpResponseRedirect:
+        target = request.POST.get("next") or ""
+        if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                      require_https=request.is_secure()):
+            return HttpResponseRedirect(target)
+        return HttpResponseRedirect(default)
+
+    def _change_url(self, store) -> str:
+        return reverse("admin:stores_store_change", args=[store.pk])
+
+    def refresh_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        store = self._store_or_404(request, object_id, change=True)
+        self._queue_refresh(request, [store])
+        return self._back(request, self._change_url(store))
+
+    def test_connection_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        store = self._store_or_404(request, object_id, change=True)
+        ok, message = self._test(store)
+        self.message_user(request, f"{store.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
+        return HttpResponseRedirect(self._change_url(store) + "#connection-test")
+
+    def activity_view(self, request, object_id):
+        store = self._store_or_404(request, object_id, change=False)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Activity of {store.name}",
+            "opts": self.opts,
+            "original": store,
+            "store": store,
+            "store_state": store_state(store=store),
+            "store_next_refresh": next_refresh_words(store=store),
+            "runs": store_import_runs(store=store),
+            "notifications": store_notifications(store=store),
+            "can_retry": self.has_change_permission(request, store),
+            "can_resend": request.user.has_perm("orders.change_shipment"),
+            "has_view_permission": True,
+            "refresh_url": reverse("admin:stores_store_refresh", args=[store.pk]),
+        }
+        return TemplateResponse(request, "admin/stores/store/activity.html", context)
+
+    def resend_view(self, request, object_id, notification_id):
+        from orders.models import StoreNotification
+        from orders.notifying import NotificationError, notification_resend
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        store = self._store_or_404(request, object_id, change=False)
+        notification = get_object_or_404(StoreNotification.objects.select_related("shipment__order"),
+                                         pk=notification_id, shipment__order__store=store)
+        if not request.user.has_perm("orders.change_shipment"):
+            raise PermissionDenied
+        activity = reverse("admin:stores_store_activity", args=[store.pk])
+        label = f"the notification of shipment {notification.shipment_id} (order {notification.shipment.order.order_number})"
+        try:
+            notification_resend(notification=notification, user=request.user)
+        except NotificationError as exc:
+            self.message_user(request, f"Not resent: {exc}.", messages.WARNING)
+        except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable; logged in full
+            log.exception("resend of notification %s failed", notification.pk)
+            self.message_user(request, f"Could not resend {label}: {_words(exc)}", messages.ERROR)
+        else:
+            self.message_user(request, f"Resend of {label} queued.", messages.SUCCESS)
+        return HttpResponseRedirect(activity)
+        label = f"the notification of shipment {notification.shipment_id} (order {notification.shipment.order.order_number})"
+        try:
+            resend(notification)
+        except Exception as exc:  # noqa: BLE001 - shown in words, logged in full
+            log.exception("resend of notification %s failed", notification.pk)
+            self.message_user(request, f"Could not resend {label}: {_words(exc)}", messages.ERROR)
+        else:
+            self.message_user(request, f"Resend of {label} queued.", messages.SUCCESS)
+        return HttpResponseRedirect(activity)
+
+    # -- services, with every failure in words --
+    def _queue_refresh(self, request, stores) -> None:
         from orders.importing import store_queue_refresh
         from orders.models import ImportTrigger
 
-        stores = list(queryset.filter(active=True))
+        queued, inactive = [], []
         for store in stores:
-            store_queue_refresh(store=store, trigger=ImportTrigger.USER, user=request.user)
-        skipped = queryset.count() - len(stores)
-        self.message_user(request, f"Import queued for {len(stores)} store(s)."
-                          + (f" {skipped} inactive store(s) left alone." if skipped else ""), messages.SUCCESS)
+            if not store.active:
+                inactive.append(store.name)
+                continue
+            try:
+                store_queue_refresh(store=store, trigger=ImportTrigger.USER, user=request.user)
+            except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable
+                log.exception("could not queue an import of store %s", store.pk)
+                self.message_user(request, f"{store.name}: the import could not be queued ({_words(exc)}).",
+                                  messages.ERROR)
+                continue
+            queued.append(store.name)
+        if queued:
+            self.message_user(request, f"Import queued for {', '.join(queued)}; its run appears under Activity.",
+                              messages.SUCCESS)
+        if inactive:
+            self.message_user(request, f"Inactive, left alone: {', '.join(inactive)}.", messages.WARNING)
 
-    @admin.action(description="Test connection")
-    def test_connection(self, request, queryset):
+    def _test(self, store) -> tuple[bool, str]:
         from .services import store_test_connection
 
+        try:
+            return store_test_connection(store=store)
+        except Exception as exc:  # noqa: BLE001 - a bug must not show a traceback
+            log.exception("connection test of store %s failed unexpectedly", store.pk)
+            return False, f"the test failed unexpectedly ({_words(exc)}); the details are in the server's log"
+
+    # -- list actions --
+    @admin.action(description="Refresh now (import orders)", permissions=["change"])
+    def refresh_now(self, request, queryset):
+        self._queue_refresh(request, list(queryset))
+
+    @admin.action(description="Test connection", permissions=["change"])
+    def test_connection(self, request, queryset):
         for store in queryset:
-            ok, message = store_test_connection(store=store)
+            ok, message = self._test(store)
             self.message_user(request, f"{store.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
 
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        if user_merchant_id(request) not in (None, -1):
-            initial.setdefault("merchant", request.user.merchant_id)
-        return initial
+
+def _words(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text or type(exc).__name__
 
 
 @admin.register(StatusMapping)
@@ -106,3 +430,4 @@ class StatusMappingAdmin(MerchantScopedAdmin):
     list_filter = ("status", "store")
     search_fields = ("store_status", "store__name")
     list_select_related = ("store",)
+    autocomplete_fields = ("store",)

@@ -1,108 +1,71 @@
-"""Admin forms for stores: connection settings from the connector's schema, secrets write-only."""
+"""Admin forms for stores.
+
+The store page form is built for one connector: its connection fields come from the connector's
+settings schema (secrets write-only: never rendered back, blank keeps the stored value) and its
+status-mapping fields follow the connector's style — five comma-separated lists (Custom Store,
+QuickBooks Commerce) or one select per known store status (Acumatica shipments).
+Everything is validated before anything is saved; the admin saves the store and its mapping in
+one transaction.
+"""
 from __future__ import annotations
 
-from django import forms
+from functools import lru_cache
+from zoneinfo import available_timezones
 
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.html import format_html, format_html_join
+
+from .connectors.base import SettingField
 from .connectors.registry import CONNECTOR_NAMES, get_connector_class
+from .crypto import SecretDecryptionError
 from .models import OrderStatus, Store
 from .services import StoreInputError, clean_connection_settings
 
-
-def _all_setting_fields():
-    """Every setting key any connector uses, with the label of its first use."""
-    seen = {}
-    for name in CONNECTOR_NAMES:
-        for f in get_connector_class(name).settings_schema:
-            entry = seen.setdefault(f.key, {"field": f, "connectors": []})
-            entry["connectors"].append(name)
-    return seen
-
-
-SETTING_FIELDS = _all_setting_fields()
+LOGO_MAX_BYTES = 1024 * 1024
+LOGO_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "WEBP": "WebP"}
+EMPTY_MAPPING_MESSAGE = "Map at least one store status: with no mapping, no order is imported."
 
 
 def setting_field_name(key: str) -> str:
     return f"conn_{key}"
 
 
-class StoreAdminForm(forms.ModelForm):
-    """Store page form. Connection fields are named conn_<key>; the store's connector decides
-    which are used. Secrets are never rendered back: blank keeps the stored value."""
-
-    class Meta:
-        model = Store
-        fields = "__all__"
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        current = dict(self.instance.settings) if self.instance.pk else {}
-        for key, entry in SETTING_FIELDS.items():
-            field = self.fields[setting_field_name(key)]
-            if entry["field"].secret:
-                if self.instance.pk and self.instance.encrypted_secrets:
-                    field.help_text = "A value is stored (encrypted, never shown). Leave blank to keep it. " + field.help_text
-            else:
-                field.initial = current.get(key, "")
-        if "connector" in self.fields and self.instance.pk:
-            self.fields["connector"].disabled = True
-            self.fields["connector"].help_text = "A store's connector cannot change; add a new store instead."
-
-    def clean(self):
-        cleaned = super().clean()
-        connector = cleaned.get("connector") or self.instance.connector
-        if connector not in CONNECTOR_NAMES:
-            return cleaned
-        cls = get_connector_class(connector)
-        values = {}
-        stored_secrets = self.instance.get_secrets() if self.instance.pk else {}
-        for f in cls.settings_schema:
-            value = (cleaned.get(setting_field_name(f.key)) or "")
-            if f.secret and not value:
-                value = stored_secrets.get(f.key, "")
-            values[f.key] = value
-        try:
-            self._connection = clean_connection_settings(connector, values)
-        except StoreInputError as exc:
-            message = str(exc)
-            for f in cls.settings_schema:
-                if repr(f.key) in message:
-                    self.add_error(setting_field_name(f.key), message)
-                    break
-            else:
-                self.add_error(None, message)
-        return cleaned
-
-    def save(self, commit=True):
-        store = super().save(commit=False)
-        public, secrets = self._connection
-        store.settings = public
-        store.set_secrets(secrets)
-        if commit:
-            store.save()
-            self.save_m2m()
-        return store
+def connection_field_names(connector: str) -> tuple[str, ...]:
+    return tuple(setting_field_name(f.key) for f in get_connector_class(connector).settings_schema)
 
 
-def _connection_form_field(key: str, entry: dict) -> forms.Field:
-    f = entry["field"]
-    used_by = "used by: " + ", ".join(entry["connectors"])
-    help_text = f"{f.help_text} ({used_by})" if f.help_text else f"({used_by})"
-    if f.secret:
-        return forms.CharField(
-            label=f.label, required=False, strip=False, help_text="Stored encrypted. " + help_text,
-            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        )
-    if f.choices:
-        return forms.ChoiceField(label=f.label, required=False, help_text=help_text,
-                                 choices=[("", "---------")] + [(c, c) for c in f.choices])
-    return forms.CharField(label=f.label, required=False, help_text=help_text)
+# --- status mapping -----------------------------------------------------------------------
+
+LIST_FIELD_PREFIX = "map_list_"
+STATUS_FIELD_PREFIX = "map_status_"
 
 
-CONNECTION_FIELD_NAMES = tuple(setting_field_name(k) for k in SETTING_FIELDS)
-for _key, _entry in SETTING_FIELDS.items():
-    _field = _connection_form_field(_key, _entry)
-    StoreAdminForm.declared_fields[setting_field_name(_key)] = _field
-    StoreAdminForm.base_fields[setting_field_name(_key)] = _field
+def mapping_style(connector: str) -> str:
+    """"per_status" (one select per known store status) for Acumatica shipments, whose statuses
+    are a fixed set; "lists" (ShipStation's five comma-separated lists) for the others."""
+    cls = get_connector_class(connector)
+    return getattr(cls, "status_mapping_style", "per_status" if cls.name == "acumatica" else "lists")
+
+
+def _status_field_name(store_status: str) -> str:
+    return STATUS_FIELD_PREFIX + store_status.encode("utf-8").hex()
+
+
+def _status_from_field_name(name: str) -> str:
+    return bytes.fromhex(name[len(STATUS_FIELD_PREFIX):]).decode("utf-8")
+
+
+def per_status_statuses(connector: str, current: dict[str, str]) -> list[str]:
+    """The connector's known statuses, then any other status already mapped (kept, not lost)."""
+    known = list(get_connector_class(connector).known_statuses)
+    return known + sorted(s for s in current if s not in known)
+
+
+def mapping_field_names(connector: str, current: dict[str, str]) -> tuple[str, ...]:
+    if mapping_style(connector) == "lists":
+        return tuple(LIST_FIELD_PREFIX + name for name in StatusListsForm.base_fields)
+    return tuple(_status_field_name(s) for s in per_status_statuses(connector, current))
 
 
 class StatusListsForm(forms.Form):
@@ -135,3 +98,206 @@ class StatusListsForm(forms.Form):
                 mapping[store_status] = status
         cleaned["mapping"] = mapping
         return cleaned
+
+
+# --- widgets ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    names = {n for n in available_timezones() if "/" in n or n == "UTC"}
+    names -= {n for n in names if n.startswith(("Etc/", "SystemV/", "posix/", "right/"))}
+    return tuple(sorted(names, key=lambda n: (n != "UTC", n)))
+
+
+class TimeZoneInput(forms.TextInput):
+    """A text input with a datalist of IANA zone names: type "chic" and pick America/Chicago."""
+
+    datalist_id = "iana-time-zones"
+
+    def __init__(self, attrs=None):
+        super().__init__({"list": self.datalist_id, "autocomplete": "off", "spellcheck": "false",
+                          "size": 32, "placeholder": "e.g. America/Chicago", **(attrs or {})})
+
+    def render(self, name, value, attrs=None, renderer=None):
+        html = super().render(name, value, attrs, renderer)
+        options = format_html_join("", '<option value="{}">', ((n,) for n in timezone_names()))
+        return format_html('{}<datalist id="{}">{}</datalist>', html, self.datalist_id, options)
+
+
+# --- the store page form ------------------------------------------------------------------
+
+
+def _connection_form_field(f: SettingField, *, stored_secret: bool) -> forms.Field:
+    if f.secret:
+        help_text = "Stored encrypted, never shown back."
+        if stored_secret:
+            help_text = "A value is stored (encrypted, never shown). Leave blank to keep it."
+        return forms.CharField(
+            label=f.label, required=False, strip=False, help_text=help_text,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        )
+    if f.choices:
+        return forms.ChoiceField(label=f.label, required=f.required, help_text=f.help_text,
+                                 choices=[("", "---------")] + [(c, c) for c in f.choices])
+    return forms.CharField(label=f.label, required=f.required, help_text=f.help_text,
+                           widget=forms.TextInput(attrs={"size": 60}))
+
+
+class StoreAdminForm(forms.ModelForm):
+    """The store page. `connector_name` (set by the admin for the add page) or the instance's
+    connector decides the connection and status-mapping fields."""
+
+    connector_name: str | None = None
+
+    class Meta:
+        model = Store
+        fields = "__all__"
+        widgets = {"timezone": TimeZoneInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status_mapping: dict[str, str] | None = None
+        self._connection: tuple[dict, dict] = ({}, {})
+        connector = self.instance.connector if self.instance.pk else (self.connector_name or "")
+        self.connector = connector if connector in CONNECTOR_NAMES else ""
+        if "connector" in self.fields:
+            field = self.fields["connector"]
+            if self.instance.pk:
+                field.disabled = True
+                field.help_text = "A store's connector cannot change; add a new store instead."
+            elif self.connector:
+                self.instance.connector = self.connector
+                self.initial["connector"] = self.connector
+                field.disabled = True
+                field.help_text = "Chosen on the previous page."
+        if "timezone" in self.fields:
+            self.fields["timezone"].widget = TimeZoneInput()
+            self.fields["timezone"].help_text = (
+                "The IANA zone of the store's server clock (type to search, e.g. America/Chicago). "
+                "Timestamps are read and filters written in it; the database keeps UTC."
+            )
+        if not self.connector:
+            return
+        cls = get_connector_class(self.connector)
+        has_secrets = bool(self.instance.pk and self.instance.encrypted_secrets)
+        current = dict(self.instance.settings) if self.instance.pk else {}
+        for f in cls.settings_schema:
+            field = _connection_form_field(f, stored_secret=has_secrets)
+            if not f.secret:
+                field.initial = current.get(f.key, "")
+            self.fields[setting_field_name(f.key)] = field
+        self._add_mapping_fields()
+
+    # -- status mapping fields --
+    def current_mapping(self) -> dict[str, str]:
+        if self.instance.pk:
+            return self.instance.status_map()
+        return dict(get_connector_class(self.connector).default_status_mapping)
+
+    def _add_mapping_fields(self) -> None:
+        current = self.current_mapping()
+        if mapping_style(self.connector) == "lists":
+            initial = StatusListsForm.initial_for(current)
+            for name, base in StatusListsForm.base_fields.items():
+                self.fields[LIST_FIELD_PREFIX + name] = forms.CharField(
+                    label=base.label, required=False, initial=initial[name],
+                    widget=forms.TextInput(attrs={"size": 60}),
+                    help_text="Store statuses, comma-separated, case-sensitive." if name == "awaiting_payment" else "",
+                )
+        else:
+            choices = [("", "not imported")] + list(OrderStatus.choices)
+            for store_status in per_status_statuses(self.connector, current):
+                self.fields[_status_field_name(store_status)] = forms.ChoiceField(
+                    label=store_status, required=False, choices=choices, initial=current.get(store_status, ""),
+                )
+
+    def _clean_mapping(self, cleaned) -> dict[str, str] | None:
+        if mapping_style(self.connector) == "lists":
+            lists = StatusListsForm(data={name: cleaned.get(LIST_FIELD_PREFIX + name, "")
+                                          for name in StatusListsForm.base_fields})
+            if not lists.is_valid():
+                for error in lists.non_field_errors():
+                    self.add_error(None, error)
+                return None
+            mapping = lists.cleaned_data["mapping"]
+        else:
+            mapping = {}
+            for name in self.fields:
+                if name.startswith(STATUS_FIELD_PREFIX) and cleaned.get(name):
+                    mapping[_status_from_field_name(name)] = cleaned[name]
+        if not mapping:
+            self.add_error(None, EMPTY_MAPPING_MESSAGE)
+            return None
+        return mapping
+
+    # -- branding --
+    def clean_brand_logo(self):
+        logo = self.cleaned_data.get("brand_logo")
+        if not isinstance(logo, UploadedFile):
+            return logo  # unchanged, cleared or empty
+        if logo.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The logo is {logo.size / 1024 / 1024:.1f} MB; the limit is 1 MB.", code="logo_too_big"
+            )
+        image = getattr(logo, "image", None)  # set by Django's ImageField after Pillow opened it
+        image_format = getattr(image, "format", None)
+        if image_format not in LOGO_FORMATS:
+            raise forms.ValidationError(
+                f"The logo must be a PNG, JPEG, GIF or WebP image (this one is {image_format or 'not an image'}).",
+                code="logo_type",
+            )
+        logo.seek(0)
+        return logo
+
+    # -- the whole form --
+    def clean(self):
+        cleaned = super().clean()
+        if not self.connector:
+            connector = cleaned.get("connector")
+            if connector:
+                self.add_error("connector", "Choose the connector on the previous page.")
+            return cleaned
+        name = (cleaned.get("name") or "").strip()
+        merchant_id = cleaned["merchant"].pk if cleaned.get("merchant") else self.instance.merchant_id
+        if name and merchant_id and Store.objects.filter(merchant_id=merchant_id, name=name).exclude(
+            pk=self.instance.pk
+        ).exists():
+            self.add_error("name", "This merchant already has a store with this name.")
+        self._clean_connection(cleaned)
+        self.status_mapping = self._clean_mapping(cleaned)
+        return cleaned
+
+    def _clean_connection(self, cleaned) -> None:
+        cls = get_connector_class(self.connector)
+        try:
+            stored_secrets = self.instance.get_secrets() if self.instance.pk else {}
+        except SecretDecryptionError:
+            stored_secrets = {}  # the keys changed: blank secrets must be entered again
+        values = {}
+        for f in cls.settings_schema:
+            value = cleaned.get(setting_field_name(f.key)) or ""
+            if f.secret and not value:
+                value = stored_secrets.get(f.key, "")
+            values[f.key] = value
+        try:
+            self._connection = clean_connection_settings(self.connector, values)
+        except StoreInputError as exc:
+            message = str(exc)
+            message = message[0].upper() + message[1:] + "."
+            for f in cls.settings_schema:
+                if repr(f.key) in message:
+                    self.add_error(setting_field_name(f.key), message)
+                    break
+            else:
+                self.add_error(None, message)
+
+    def save(self, commit=True):
+        store = super().save(commit=False)
+        public, secrets = self._connection
+        store.settings = public
+        store.set_secrets(secrets)
+        if commit:
+            store.save()
+            self.save_m2m()
+        return store

@@ -1,0 +1,50 @@
+"""Pages outside the model admins: the dashboard and the printable packing slip.
+Both are wrapped by `admin.site.admin_view` (staff login) in shipbridge/urls.py."""
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from .models import Store
+from .scoping import scoped_queryset
+from .selectors import next_refresh_words, store_state, stores_for_dashboard
+
+
+def dashboard(request):
+    """Every store the user may see: last and next refresh, state, last error in words."""
+    if not request.user.has_perm("stores.view_store"):
+        raise PermissionDenied
+    now = timezone.now()
+    stores = stores_for_dashboard(stores=scoped_queryset(Store, request))
+    rows = [{"store": s, "state": store_state(store=s, now=now), "next_refresh": next_refresh_words(store=s, now=now)}
+            for s in stores]
+    context = {
+        **admin.site.each_context(request),
+        "title": "Dashboard",
+        "rows": rows,
+        "show_merchant": request.user.is_superuser,
+        "failing": sum(1 for r in rows if r["state"].code == "failing"),
+        "can_view_orders": request.user.has_perm("orders.view_order"),
+    }
+    return TemplateResponse(request, "admin/dashboard.html", context)
+
+
+def packing_slip(request, pk: int):
+    """A printable packing slip for one order, with its store's branding."""
+    from orders.models import Order
+
+    if not request.user.has_perm("orders.view_order"):
+        raise PermissionDenied
+    order = get_object_or_404(scoped_queryset(Order, request).select_related("store"), pk=pk)
+    items = [item for item in order.items.all() if not item.adjustment]
+    context = {
+        "order": order,
+        "store": order.store,
+        "items": items,
+        "units": sum(item.quantity for item in items),
+        "printed_at": timezone.now(),
+    }
+    return TemplateResponse(request, "admin/packing_slip.html", context)
