@@ -1,9 +1,77 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote, unquote
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
+from stores.models import OrderStatus
 from stores.scoping import MerchantScopedAdmin
 
-from .models import (ImportRun, NotificationAttempt, Order, OrderItem, Product, ProductAlias, Shipment,
-                     ShipmentItem, StoreNotification)
+from .models import (ImportRun, NotificationAttempt, Order, OrderItem, Product, ProductAlias,
+                     Shipment, ShipmentItem, StoreNotification)
+from .notifying import NotificationError, notification_for_shipment, notification_resend
+from .shipping import (ShippingError, order_shipping_lines, orders_combine, orders_combine_check, shipment_create,
+                       shipment_void)
+
+
+# --- shipping forms ------------------------------------------------------------------------
+
+
+class ShipmentDetailsForm(forms.Form):
+    carrier = forms.CharField(max_length=100, help_text="e.g. UPS, USPS, FedEx, DHL, CanadaPost, RoyalMail, Other")
+    service = forms.CharField(max_length=100, required=False)
+    tracking_number = forms.CharField(max_length=100, required=False)
+    ship_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text="Empty: today in the store's time zone.")
+    cost = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
+    notify_store = forms.BooleanField(
+        label="Notify the store", required=False,
+        help_text='Untick for "do not notify the store" (e.g. additional shipments).',
+    )
+    notify_customer = forms.BooleanField(label="E-mail the customer", required=False)
+
+
+class ShipForm(ShipmentDetailsForm):
+    """The order page's "Ship" form: the shipment's details and a quantity per line."""
+
+    def __init__(self, *args, lines: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for line in lines:
+            item = line["item"]
+            if item.adjustment:
+                continue
+            self.fields[f"qty_{item.pk}"] = forms.IntegerField(
+                label=item.sku or item.name or item.line_item_id, min_value=0, required=False,
+                initial=line["initial"],
+            )
+
+    def items(self) -> list[tuple[OrderItem, int]]:
+        return [
+            (line["item"], self.cleaned_data.get(f"qty_{line['item'].pk}") or 0)
+            for line in self.lines if not line["item"].adjustment
+        ]
+
+    def detail_fields(self):
+        return [self[name] for name in ShipmentDetailsForm.base_fields]
+
+    def quantity_rows(self):
+        for line in self.lines:
+            field = None if line["item"].adjustment else self[f"qty_{line['item'].pk}"]
+            yield line, field
+
+
+def _details(form: ShipmentDetailsForm) -> dict:
+    data = form.cleaned_data
+    return {
+        "carrier": data["carrier"], "service": data["service"], "tracking_number": data["tracking_number"],
+        "ship_date": data["ship_date"], "cost": data["cost"], "notify_store": data["notify_store"],
+        "notify_customer": data["notify_customer"],
+    }
 
 
 class OrderItemInline(admin.TabularInline):
@@ -17,6 +85,53 @@ class OrderItemInline(admin.TabularInline):
         return False
 
 
+def _notification_state(shipment: Shipment) -> str:
+    if not shipment.notify_store:
+        return "not requested"
+    notification = getattr(shipment, "notification", None)
+    return notification.get_status_display() if notification else "—"
+
+
+class ShipmentInline(admin.TabularInline):
+    """The order's shipments with their store notification's state, error and advice."""
+
+    model = Shipment
+    extra = 0
+    fields = ("carrier", "service", "tracking_number", "ship_date", "cost", "notify_store", "items_shipped",
+              "notification_status", "notification_error", "notification_advice", "group_key", "voided_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "shipments"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return (super().get_queryset(request).select_related("notification")
+                .prefetch_related("items__order_item").order_by("id"))
+
+    @admin.display(description="items")
+    def items_shipped(self, obj):
+        return ", ".join(f"{si.quantity} × {si.order_item.sku or si.order_item.name}" for si in obj.items.all())
+
+    @admin.display(description="store notification")
+    def notification_status(self, obj):
+        return _notification_state(obj)
+
+    @admin.display(description="error")
+    def notification_error(self, obj):
+        notification = getattr(obj, "notification", None)
+        if notification is None:
+            return ""
+        return notification.error or notification.warning
+
+    @admin.display(description="advice")
+    def notification_advice(self, obj):
+        notification = getattr(obj, "notification", None)
+        return notification.advice if notification else ""
+
+
 @admin.register(Order)
 class OrderAdmin(MerchantScopedAdmin):
     merchant_lookup = "store__merchant_id"
@@ -26,12 +141,106 @@ class OrderAdmin(MerchantScopedAdmin):
     search_fields = ("order_number", "external_id", "ship_to_name", "customer_email", "items__sku")
     list_select_related = ("store",)
     date_hierarchy = "order_date"
-    inlines = [OrderItemInline]
+    inlines = [OrderItemInline, ShipmentInline]
     readonly_fields = ("store", "external_id", "imported_at", "updated_at", "raw")
+    actions = ["combine_orders"]
 
     def get_search_results(self, request, queryset, search_term):
         qs, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         return qs, may_have_duplicates
+
+    # -- the Ship page: admin/orders/order/<id>/ship/ --
+    def get_urls(self):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [
+            path("<path:object_id>/ship/", self.admin_site.admin_view(self.ship_view), name="%s_%s_ship" % info),
+            *super().get_urls(),
+        ]
+
+    def ship_view(self, request, object_id):
+        order = self.get_object(request, unquote(object_id))  # merchant-scoped: others' orders are not found
+        if order is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        if not self.has_change_permission(request, order):
+            self.message_user(request, "You may not ship orders.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
+        additional = order.status == OrderStatus.SHIPPED
+        lines = order_shipping_lines(order=order)
+        for line in lines:
+            line["initial"] = line["ordered"] if additional and not line["item"].adjustment else line["remaining"]
+        store = order.store
+        if request.method == "POST":
+            form = ShipForm(request.POST, lines=lines)
+            if form.is_valid():
+                try:
+                    shipment = shipment_create(order=order, items=form.items(), user=request.user, **_details(form))
+                except ShippingError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
+                else:
+                    told = ("the store will be notified" if shipment.notify_store
+                            else "the store is not notified")
+                    self.message_user(request, f"Shipment {shipment.pk} of order {order.order_number} created; {told}.",
+                                      messages.SUCCESS)
+                    return HttpResponseRedirect(
+                        reverse("admin:orders_order_change", args=[quote(order.pk)], current_app=self.admin_site.name)
+                    )
+        else:
+            form = ShipForm(lines=lines, initial={
+                "service": order.requested_service,
+                "ship_date": timezone.now().astimezone(store.tz).date(),
+                "notify_store": store.notify_marketplace and not additional,
+                "notify_customer": store.notify_customer,
+            })
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Ship order {order.order_number}",
+            "opts": self.model._meta,
+            "original": order,
+            "order": order,
+            "form": form,
+            "additional": additional,
+            "connector_can_split": store.connector_class.can_split,
+        }
+        return TemplateResponse(request, "admin/orders/order/ship.html", context)
+
+    # -- "Combine selected orders": an intermediate page asks for the package's details --
+    @admin.action(description="Combine selected orders (ship them in one package)", permissions=["change"])
+    def combine_orders(self, request, queryset):
+        orders = list(queryset.select_related("store").order_by("pk"))
+        try:
+            orders_combine_check(orders=orders)
+        except ShippingError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        store = orders[0].store
+        if "apply" in request.POST:
+            form = ShipmentDetailsForm(request.POST)
+            if form.is_valid():
+                try:
+                    shipments = orders_combine(orders=orders, user=request.user, **_details(form))
+                except ShippingError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
+                    return None
+                numbers = ", ".join(s.order.order_number for s in shipments)
+                self.message_user(request, f"Orders {numbers} shipped together ({len(shipments)} shipments, "
+                                  "one per order, one tracking number).", messages.SUCCESS)
+                return None
+        else:
+            form = ShipmentDetailsForm(initial={
+                "ship_date": timezone.now().astimezone(store.tz).date(),
+                "notify_store": store.notify_marketplace,
+                "notify_customer": store.notify_customer,
+            })
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Combine orders into one shipment",
+            "opts": self.model._meta,
+            "orders": orders,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "combine_orders",
+        }
+        return TemplateResponse(request, "admin/orders/order/combine.html", context)
 
 
 @admin.register(OrderItem)
@@ -70,27 +279,93 @@ class ShipmentItemInline(admin.TabularInline):
     model = ShipmentItem
     extra = 0
     raw_id_fields = ("order_item",)
+    fields = ("order_item", "quantity")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _resend(model_admin, request, notifications) -> None:
+    queued = 0
+    for notification in notifications:
+        try:
+            notification_resend(notification=notification, user=request.user)
+        except NotificationError as exc:
+            model_admin.message_user(request, str(exc), messages.ERROR)
+        else:
+            queued += 1
+    if queued:
+        model_admin.message_user(request, f"{queued} store notification(s) queued again.", messages.SUCCESS)
 
 
 @admin.register(Shipment)
 class ShipmentAdmin(MerchantScopedAdmin):
+    """Shipments are made from the order page ("Ship") and are read-only here: what the store
+    was told must match what is recorded."""
+
     merchant_lookup = "order__store__merchant_id"
     list_display = ("id", "order", "carrier", "service", "tracking_number", "ship_date", "notify_store",
-                    "voided_at")
+                    "notification_status", "voided_at")
     list_filter = ("carrier", "notify_store", "ship_date")
     search_fields = ("tracking_number", "order__order_number")
-    list_select_related = ("order", "order__store")
+    list_select_related = ("order", "order__store", "notification")
     raw_id_fields = ("order",)
     inlines = [ShipmentItemInline]
+    readonly_fields = ("order", "carrier", "service", "tracking_number", "ship_date", "cost", "notify_store",
+                       "notify_customer", "created_at", "created_by", "voided_at", "group_key",
+                       "notification_status")
+    fields = readonly_fields
+    actions = ["resend_notification", "void_shipments"]
+
+    def has_add_permission(self, request):
+        return False  # ship from the order page
+
+    @admin.display(description="store notification")
+    def notification_status(self, obj):
+        return _notification_state(obj)
+
+    @admin.action(description="Resend store notification", permissions=["change"])
+    def resend_notification(self, request, queryset):
+        notifications = []
+        for shipment in queryset.order_by("pk"):
+            try:
+                notifications.append(notification_for_shipment(shipment=shipment))
+            except NotificationError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        _resend(self, request, notifications)
+
+    @admin.action(description="Void shipment (the store is not told)", permissions=["change"])
+    def void_shipments(self, request, queryset):
+        voided = []
+        for shipment in queryset.order_by("pk"):
+            try:
+                shipment = shipment_void(shipment=shipment, user=request.user)
+            except ShippingError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                voided.append(shipment)
+        if voided:
+            self.message_user(
+                request,
+                "Voided shipment(s) " + ", ".join(str(s.pk) for s in voided)
+                + "; their orders await shipment again and the store is not told.",
+                messages.SUCCESS,
+            )
 
 
 @admin.register(ShipmentItem)
 class ShipmentItemAdmin(MerchantScopedAdmin):
     merchant_lookup = "shipment__order__store__merchant_id"
     list_display = ("shipment", "order_item", "quantity")
-    list_select_related = ("shipment", "order_item")
+    list_select_related = ("shipment", "shipment__order", "order_item")
     raw_id_fields = ("shipment", "order_item")
     search_fields = ("order_item__sku", "shipment__order__order_number")
+    readonly_fields = ("shipment", "order_item", "quantity")
+
+    def has_add_permission(self, request):
+        return False  # shipment lines are written with their shipment
 
 
 @admin.register(ImportRun)
@@ -121,15 +396,30 @@ class NotificationAttemptInline(admin.TabularInline):
 @admin.register(StoreNotification)
 class StoreNotificationAdmin(MerchantScopedAdmin):
     merchant_lookup = "shipment__order__store__merchant_id"
-    list_display = ("shipment", "status", "attempts", "error", "warning", "sent_at", "updated_at")
+    list_display = ("shipment", "order_link", "status", "attempts", "error", "warning", "advice", "sent_at",
+                    "next_attempt_at", "updated_at")
     list_filter = ("status",)
     search_fields = ("shipment__order__order_number", "error")
-    list_select_related = ("shipment", "shipment__order")
+    list_select_related = ("shipment", "shipment__order", "shipment__order__store")
     inlines = [NotificationAttemptInline]
     raw_id_fields = ("shipment",)
+    readonly_fields = ("shipment", "status", "attempts", "error", "warning", "advice", "next_attempt_at", "sent_at",
+                       "created_at", "updated_at")
+    fields = readonly_fields
+    actions = ["resend"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="order")
+    def order_link(self, obj):
+        order = obj.shipment.order
+        url = reverse("admin:orders_order_change", args=[quote(order.pk)])
+        return format_html('<a href="{}">{}</a>', url, order.order_number)
+
+    @admin.action(description="Resend store notification", permissions=["change"])
+    def resend(self, request, queryset):
+        _resend(self, request, list(queryset.order_by("pk")))
 
 
 @admin.register(NotificationAttempt)

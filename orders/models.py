@@ -125,6 +125,10 @@ class Shipment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     voided_at = models.DateTimeField(null=True, blank=True)
+    group_key = models.CharField(
+        "combined shipment", max_length=32, blank=True, default="", db_index=True,
+        help_text="Shipments of combined orders (one package, one tracking number) share this key.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -213,11 +217,16 @@ class StoreNotification(models.Model):
     advice = models.TextField(blank=True, default="")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Delivery claim: the worker delivering this notification holds it until `claimed_until`,
+    # so a duplicated task delivery never notifies the store twice.
+    claim_token = models.CharField(max_length=32, blank=True, default="", editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_status_next")]
 
     def __str__(self) -> str:
         return f"Notification of shipment {self.shipment_id}: {self.status}"

@@ -134,6 +134,8 @@ SHIPBRIDGE_IMPORT_LEASE_SECONDS = env.int("SHIPBRIDGE_IMPORT_LEASE_SECONDS", def
 SHIPBRIDGE_RETRY_ATTEMPTS = env.int("SHIPBRIDGE_RETRY_ATTEMPTS", default=4)
 SHIPBRIDGE_RETRY_BASE_SECONDS = env.float("SHIPBRIDGE_RETRY_BASE_SECONDS", default=1.0)
 SHIPBRIDGE_RETRY_MAX_SECONDS = env.float("SHIPBRIDGE_RETRY_MAX_SECONDS", default=60.0)
+# Store notifications: tries in all (transient failures retried with back-off) before "failed".
+SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = env.int("SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS", default=5)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,65 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from orders.models import Order
+from orders.notifying import notification_deliver_now
+from orders.shipping import ShippingError, shipment_create
+from stores.management.commands._util import get_store, json_line
+
+
+def parse_ship_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise CommandError(f"--ship-date expects YYYY-MM-DD, got {value!r}") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Ship a whole order. The store is notified by the worker, or with --wait here (retries "
+        'included). The last line is JSON {"shipment": id, "notification": {"status", "error"}}; '
+        "status is not_requested with --no-notify. On an error nothing is saved and the exit "
+        "status is non-zero; once the shipment is saved the exit status is 0, whatever the "
+        "store answered (the JSON says it)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("store_id")
+        parser.add_argument("order_number")
+        parser.add_argument("--carrier", required=True)
+        parser.add_argument("--service", default="")
+        parser.add_argument("--tracking", default="", metavar="TRACKING_NUMBER")
+        parser.add_argument("--ship-date", default=None, metavar="YYYY-MM-DD",
+                            help="default: today in the store's time zone")
+        parser.add_argument("--no-notify", action="store_true", help='"do not notify the store"')
+        parser.add_argument("--wait", action="store_true",
+                            help="deliver the store notification here, retries included, and report its outcome")
+
+    def handle(self, *args, **opts):
+        ship_date = parse_ship_date(opts["ship_date"]) if opts["ship_date"] else None
+        store = get_store(opts["store_id"])
+        number = opts["order_number"].strip()
+        matches = list(Order.objects.filter(store=store, order_number=number).order_by("pk")[:3])
+        if not matches:
+            raise CommandError(f"store {store.pk} ({store.name}) has no order number {number!r}")
+        if len(matches) > 1:
+            ids = ", ".join(o.external_id for o in matches)
+            raise CommandError(
+                f"order number {number!r} matches several orders of store {store.pk} (external ids {ids}); "
+                "ship it from the admin"
+            )
+        try:
+            shipment = shipment_create(
+                order=matches[0], carrier=opts["carrier"], service=opts["service"], tracking_number=opts["tracking"],
+                ship_date=ship_date, notify_store=not opts["no_notify"], queue_notification=not opts["wait"],
+            )
+        except ShippingError as exc:
+            raise CommandError(str(exc)) from None
+        notification = {"status": "not_requested", "error": None}
+        if shipment.notify_store:
+            state = shipment.notification
+            if opts["wait"]:
+                state = notification_deliver_now(notification_id=state.pk)
+            notification = {"status": state.status, "error": state.error or None}
+        self.stdout.write(json_line({"shipment": shipment.pk, "notification": notification}))

@@ -1,0 +1,402 @@
+"""Store notifications: tell the store about one shipment, exactly once.
+
+pending ──attempt──► sent (a warning kept when it went through only in part)
+   │                 failed (the store's refusal verbatim; auth/protocol errors; retries used up)
+   │                 skipped (the shipment was voided first, or the store already has every item)
+   └─ transient failure (timeout, 5xx, 429): stays pending, retried after an exponential
+      back-off with jitter, SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS tries in all.
+
+Exactly once: before talking to the store, a delivery *claims* the notification with one
+conditional UPDATE (pending, not claimed by a live delivery, and — for queued tasks — still at
+the attempt count the task was queued for). A duplicated task delivery finds the claim taken or
+the attempt already made and does nothing. Every try is a NotificationAttempt row, written in
+the same transaction as the notification's new state. No database lock is held while the
+store is being called.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+
+from stores.connectors.base import (Address, AuthError, ConnectorError, NoticeItem, ProtocolError,
+                                    ShipmentNotice, StoreRejected, TransientError)
+from stores.connectors.http import backoff_delay
+from stores.crypto import SecretDecryptionError
+
+from .models import NotificationAttempt, NotificationStatus, Shipment, ShipmentItem, StoreNotification
+
+log = logging.getLogger("shipbridge.notifying")
+
+SENT, FAILED, RETRY, SKIPPED = "sent", "failed", "retry", "skipped"
+
+# QuickBooks Commerce's validation error when it already has the items (seed: troubleshooting).
+QBC_REFUSAL_MARKERS = ("fulfilled state", "unpacked quantity")
+QBC_ADVICE = (
+    "QuickBooks Commerce cannot receive shipping information when every product of the order is "
+    "already packed or already has tracking. Tick \"do not notify the store\" before making "
+    "additional shipments of an order, and don't split QuickBooks Commerce orders."
+)
+MAX_MESSAGE_CHARS = 20_000
+
+
+class NotificationError(ValueError):
+    """A notification action refused (resend of a sent one...); one line."""
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What one delivery attempt did: outcome sent/failed/retry/skipped; `attempts` is the
+    notification's attempt count after it; `retry_in` the back-off (seconds) for a retry."""
+
+    notification_id: int
+    outcome: str
+    attempts: int
+    retry_in: float | None = None
+
+
+def _lease() -> dt.timedelta:
+    # Long enough for a whole exchange with the store (Acumatica: login, PUT, action, polls, logout).
+    return dt.timedelta(seconds=max(300.0, 10 * settings.SHIPBRIDGE_HTTP_TIMEOUT))
+
+
+# --- queueing ------------------------------------------------------------------------------
+
+
+def notification_queue(*, notification_id: int, attempt: int | None = None, countdown: float | None = None) -> None:
+    """Queue the delivery task. `attempt` is the attempt count the task is for (duplicates of
+    a task that already ran find it changed and do nothing)."""
+    from .tasks import notify_store
+
+    options = {"countdown": countdown} if countdown else {}
+    notify_store.apply_async((notification_id,), {"attempt": attempt}, **options)
+
+
+# --- building the notice -------------------------------------------------------------------
+
+
+def _shipment_items(shipment: Shipment) -> list[ShipmentItem]:
+    return list(shipment.items.select_related("order_item").order_by("order_item_id"))
+
+
+def notice_for_shipment(*, shipment: Shipment) -> ShipmentNotice:
+    """The ShipmentNotice for a shipment: only its own items, with their exported line ids."""
+    from .emails import customer_email_due
+
+    order = shipment.order
+    items = tuple(
+        NoticeItem(line_item_id=si.order_item.line_item_id, sku=si.order_item.sku, name=si.order_item.name,
+                   quantity=si.quantity)
+        for si in _shipment_items(shipment)
+    )
+    recipient = Address(
+        name=order.ship_to_name, company=order.ship_to_company, street1=order.ship_to_street1,
+        street2=order.ship_to_street2, street3=order.ship_to_street3, city=order.ship_to_city,
+        state=order.ship_to_state, postal_code=order.ship_to_postal_code, country=order.ship_to_country,
+        phone=order.ship_to_phone, email=order.customer_email,
+    )
+    return ShipmentNotice(
+        order_external_id=order.external_id,
+        order_number=order.order_number,
+        carrier=shipment.carrier,
+        service=shipment.service,
+        tracking_number=shipment.tracking_number,
+        ship_date=shipment.ship_date,
+        label_created_at=shipment.created_at.astimezone(dt.timezone.utc),
+        items=items,
+        recipient=recipient,
+        shipping_cost=shipment.cost,
+        customer_code=order.customer_code,
+        customer_notes=order.customer_notes,
+        internal_notes=order.internal_notes,
+        # The store e-mails the buyer only when asked to and ShipBridge does not do it itself.
+        notify_customer=shipment.notify_customer and not customer_email_due(shipment),
+        order_raw=order.raw or {},
+    )
+
+
+def _summary(store_connector: str, notice: ShipmentNotice) -> str:
+    items = ", ".join(f"{i.line_item_id or i.sku}×{i.quantity}" for i in notice.items)
+    return (
+        f"{store_connector} shipment notice for order {notice.order_number} ({notice.order_external_id}): "
+        f"carrier {notice.carrier!r}, service {notice.service!r}, tracking {notice.tracking_number!r}, "
+        f"ship date {notice.ship_date.isoformat()}, items [{items}]"
+    )
+
+
+def _already_notified(shipment: Shipment) -> str:
+    """For stores that refuse a second fulfilment of the same items (QuickBooks Commerce): the
+    reason to skip when every item of this shipment is already covered by earlier shipments
+    the store was told about (void ones included: voids are never sent); else ""."""
+    items = _shipment_items(shipment)
+    if not items:
+        return ""
+    sent_rows = (
+        ShipmentItem.objects.filter(shipment__order_id=shipment.order_id,
+                                    shipment__notification__status=NotificationStatus.SENT)
+        .exclude(shipment_id=shipment.pk)
+        .values("order_item_id")
+        .annotate(total=Sum("quantity"))
+    )
+    sent = {row["order_item_id"]: row["total"] for row in sent_rows}
+    if not all(sent.get(si.order_item_id, 0) >= si.order_item.quantity for si in items):
+        return ""
+    earlier = sorted(
+        ShipmentItem.objects.filter(shipment__order_id=shipment.order_id,
+                                    shipment__notification__status=NotificationStatus.SENT)
+        .exclude(shipment_id=shipment.pk).values_list("shipment_id", flat=True).distinct()
+    )
+    return (
+        "not sent: the store already has every item of this shipment from shipment "
+        + ", ".join(f"#{pk}" for pk in earlier)
+        + "; it cannot receive shipping information for items already packed"
+    )
+
+
+# --- one attempt ---------------------------------------------------------------------------
+
+
+def _claim(notification_id: int, expected_attempts: int | None) -> str | None:
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    qs = StoreNotification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    if expected_attempts is not None:
+        qs = qs.filter(attempts=expected_attempts)
+    return token if qs.update(claim_token=token, claimed_until=now + _lease()) else None
+
+
+def _release(notification_id: int, token: str) -> None:
+    StoreNotification.objects.filter(pk=notification_id, claim_token=token).update(
+        claim_token="", claimed_until=None
+    )
+
+
+def _round_tries(notification_id: int) -> int:
+    """Transient failures since the last final outcome (a resend starts a new round)."""
+    log_rows = NotificationAttempt.objects.filter(notification_id=notification_id)
+    last_final = log_rows.exclude(outcome=RETRY).aggregate(n=Max("number"))["n"] or 0
+    return log_rows.filter(outcome=RETRY, number__gt=last_final).count()
+
+
+def _store_message(exc: StoreRejected) -> str:
+    """The store's refusal in its own words: the connector's message carries them (verbatim
+    for a short text reply such as QuickBooks Commerce's JSON errors; the error texts of a
+    structured reply such as Acumatica's). The whole reply is kept in the attempt log."""
+    return (exc.message or "").strip() or (exc.body or "").strip()[:MAX_MESSAGE_CHARS] or (
+        f"the store refused the notification (HTTP {exc.status_code})")
+
+
+def _finish(
+    *,
+    notification_id: int,
+    token: str,
+    started_at: dt.datetime,
+    outcome: str,
+    request_summary: str = "",
+    response_code: int | None = None,
+    message: str = "",
+    error: str = "",
+    warning: str = "",
+    advice: str = "",
+    retry_in: float | None = None,
+) -> AttemptOutcome:
+    now = timezone.now()
+    with transaction.atomic():
+        notification = StoreNotification.objects.select_for_update().get(pk=notification_id)
+        number = notification.attempts + 1
+        NotificationAttempt.objects.create(
+            notification=notification, number=number, started_at=started_at, finished_at=now, outcome=outcome,
+            request_summary=request_summary, response_code=response_code, message=message[:MAX_MESSAGE_CHARS],
+        )
+        notification.attempts = number
+        notification.error = error
+        notification.warning = warning
+        notification.advice = advice
+        notification.next_attempt_at = None
+        if outcome == SENT:
+            notification.status = NotificationStatus.SENT
+            notification.sent_at = now
+        elif outcome == FAILED:
+            notification.status = NotificationStatus.FAILED
+        elif outcome == SKIPPED:
+            notification.status = NotificationStatus.SKIPPED
+        else:  # RETRY: stays pending; the last error shows while it waits
+            notification.status = NotificationStatus.PENDING
+            notification.next_attempt_at = now + dt.timedelta(seconds=retry_in or 0)
+        if notification.claim_token == token:
+            notification.claim_token = ""
+            notification.claimed_until = None
+        notification.save()
+    log.info("notification %s (shipment %s) attempt %s: %s%s", notification_id, notification.shipment_id, number,
+             outcome, f" ({error})" if error else "")
+    return AttemptOutcome(notification_id=notification_id, outcome=outcome, attempts=number, retry_in=retry_in)
+
+
+def notification_attempt(*, notification_id: int, expected_attempts: int | None = None) -> AttemptOutcome | None:
+    """Make one delivery attempt if the notification is pending and nobody else is delivering
+    it (and, when `expected_attempts` is given, it is still at that attempt count). Returns
+    None when there was nothing to do. Never raises for what the store answers."""
+    token = _claim(notification_id, expected_attempts)
+    if token is None:
+        return None
+    try:
+        return _attempt(notification_id, token)
+    finally:
+        _release(notification_id, token)
+
+
+def _attempt(notification_id: int, token: str) -> AttemptOutcome:
+    started = timezone.now()
+    notification = StoreNotification.objects.select_related("shipment__order__store").get(pk=notification_id)
+    shipment = notification.shipment
+    store = shipment.order.store
+    finish = lambda outcome, **kw: _finish(  # noqa: E731
+        notification_id=notification_id, token=token, started_at=started, outcome=outcome, **kw
+    )
+
+    if shipment.voided_at is not None:
+        reason = "the shipment was voided before the store was notified"
+        return finish(SKIPPED, message=reason, warning=reason)
+    connector_cls = store.connector_class
+    if not connector_cls.can_split:  # stores that refuse a second fulfilment (QuickBooks Commerce)
+        reason = _already_notified(shipment)
+        if reason:
+            return finish(SKIPPED, message=reason, warning=reason, advice=QBC_ADVICE)
+
+    summary = f"{store.connector} shipment notice for shipment {shipment.pk}"
+    try:
+        notice = notice_for_shipment(shipment=shipment)
+        summary = _summary(store.connector, notice)
+        connector = store.build_connector()
+        result = connector.notify_shipment(notice)
+    except TransientError as exc:
+        tries = _round_tries(notification_id) + 1
+        limit = max(1, settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS)
+        if tries >= limit:
+            return finish(FAILED, request_summary=summary, response_code=exc.status_code, message=exc.message,
+                          error=f"{exc.message} (gave up after {tries} attempts)")
+        delay = backoff_delay(tries, base=settings.SHIPBRIDGE_RETRY_BASE_SECONDS,
+                              cap=settings.SHIPBRIDGE_RETRY_MAX_SECONDS, retry_after=exc.retry_after)
+        return finish(RETRY, request_summary=summary, response_code=exc.status_code, message=exc.message,
+                      error=exc.message, retry_in=delay)
+    except StoreRejected as exc:
+        error = _store_message(exc)
+        advice = ""
+        if store.connector == "quickbooks_commerce" and any(m in (exc.body or exc.message) for m in QBC_REFUSAL_MARKERS):
+            advice = QBC_ADVICE
+        return finish(FAILED, request_summary=summary, response_code=exc.status_code,
+                      message=(exc.body or exc.message), error=error, advice=advice)
+    except (AuthError, ProtocolError, ConnectorError) as exc:
+        return finish(FAILED, request_summary=summary, response_code=getattr(exc, "status_code", None),
+                      message=exc.message, error=exc.message)
+    except SecretDecryptionError as exc:
+        return finish(FAILED, request_summary=summary, message=str(exc), error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug must end the attempt with a trace, not hide it
+        log.exception("notification %s: unexpected error", notification_id)
+        error = f"internal error ({type(exc).__name__}); the details are in the worker's log"
+        return finish(FAILED, request_summary=summary, message=error, error=error)
+    return finish(SENT, request_summary=result.request_summary or summary, response_code=result.response_code,
+                  message=result.response_body or "", warning=result.warning or "")
+
+
+# --- public services -----------------------------------------------------------------------
+
+
+def notification_deliver(*, notification_id: int, expected_attempts: int | None = None) -> StoreNotification:
+    """One delivery of the notification (what the task does); a duplicate does nothing.
+    Returns the notification as it stands afterwards."""
+    notification_attempt(notification_id=notification_id, expected_attempts=expected_attempts)
+    return StoreNotification.objects.get(pk=notification_id)
+
+
+def notification_deliver_now(
+    *, notification_id: int, sleep: Callable[[float], None] = time.sleep
+) -> StoreNotification:
+    """Deliver here and now, retries included (sleeping the back-off between tries): for
+    `ship_order --wait`. Returns the notification in its final state (or as another delivery
+    in progress left it)."""
+    expected = None
+    while True:
+        outcome = notification_attempt(notification_id=notification_id, expected_attempts=expected)
+        if outcome is None or outcome.outcome != RETRY:
+            break
+        sleep(outcome.retry_in or 0)
+        expected = outcome.attempts
+    return StoreNotification.objects.get(pk=notification_id)
+
+
+def notification_for_shipment(*, shipment: Shipment) -> StoreNotification:
+    notification = StoreNotification.objects.filter(shipment_id=shipment.pk).first()
+    if notification is None or not shipment.notify_store:
+        raise NotificationError(
+            f"shipment {shipment.pk} was made with \"do not notify the store\": there is nothing to send"
+        )
+    return notification
+
+
+def notification_resend(*, notification: StoreNotification, user=None) -> StoreNotification:
+    """Manual resend: a failed or skipped notification goes back to pending and is queued again
+    (a pending one not being delivered right now is just queued again)."""
+    with transaction.atomic():
+        try:
+            current = (StoreNotification.objects.select_for_update().select_related("shipment")
+                       .get(pk=notification.pk))
+        except StoreNotification.DoesNotExist:
+            raise NotificationError(f"no store notification with id {notification.pk}") from None
+        shipment = current.shipment
+        if current.status == NotificationStatus.SENT:
+            when = timezone.localtime(current.sent_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC") \
+                if current.sent_at else "earlier"
+            raise NotificationError(
+                f"the store was already notified of shipment {shipment.pk} ({when}); it is not told twice"
+            )
+        if shipment.voided_at is not None:
+            raise NotificationError(f"shipment {shipment.pk} is void: the store is not told about it")
+        now = timezone.now()
+        if current.status == NotificationStatus.PENDING and current.claimed_until and current.claimed_until > now:
+            raise NotificationError(
+                f"the notification of shipment {shipment.pk} is being delivered right now; wait for its outcome"
+            )
+        current.status = NotificationStatus.PENDING
+        current.error = current.warning = current.advice = ""
+        current.next_attempt_at = None
+        current.save(update_fields=["status", "error", "warning", "advice", "next_attempt_at", "updated_at"])
+        attempts = current.attempts
+        transaction.on_commit(
+            lambda: notification_queue(notification_id=current.pk, attempt=attempts), robust=True
+        )
+    log.info("notification %s (shipment %s) queued again by %s", current.pk, shipment.pk, user or "an operator")
+    return current
+
+
+def notifications_requeue_stale(*, now: dt.datetime | None = None, grace_seconds: float = 120.0) -> int:
+    """Queue again the pending notifications whose task was lost (broker down at queue time,
+    worker killed): not being delivered, and due for longer than the grace period. Safe to
+    run any time: a duplicate delivery does nothing."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=grace_seconds)
+    stale = (
+        StoreNotification.objects.filter(status=NotificationStatus.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, updated_at__lt=cutoff))
+        .values_list("pk", "attempts")
+    )
+    count = 0
+    for notification_id, attempts in stale.iterator():
+        try:
+            notification_queue(notification_id=notification_id, attempt=attempts)
+        except Exception:  # noqa: BLE001 - broker down: the next sweep tries again
+            log.exception("cannot queue notification %s", notification_id)
+            break
+        count += 1
+    return count

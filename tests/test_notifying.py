@@ -1,0 +1,473 @@
+"""Store notifications (orders/notifying.py, orders.tasks.notify_store) over loopback HTTP
+against the sandbox stores: Custom Store, QuickBooks Commerce and Acumatica (2018 R2, 2021 R2).
+
+Orders come from the real import engine (store_refresh) reading the sandbox; shipments are made
+with the shipping services; the notify task runs eagerly after the commit, as the worker would."""
+import datetime as dt
+import socket
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from orders import tasks
+from orders.importing import store_refresh
+from orders.models import NotificationAttempt, NotificationStatus, Order, StoreNotification
+from orders.notifying import (QBC_ADVICE, NotificationError, notification_attempt, notification_deliver,
+                              notification_deliver_now, notification_resend, notifications_requeue_stale)
+from orders.selectors import order_as_dict, order_list
+from orders.shipping import orders_combine, shipment_create, shipment_void
+from stores.connectors.acumatica.connector import AcumaticaConnector
+from stores.models import OrderStatus
+from stores.sandbox.acumatica import SANDBOX_BRANCH, SANDBOX_PASSWORD, SANDBOX_TENANT, SANDBOX_USERNAME
+from stores.sandbox.acumatica import start_acumatica_sandbox
+from stores.sandbox.customstore import QBC_FULFILLED_ERROR, SandboxLine, start_custom_store_sandbox
+from stores.sandbox.customstore import store_settings as custom_store_settings
+from stores.services import store_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast(settings, monkeypatch):
+    settings.SHIPBRIDGE_RETRY_BASE_SECONDS = 0.01
+    settings.SHIPBRIDGE_RETRY_MAX_SECONDS = 0.05
+    settings.SHIPBRIDGE_RETRY_ATTEMPTS = 2
+    settings.SHIPBRIDGE_HTTP_TIMEOUT = 5.0
+    settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 3
+    monkeypatch.setattr(AcumaticaConnector, "confirm_poll_interval", 0.01)  # the sandbox's 202 → 204 poll
+
+
+# --- custom store / QuickBooks Commerce ----------------------------------------------------
+
+
+def lines(prefix):
+    return [
+        SandboxLine(line_item_id=f"{prefix}-1", sku="TEA-001", name="Tea & Biscuits gift box", quantity=2,
+                    unit_price=Decimal("19.90")),
+        SandboxLine(line_item_id=f"{prefix}-2", sku="MUG-BLU", name='Mug, blue "Classic"', quantity=1,
+                    unit_price=Decimal("12.50")),
+        SandboxLine(line_item_id=f"{prefix}-adj", sku="", name="Discount", quantity=1, unit_price=Decimal("-5.00"),
+                    adjustment=True),
+    ]
+
+
+def stop_quickly(sandbox):
+    """Stop a sandbox without waiting for its accept loop's next 0.5 s poll: wake it up."""
+    stopper = threading.Thread(target=sandbox.httpd.shutdown, daemon=True)
+    stopper.start()
+    while stopper.is_alive():
+        try:
+            socket.create_connection((sandbox.host, sandbox.port), timeout=0.2).close()
+        except OSError:
+            pass
+        stopper.join(0.02)
+    sandbox.stop()
+
+
+@pytest.fixture
+def custom_sandboxes():
+    started = []
+
+    def start(preset):
+        sandbox = start_custom_store_sandbox(preset=preset, orders=0, live_every=None)
+        started.append(sandbox)
+        return sandbox
+
+    yield start
+    for sandbox in started:
+        stop_quickly(sandbox)
+
+
+def import_custom(sandbox, connector, count=1):
+    """Orders in the sandbox store, imported through the real import engine. Returns
+    (store, [Order...]) in creation order."""
+    state = sandbox.state
+    created = [state.add_order(lines=lines(f"L{i}"), when=state.now() - dt.timedelta(minutes=5)) for i in range(count)]
+    store = store_create(connector=connector, name=f"{connector} shop", settings=custom_store_settings(sandbox))
+    run = store_refresh(store_id=store.pk, trigger="command")
+    assert run.status == "succeeded" and run.imported == count, run.error
+    orders = [Order.objects.get(store=store, external_id=o.order_id) for o in created]
+    return store, orders
+
+
+@pytest.fixture
+def custom_store(custom_sandboxes):
+    sandbox = custom_sandboxes("custom_store")
+    store, (order,) = import_custom(sandbox, "custom_store")
+    return sandbox, store, order
+
+
+@pytest.fixture
+def qbc_store(custom_sandboxes):
+    sandbox = custom_sandboxes("quickbooks_commerce")
+    store, (order,) = import_custom(sandbox, "quickbooks_commerce")
+    return sandbox, store, order
+
+
+@pytest.fixture
+def ship(eager_celery, django_capture_on_commit_callbacks):
+    """Ship through the service; the notification task runs (eagerly) once the transaction commits."""
+
+    def ship(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            shipment = shipment_create(**{"carrier": "UPS", **kwargs})
+        shipment.refresh_from_db()
+        return shipment
+
+    return ship
+
+
+def notification_of(shipment):
+    return StoreNotification.objects.get(shipment=shipment)
+
+
+def attempt_log(notification):
+    return [(a.number, a.outcome, a.response_code) for a in notification.attempt_log.order_by("number")]
+
+
+def shipnotify_requests(sandbox):
+    return [r for r in sandbox.state.requests if r.action.lower() == "shipnotify"]
+
+
+def test_one_shipnotify_per_shipment_with_the_exported_line_item_ids(custom_store, ship):
+    sandbox, store, order = custom_store
+    # When the order is shipped whole
+    shipment = ship(order=order, carrier="UPS", service="Ground", tracking_number="1Z999AA10123456784",
+                    ship_date=dt.date(2024, 5, 31), cost="7.25")
+    # Then the store received one notice with this shipment's details and the exported line ids
+    [notice] = sandbox.state.notices
+    assert notice.accepted
+    assert notice.params["order_number"] == order.order_number
+    assert (notice.params["carrier"], notice.params["service"], notice.params["tracking_number"]) == (
+        "UPS", "Ground", "1Z999AA10123456784")
+    assert notice.fields["OrderID"] == order.external_id
+    assert notice.fields["ShipDate"] == "05/31/2024" and notice.fields["ShippingCost"] == "7.25"
+    assert notice.recipient["Name"] == order.ship_to_name and notice.recipient["City"] == order.ship_to_city
+    assert sorted((i["LineItemID"], i["Quantity"]) for i in notice.items) == [("L0-1", "2"), ("L0-2", "1")]
+    # and the notification is sent after one attempt, recorded with the store's answer
+    notification = notification_of(shipment)
+    assert notification.status == NotificationStatus.SENT and notification.sent_at is not None
+    assert attempt_log(notification) == [(1, "sent", 200)]
+    attempt = notification.attempt_log.get()
+    assert "shipnotify" in attempt.request_summary and "sandbox-pass" not in attempt.request_summary
+    assert order_as_dict(order_list().get(pk=order.pk))["shipments"][0]["notification"] == {
+        "status": "sent", "error": None}
+    # and the store now says the order is shipped
+    assert sandbox.state.get(order.external_id).status == "shipped"
+
+
+def test_a_partial_shipment_notifies_only_its_own_items(custom_store, ship):
+    sandbox, store, order = custom_store
+    tea, mug = order.items.filter(adjustment=False).order_by("line_item_id")
+    first = ship(order=order, items=[(tea, 1)], tracking_number="T1")
+    second = ship(order=order, tracking_number="T2")  # the rest
+    assert [n.params["tracking_number"] for n in sandbox.state.notices] == ["T1", "T2"]
+    assert [[(i["LineItemID"], i["Quantity"]) for i in n.items] for n in sandbox.state.notices] == [
+        [("L0-1", "1")], [("L0-1", "1"), ("L0-2", "1")]]
+    assert {notification_of(first).status, notification_of(second).status} == {NotificationStatus.SENT}
+    assert sandbox.state.get(order.external_id).status == "shipped"
+
+
+def test_combined_orders_each_notify_their_own_items(custom_sandboxes, eager_celery,
+                                                     django_capture_on_commit_callbacks):
+    sandbox = custom_sandboxes("custom_store")
+    store, (a, b) = import_custom(sandbox, "custom_store", count=2)
+    Order.objects.filter(pk=b.pk).update(**{f: getattr(a, f) for f in (
+        "ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2", "ship_to_city", "ship_to_state",
+        "ship_to_postal_code", "ship_to_country")})
+    with django_capture_on_commit_callbacks(execute=True):
+        orders_combine(orders=[a, b], carrier="UPS", tracking_number="1ZCOMBINED")
+    notices = {n.params["order_number"]: n for n in sandbox.state.notices}
+    assert set(notices) == {a.order_number, b.order_number}
+    assert {n.params["tracking_number"] for n in notices.values()} == {"1ZCOMBINED"}
+    assert [i["LineItemID"] for i in notices[b.order_number].items] == ["L1-1", "L1-2"]
+
+
+def test_do_not_notify_sends_nothing(qbc_store, ship):
+    sandbox, store, order = qbc_store
+    shipment = ship(order=order, notify_store=False)
+    assert shipnotify_requests(sandbox) == [] and sandbox.state.notices == []
+    assert not StoreNotification.objects.filter(shipment=shipment).exists()
+    assert order_as_dict(order_list().get(pk=order.pk))["shipments"][0]["notification"]["status"] == "not_requested"
+
+
+def test_a_502_then_200_ends_sent_after_one_retry(custom_store, ship):
+    sandbox, store, order = custom_store
+    sandbox.state.fail_shipnotify(1, status=502)
+    shipment = ship(order=order, tracking_number="1Z1")
+    notification = notification_of(shipment)
+    assert notification.status == NotificationStatus.SENT and notification.error == ""
+    assert attempt_log(notification) == [(1, "retry", 502), (2, "sent", 200)]
+    assert [n.status_code for n in sandbox.state.notices] == [502, 200]
+
+
+def test_transient_failures_give_up_at_the_limit(custom_store, ship):
+    sandbox, store, order = custom_store
+    sandbox.state.fail_shipnotify(None, status=503)  # until cleared
+    shipment = ship(order=order)
+    notification = notification_of(shipment)
+    assert notification.status == NotificationStatus.FAILED
+    assert "HTTP 503" in notification.error and "gave up after 3 attempts" in notification.error
+    assert [outcome for _, outcome, _ in attempt_log(notification)] == ["retry", "retry", "failed"]
+    assert len(shipnotify_requests(sandbox)) == 3
+    # a manual resend once the store is back delivers it
+    sandbox.state.clear_faults()
+    resend(notification)
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.SENT and attempt_log(notification)[-1] == (4, "sent", 200)
+
+
+def resend(notification):
+    from django.db import transaction
+
+    with transaction.atomic():
+        notification_resend(notification=notification)
+    # the resend queued the task on commit: deliver it as the worker would
+    return notification_deliver(notification_id=notification.pk, expected_attempts=notification.attempts)
+
+
+def test_a_422_ends_failed_with_the_store_message_verbatim_and_the_advice(qbc_store, ship):
+    sandbox, store, order = qbc_store
+    sandbox.state.reject_shipnotify_422()
+    shipment = ship(order=order)
+    notification = notification_of(shipment)
+    assert notification.status == NotificationStatus.FAILED
+    assert notification.error == QBC_FULFILLED_ERROR  # the store's words, verbatim
+    assert notification.advice == QBC_ADVICE
+    assert 'do not notify the store' in notification.advice and "don't split" in notification.advice
+    assert attempt_log(notification) == [(1, "failed", 422)]  # not retried
+    assert len(shipnotify_requests(sandbox)) == 1
+    assert order_as_dict(order_list().get(pk=order.pk))["shipments"][0]["notification"] == {
+        "status": "failed", "error": QBC_FULFILLED_ERROR}
+
+
+def test_quickbooks_commerce_refuses_an_order_it_already_fulfilled(qbc_store, ship):
+    # Given an order fulfilled in QuickBooks Commerce after the import
+    sandbox, store, order = qbc_store
+    sandbox.state.set_status(order.external_id, "fulfilled")
+    # When it is shipped here, then the store's own refusal is kept verbatim, with the advice
+    notification = notification_of(ship(order=order))
+    assert notification.status == NotificationStatus.FAILED
+    assert "Cannot create fulfilment on an order in the fulfilled state" in notification.error
+    assert notification.advice == QBC_ADVICE
+
+
+def test_quickbooks_commerce_is_not_sent_items_it_already_has(qbc_store, ship):
+    # Given an order shipped and notified, then voided (the store is not told about voids)
+    sandbox, store, order = qbc_store
+    first = ship(order=order, tracking_number="FIRST")
+    shipment_void(shipment=first)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.AWAITING_SHIPMENT
+    # When it is shipped again with "notify the store"
+    second = ship(order=order, tracking_number="SECOND")
+    # Then nothing more is sent: skipped, with the reason and the advice
+    notification = notification_of(second)
+    assert notification.status == NotificationStatus.SKIPPED
+    assert f"#{first.pk}" in notification.warning and "already has every item" in notification.warning
+    assert notification.advice == QBC_ADVICE
+    assert [n.params["tracking_number"] for n in sandbox.state.notices] == ["FIRST"]
+    assert attempt_log(notification) == [(1, "skipped", None)]
+
+
+def test_a_duplicated_task_delivery_sends_once(custom_store, eager_celery, django_capture_on_commit_callbacks):
+    sandbox, store, order = custom_store
+    with django_capture_on_commit_callbacks() as queued:
+        shipment = shipment_create(order=order, carrier="UPS")
+    notification_id = notification_of(shipment).pk
+    # When the broker delivers the task twice (and the service is called once more)
+    assert tasks.notify_store(notification_id, attempt=0) == "sent"
+    assert tasks.notify_store(notification_id, attempt=0) == "nothing to do"
+    for callback in queued:  # the on-commit queueing, run late
+        callback()
+    notification_deliver(notification_id=notification_id)
+    # Then the store was told once
+    assert len(sandbox.state.notices) == 1 and len(shipnotify_requests(sandbox)) == 1
+    assert attempt_log(notification_of(shipment)) == [(1, "sent", 200)]
+
+
+def test_a_duplicate_of_the_first_delivery_during_the_retry_wait_does_nothing(custom_store,
+                                                                               django_capture_on_commit_callbacks):
+    sandbox, store, order = custom_store
+    with django_capture_on_commit_callbacks():
+        shipment = shipment_create(order=order, carrier="UPS")
+    notification_id = notification_of(shipment).pk
+    sandbox.state.fail_shipnotify(1, status=502)
+    first = notification_attempt(notification_id=notification_id, expected_attempts=0)
+    assert first.outcome == "retry" and first.attempts == 1 and 0 < first.retry_in <= 0.05
+    assert notification_of(shipment).next_attempt_at is not None
+    # the original task delivered again while the retry waits: nothing happens
+    assert notification_attempt(notification_id=notification_id, expected_attempts=0) is None
+    # the scheduled retry sends it
+    assert notification_attempt(notification_id=notification_id, expected_attempts=1).outcome == "sent"
+    assert [n.status_code for n in sandbox.state.notices] == [502, 200]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_deliveries_send_once(custom_sandboxes):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (scripts/test); SQLite is covered sequentially above")
+    sandbox = custom_sandboxes("custom_store")
+    store, (order,) = import_custom(sandbox, "custom_store")
+    shipment = shipment_create(order=order, carrier="UPS", queue_notification=False)
+    notification_id = notification_of(shipment).pk
+    barrier = threading.Barrier(4)
+    results = []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(tasks.notify_store(notification_id, attempt=0))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(results) == ["nothing to do"] * 3 + ["sent"]
+    assert len(sandbox.state.notices) == 1
+    assert attempt_log(notification_of(shipment)) == [(1, "sent", 200)]
+
+
+def test_void_after_the_notice_sends_nothing_more(custom_store, ship):
+    sandbox, store, order = custom_store
+    shipment = ship(order=order)
+    requests_before = len(sandbox.state.requests)
+    shipment_void(shipment=shipment)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.AWAITING_SHIPMENT
+    assert len(sandbox.state.requests) == requests_before and len(sandbox.state.notices) == 1
+    with pytest.raises(NotificationError, match="already notified"):
+        notification_resend(notification=notification_of(shipment))
+
+
+def test_void_before_delivery_sends_nothing(custom_store, eager_celery, django_capture_on_commit_callbacks):
+    sandbox, store, order = custom_store
+    with django_capture_on_commit_callbacks() as queued:
+        shipment = shipment_create(order=order, carrier="UPS")
+    shipment_void(shipment=shipment)
+    for callback in queued:  # the task arrives after the void
+        callback()
+    assert sandbox.state.notices == [] and notification_of(shipment).status == NotificationStatus.SKIPPED
+    with pytest.raises(NotificationError, match="is void"):
+        notification_resend(notification=notification_of(shipment))
+
+
+def test_wrong_credentials_fail_without_retry(custom_store, ship):
+    sandbox, store, order = custom_store
+    store.set_secrets({"password": "wrong"})
+    store.save()
+    notification = notification_of(ship(order=order))
+    assert notification.status == NotificationStatus.FAILED
+    assert "refused the credentials" in notification.error and "wrong" not in notification.error
+    assert len(shipnotify_requests(sandbox)) == 1
+
+
+def test_deliver_now_sleeps_the_back_off_between_tries(custom_store, django_capture_on_commit_callbacks):
+    sandbox, store, order = custom_store
+    shipment = shipment_create(order=order, carrier="UPS", queue_notification=False)
+    sandbox.state.fail_shipnotify(2, status=503)
+    slept = []
+    notification = notification_deliver_now(notification_id=notification_of(shipment).pk, sleep=slept.append)
+    assert notification.status == NotificationStatus.SENT and notification.attempts == 3
+    assert len(slept) == 2 and all(0 < s <= 0.05 for s in slept)
+
+
+def test_lost_tasks_are_queued_again(custom_store, eager_celery, django_capture_on_commit_callbacks):
+    sandbox, store, order = custom_store
+    with django_capture_on_commit_callbacks():  # the queueing is lost (broker down)
+        shipment = shipment_create(order=order, carrier="UPS")
+    assert notifications_requeue_stale() == 0  # not stale yet
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=10)
+    assert notifications_requeue_stale(now=later) == 1
+    assert notification_of(shipment).status == NotificationStatus.SENT and len(sandbox.state.notices) == 1
+
+
+# --- Acumatica -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def acumatica_sandboxes():
+    started = []
+
+    def start(release="2021 R2"):
+        sandbox = start_acumatica_sandbox(release=release, shipments=0)
+        started.append(sandbox)
+        return sandbox
+
+    yield start
+    for sandbox in started:
+        sandbox.stop()
+
+
+def import_acumatica(sandbox, **shipment):
+    nbr = sandbox.state.add_shipment(**shipment)
+    store = store_create(connector="acumatica", name=f"Acumatica {sandbox.state.release}", settings={
+        "base_url": sandbox.url, "username": SANDBOX_USERNAME, "password": SANDBOX_PASSWORD,
+        "company": SANDBOX_TENANT, "branch": SANDBOX_BRANCH, "version": sandbox.state.release,
+    })
+    run = store_refresh(store_id=store.pk, trigger="command")
+    assert run.status == "succeeded" and run.imported == 1, run.error
+    return nbr, Order.objects.get(store=store, external_id=nbr)
+
+
+@pytest.mark.parametrize("release", ["2018 R2", "2021 R2"])
+def test_acumatica_tracking_on_the_existing_package_then_confirmed(acumatica_sandboxes, ship, release):
+    sandbox = acumatica_sandboxes(release)
+    nbr, order = import_acumatica(sandbox, packages=1)
+    [package] = sandbox.state.packages(nbr)
+    shipment = ship(order=order, carrier="UPS", tracking_number="1Z999AA10123456784")
+    notification = notification_of(shipment)
+    assert notification.status == NotificationStatus.SENT and notification.warning == ""
+    # tracking written on the existing package first, then the shipment confirmed
+    assert sandbox.state.operations == [("tracking", nbr, package["id"], "1Z999AA10123456784"), ("confirm", nbr)]
+    [after] = sandbox.state.packages(nbr)
+    assert after["id"] == package["id"] and after["TrackingNbr"] == "1Z999AA10123456784"
+    assert sandbox.state.status(nbr) == "Confirmed"
+    assert sandbox.state.open_sessions == 0 and sandbox.state.logins == sandbox.state.logouts
+    assert "ConfirmShipment" in notification.attempt_log.get().request_summary
+
+
+def test_acumatica_without_a_package_is_confirmed_with_a_warning(acumatica_sandboxes, ship):
+    sandbox = acumatica_sandboxes()
+    nbr, order = import_acumatica(sandbox, packages=0)
+    notification = notification_of(ship(order=order, tracking_number="1ZNOPACKAGE"))
+    assert notification.status == NotificationStatus.SENT
+    assert "no package" in notification.warning
+    assert sandbox.state.operations == [("confirm", nbr)]  # no package inserted
+    assert sandbox.state.packages(nbr) == [] and sandbox.state.status(nbr) == "Confirmed"
+    assert sandbox.state.open_sessions == 0
+
+
+def test_acumatica_server_error_on_confirm_is_retried_without_writing_twice(acumatica_sandboxes, ship):
+    sandbox = acumatica_sandboxes()
+    nbr, order = import_acumatica(sandbox, packages=1)
+    sandbox.state.fail_next(1, 503, path_contains="ConfirmShipment")
+    notification = notification_of(ship(order=order, tracking_number="1ZRETRY"))
+    assert notification.status == NotificationStatus.SENT
+    assert [outcome for _, outcome, _ in attempt_log(notification)] == ["retry", "sent"]
+    assert [op[0] for op in sandbox.state.operations] == ["tracking", "confirm"]
+    assert sandbox.state.open_sessions == 0
+
+
+def test_acumatica_refusal_is_kept_and_not_retried(acumatica_sandboxes, ship):
+    sandbox = acumatica_sandboxes()
+    nbr, order = import_acumatica(sandbox, packages=1)
+    sandbox.state.modify_shipment(nbr, Status="Canceled")  # cancelled in Acumatica after the import
+    notification = notification_of(ship(order=order, tracking_number="1ZLATE"))
+    assert notification.status == NotificationStatus.FAILED
+    assert "The Packages grid cannot be changed because the shipment has the Canceled status" in notification.error
+    assert attempt_log(notification) == [(1, "failed", 422)]
+    assert sandbox.state.open_sessions == 0
+    assert NotificationAttempt.objects.filter(notification=notification, outcome="failed").exists()
+
+
+def test_the_beat_entry_that_requeues_lost_notifications_exists():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="orders.tasks.requeue_stale_notifications")
+    assert task.enabled and task.interval.every == 300 and task.expire_seconds == 280
