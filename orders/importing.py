@@ -5,12 +5,13 @@ Data flow: dispatcher (beat) or "refresh now" → store_refresh() → connector.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
-import json
 import logging
+import queue
+import threading
 import uuid
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import transaction
@@ -110,6 +111,57 @@ def store_queue_refresh(*, store: Store, trigger: str, user=None) -> None:
 # --- the run -------------------------------------------------------------------------------
 
 
+_DONE = object()
+
+
+def read_ahead(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+    """Iterate `pages` in a helper thread, `depth` pages ahead, so the next page downloads and
+    parses while this one is written. Connector errors surface here, in order; when the
+    consumer stops early the producer is told to stop and closes the connector's generator
+    (which logs out of API sessions) in its own thread."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        buffer.put(("page", page), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            buffer.put(("error", exc))
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+            buffer.put(("done", _DONE))
+
+    worker = threading.Thread(target=produce, name="shipbridge-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = buffer.get()
+            if kind == "page":
+                yield item
+            elif kind == "error":
+                raise item
+            else:
+                return
+    finally:
+        stop.set()
+        while worker.is_alive():  # drain so a blocked producer can finish and close
+            try:
+                buffer.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        worker.join()
+
+
 def import_window(store: Store, *, now: dt.datetime, since: dt.datetime | None = None) -> Window:
     if since is not None:
         start = since
@@ -145,7 +197,8 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
     error = ""
     try:
         connector = store.build_connector()
-        for page in connector.fetch_orders(window, statuses=sorted(status_map)):
+        pages = connector.fetch_orders(window, statuses=sorted(status_map))
+        for page in read_ahead(pages):
             apply_page(store=store, run=run, page=page, status_map=status_map)
             _lease_renew(store.pk, token)
     except ConnectorError as exc:
@@ -181,9 +234,9 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
 
 
 def _record_hash(record: OrderRecord, status: str) -> str:
-    payload = dataclasses.asdict(record)
-    payload["_status"] = status
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    # repr() of the frozen dataclass covers every field (nested lines and addresses included)
+    # and is deterministic for the same store data; far cheaper than asdict + json.
+    return hashlib.sha256(f"{status}|{record!r}".encode()).hexdigest()
 
 
 def _skip(run: ImportRun, record_or_skip, reason: str) -> None:
