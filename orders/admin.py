@@ -6,12 +6,14 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.db.models import F, Func, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils.html import format_html, format_html_join
 
-from stores.models import OrderStatus
+from stores.models import OrderStatus, Store
 from stores.scoping import MerchantScopedAdmin
 
-from .models import (ImportRun, NotificationAttempt, Order, OrderItem, Product, ProductAlias,
+from .models import (ImportRun, NotificationAttempt, NotificationStatus, Order, OrderItem, Product, ProductAlias,
                      Shipment, ShipmentItem, StoreNotification)
 from .notifying import NotificationError, notification_for_shipment, notification_resend
 from .shipping import (ShippingError, order_shipping_lines, orders_combine, orders_combine_check, shipment_create,
@@ -132,22 +134,108 @@ class ShipmentInline(admin.TabularInline):
         return notification.advice if notification else ""
 
 
+def _count(qs):
+    """COUNT(*) of a correlated queryset as a scalar subquery (one per listed row, no extra query)."""
+    counted = qs.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _desk_annotations() -> dict:
+    """What the orders desk shows per row, computed in the list's own query."""
+    lines = OrderItem.objects.filter(order=OuterRef("pk"), adjustment=False)
+    units = lines.order_by().annotate(n=Func(F("quantity"), function="SUM")).values("n")
+    shipments = Shipment.objects.filter(order=OuterRef("pk"), voided_at__isnull=True)
+    notifications = StoreNotification.objects.filter(shipment__order=OuterRef("pk"), shipment__voided_at__isnull=True,
+                                                     shipment__notify_store=True)
+    return {
+        "desk_lines": _count(lines),
+        "desk_units": Coalesce(Subquery(units, output_field=IntegerField()), Value(0)),
+        "desk_shipments": _count(shipments),
+        "desk_notify_failed": _count(notifications.filter(status=NotificationStatus.FAILED)),
+        "desk_notify_pending": _count(notifications.filter(status=NotificationStatus.PENDING)),
+        "desk_notify_sent": _count(notifications.filter(status=NotificationStatus.SENT)),
+    }
+
+
 @admin.register(Order)
 class OrderAdmin(MerchantScopedAdmin):
+    """The orders desk: filter by store, status and date; search by order number, customer name
+    or SKU; one query for the page whatever its number of rows."""
+
     merchant_lookup = "store__merchant_id"
-    list_display = ("order_number", "store", "order_date", "status", "store_status", "ship_to_name",
-                    "ship_to_country")
+    list_display = ("order_number", "store", "order_date", "status", "store_status", "customer", "ship_to_country",
+                    "lines", "shipments_state", "packing_slip")
+    list_display_links = ("order_number",)
     list_filter = ("status", "store", "order_date")
-    search_fields = ("order_number", "external_id", "ship_to_name", "customer_email", "items__sku")
+    search_fields = ("order_number", "external_id", "ship_to_name", "bill_to_name", "customer_email", "items__sku")
+    search_help_text = "Order number, customer name or e-mail, or SKU."
     list_select_related = ("store",)
+    list_per_page = 50
     date_hierarchy = "order_date"
     inlines = [OrderItemInline, ShipmentInline]
-    readonly_fields = ("store", "external_id", "imported_at", "updated_at", "raw")
-    actions = ["combine_orders"]
+    readonly_fields = ("store", "external_id", "imported_at", "updated_at", "raw", "packing_slip")
+    fieldsets = (
+        ("Order", {"fields": ("store", "order_number", "external_id", "order_date", "modified_at", "status",
+                              "store_status", "ship_date", "requested_service", "packing_slip")}),
+        ("Ship to", {"fields": ("ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2",
+                                "ship_to_street3", "ship_to_city", "ship_to_state", "ship_to_postal_code",
+                                "ship_to_country", "ship_to_phone")}),
+        ("Customer and billing", {"fields": ("customer_code", "customer_email", "bill_to_name", "bill_to_company",
+                                             "bill_to_phone", "bill_to_email", "payment_method")}),
+        ("Amounts", {"fields": ("currency", "order_total", "tax_amount", "shipping_amount")}),
+        ("Notes", {"fields": ("customer_notes", "internal_notes", "gift", "gift_message")}),
+        ("Import", {"fields": ("imported_at", "updated_at", "raw"), "classes": ("collapse",)}),
+    )
+    actions = ["combine_orders", "refresh_stores"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(**_desk_annotations())
 
     def get_search_results(self, request, queryset, search_term):
         qs, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         return qs, may_have_duplicates
+
+    # -- desk columns (from the annotations: no query per row) --
+    @admin.display(description="customer", ordering="ship_to_name")
+    def customer(self, obj):
+        return obj.ship_to_name or obj.bill_to_name or obj.customer_email
+
+    @admin.display(description="lines / units")
+    def lines(self, obj):
+        return f"{obj.desk_lines} / {obj.desk_units}"
+
+    @admin.display(description="shipments · store notified")
+    def shipments_state(self, obj):
+        if not obj.desk_shipments:
+            return "—"
+        parts = [(obj.desk_notify_sent, "sent", "sb-status-sent"), (obj.desk_notify_pending, "pending",
+                                                                     "sb-status-pending"),
+                 (obj.desk_notify_failed, "failed", "sb-status-failed")]
+        states = format_html_join(" ", '<span class="{}">{} {}</span>', ((c, n, w) for n, w, c in parts if n))
+        return format_html("{} · {}", obj.desk_shipments, states or "not notified")
+
+    @admin.display(description="packing slip")
+    def packing_slip(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html('<a href="{}" target="_blank" class="sb-packing-slip">Packing slip</a>',
+                           reverse("shipbridge_packing_slip", args=[obj.pk]))
+
+    # -- who may ship: shipping is adding shipments (clerks ship without editing orders) --
+    def has_ship_permission(self, request, obj=None):
+        opts = Shipment._meta
+        return request.user.has_perm(f"{opts.app_label}.add_{opts.model_name}")
+
+    def has_refresh_permission(self, request, obj=None):
+        return request.user.has_perm("stores.change_store")
+
+    @admin.action(description="Refresh the selected orders' stores (import now)", permissions=["refresh"])
+    def refresh_stores(self, request, queryset):
+        from stores.admin import queue_store_refreshes
+        from stores.scoping import scoped_queryset
+
+        stores = scoped_queryset(Store, request).filter(pk__in=queryset.values("store_id")).order_by("name")
+        queue_store_refreshes(self, request, list(stores))
 
     # -- the Ship page: admin/orders/order/<id>/ship/ --
     def get_urls(self):
@@ -161,7 +249,7 @@ class OrderAdmin(MerchantScopedAdmin):
         order = self.get_object(request, unquote(object_id))  # merchant-scoped: others' orders are not found
         if order is None:
             return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
-        if not self.has_change_permission(request, order):
+        if not self.has_ship_permission(request, order):
             self.message_user(request, "You may not ship orders.", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
         additional = order.status == OrderStatus.SHIPPED
@@ -204,7 +292,7 @@ class OrderAdmin(MerchantScopedAdmin):
         return TemplateResponse(request, "admin/orders/order/ship.html", context)
 
     # -- "Combine selected orders": an intermediate page asks for the package's details --
-    @admin.action(description="Combine selected orders (ship them in one package)", permissions=["change"])
+    @admin.action(description="Combine selected orders (ship them in one package)", permissions=["ship"])
     def combine_orders(self, request, queryset):
         orders = list(queryset.select_related("store").order_by("pk"))
         try:

@@ -375,27 +375,7 @@ class StoreAdmin(MerchantScopedAdmin):
 
     # -- services, with every failure in words --
     def _queue_refresh(self, request, stores) -> None:
-        from orders.importing import store_queue_refresh
-        from orders.models import ImportTrigger
-
-        queued, inactive = [], []
-        for store in stores:
-            if not store.active:
-                inactive.append(store.name)
-                continue
-            try:
-                store_queue_refresh(store=store, trigger=ImportTrigger.USER, user=request.user)
-            except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable
-                log.exception("could not queue an import of store %s", store.pk)
-                self.message_user(request, f"{store.name}: the import could not be queued ({_words(exc)}).",
-                                  messages.ERROR)
-                continue
-            queued.append(store.name)
-        if queued:
-            self.message_user(request, f"Import queued for {', '.join(queued)}; its run appears under Activity.",
-                              messages.SUCCESS)
-        if inactive:
-            self.message_user(request, f"Inactive, left alone: {', '.join(inactive)}.", messages.WARNING)
+        queue_store_refreshes(self, request, stores)
 
     def _test(self, store) -> tuple[bool, str]:
         from .services import store_test_connection
@@ -416,6 +396,31 @@ class StoreAdmin(MerchantScopedAdmin):
         for store in queryset:
             ok, message = self._test(store)
             self.message_user(request, f"{store.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
+
+
+def queue_store_refreshes(model_admin, request, stores) -> None:
+    """"Refresh now" for each store (inactive ones are left alone), every outcome in words."""
+    from orders.importing import store_queue_refresh
+    from orders.models import ImportTrigger
+
+    queued, inactive = [], []
+    for store in stores:
+        if not store.active:
+            inactive.append(store.name)
+            continue
+        try:
+            store_queue_refresh(store=store, trigger=ImportTrigger.USER, user=request.user)
+        except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable
+            log.exception("could not queue an import of store %s", store.pk)
+            model_admin.message_user(request, f"{store.name}: the import could not be queued ({_words(exc)}).",
+                                     messages.ERROR)
+            continue
+        queued.append(store.name)
+    if queued:
+        model_admin.message_user(request, f"Import queued for {', '.join(queued)}; its run appears under Activity.",
+                                 messages.SUCCESS)
+    if inactive:
+        model_admin.message_user(request, f"Inactive, left alone: {', '.join(inactive)}.", messages.WARNING)
 
 
 def _words(exc: Exception) -> str:

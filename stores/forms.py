@@ -173,6 +173,7 @@ class StoreAdminForm(forms.ModelForm):
                 field.help_text = "Chosen on the previous page."
         if "timezone" in self.fields:
             self.fields["timezone"].widget = TimeZoneInput()
+            self.fields["timezone"].label = "Time zone"
             self.fields["timezone"].help_text = (
                 "The IANA zone of the store's server clock (type to search, e.g. America/Chicago). "
                 "Timestamps are read and filters written in it; the database keeps UTC."
@@ -270,6 +271,8 @@ class StoreAdminForm(forms.ModelForm):
 
     def _clean_connection(self, cleaned) -> None:
         cls = get_connector_class(self.connector)
+        if any(setting_field_name(f.key) in self.errors for f in cls.settings_schema):
+            return  # the fields' own errors say what is wrong
         try:
             stored_secrets = self.instance.get_secrets() if self.instance.pk else {}
         except SecretDecryptionError:

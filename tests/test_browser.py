@@ -1,0 +1,191 @@
+"""The admin in a real browser (headless Chromium driven by Playwright): a merchant admin adds
+a sandbox store through the form, tests its connection, refreshes it, sees the orders arrive,
+ships one and sees the store notification become sent; a clerk of another merchant sees none of it.
+
+Screenshots of the store page, the dashboard and the orders desk are written to
+$SHIPBRIDGE_SCREENSHOTS_DIR when set (docs/screenshots/ holds the committed ones), else to a
+temporary folder."""
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from orders.models import NotificationStatus, Order, OrderStatus, StoreNotification
+from stores.models import Store
+from tests.factories import MerchantFactory, UserFactory
+
+# Playwright's sync API keeps an event loop in this thread; Django's ORM is used here from
+# plain synchronous test code only.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PASSWORD = "pass-word-123"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists()
+                                              else shutil.which("chromium"), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = Path(os.environ.get("SHIPBRIDGE_SCREENSHOTS_DIR") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def sandbox():
+    from stores.sandbox.customstore import start_custom_store_sandbox
+
+    running = start_custom_store_sandbox(port=0, preset="custom_store", orders=24, live_every=None)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def people(settings):
+    # A transactional test starts from an emptied database: make the groups as the migration does.
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("stores.migrations.0003_merchant_groups").create_groups(apps, None)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    acme, globex = MerchantFactory(name="Acme Goods"), MerchantFactory(name="Globex")
+    boss = UserFactory(username="acme-admin", merchant=acme, first_name="Ada")
+    boss.groups.add(Group.objects.get(name="merchant admin"))
+    clerk = UserFactory(username="globex-clerk", merchant=globex)
+    clerk.groups.add(Group.objects.get(name="shipping clerk"))
+    return {"boss": boss, "clerk": clerk}
+
+
+def log_in(browser, live_server, username):
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-US")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    return page
+
+
+def test_merchant_admin_adds_refreshes_and_ships_a_clerk_elsewhere_sees_nothing(
+        browser, live_server, sandbox, people, eager_celery, shots):
+    from playwright.sync_api import expect
+
+    page = log_in(browser, live_server, "acme-admin")
+
+    # Add a store: the connector first, then its own fields only.
+    page.goto(f"{live_server.url}/admin/stores/store/add/")
+    page.click("#connector-custom_store")
+    expect(page.locator("input[name=conn_stock_location_id]")).to_have_count(0)
+    expect(page.locator("input[name=conn_base_url]")).to_have_count(0)
+    page.fill("#id_name", "Acme sandbox")
+    page.fill("input[name=conn_url]", sandbox.endpoint)
+    page.fill("input[name=conn_username]", sandbox.state.username)
+    page.fill("input[name=conn_password]", sandbox.state.password)
+    page.fill("#id_timezone", "Europe/Lon")
+    expect(page.locator("datalist#iana-time-zones option[value='Europe/London']")).to_have_count(1)
+    page.fill("#id_timezone", "UTC")
+    expect(page.locator("input[name=map_list_awaiting_shipment]")).to_have_value("paid")
+    page.fill("#id_brand_company_name", "Acme Goods Ltd")
+    page.click("input[name=_continue]")
+    expect(page.locator("ul.messagelist")).to_contain_text("was added successfully")
+    store = Store.objects.get(name="Acme sandbox")
+    assert store.merchant == people["boss"].merchant and store.get_secrets() == {"password": sandbox.state.password}
+    expect(page.locator("input[name=conn_password]")).to_have_value("")
+
+    # Test the connection: the result shows in place.
+    page.click("#test-connection")
+    expect(page.locator("#connection-test")).to_contain_text("Connection test passed")
+    expect(page.locator("#connection-test")).to_contain_text("ok: the store answered")
+
+    # Refresh now: the import runs (in-process here) and the orders arrive.
+    page.click("#refresh-now")
+    expect(page.locator("ul.messagelist")).to_contain_text("Import queued for Acme sandbox")
+    expect(page.locator("#store-panel")).to_contain_text("OK")
+    imported = Order.objects.filter(store=store).count()
+    assert imported > 0
+    page.screenshot(path=str(shots / "store-page.png"), full_page=True)
+
+    page.click("#activity-link")
+    expect(page.locator("#import-runs-table")).to_contain_text("Succeeded")
+    expect(page.locator("#import-runs-table")).to_contain_text("Admin user (acme-admin)")
+
+    # The orders desk lists them.
+    page.goto(f"{live_server.url}/admin/orders/order/?store__id__exact={store.pk}")
+    expect(page.locator("#result_list tbody tr")).to_have_count(min(imported, 100))
+    page.screenshot(path=str(shots / "orders-desk.png"), full_page=False)
+
+    # Ship one order: the store is notified and the notification shows as sent.
+    order = Order.objects.filter(store=store, status=OrderStatus.AWAITING_SHIPMENT).order_by("pk").first()
+    page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
+    page.click("a.shipbridge-ship-link")
+    page.fill("#id_carrier", "UPS")
+    page.fill("#id_service", "Ground")
+    page.fill("#id_tracking_number", "1Z999AA10123456784")
+    expect(page.locator("#id_notify_store")).to_be_checked()
+    page.click("input[name=_ship]")
+    expect(page.locator("ul.messagelist")).to_contain_text("the store will be notified")
+    expect(page.locator(".field-notification_status").first).to_contain_text("Sent")
+    notification = StoreNotification.objects.get(shipment__order=order)
+    assert notification.status == NotificationStatus.SENT
+    assert [n.params.get("tracking_number") for n in sandbox.state.notices] == ["1Z999AA10123456784"]
+
+    page.goto(f"{live_server.url}/admin/dashboard/")
+    expect(page.locator("#dashboard-stores")).to_contain_text("Acme sandbox")
+    expect(page.locator(f"#store-{store.pk}")).to_contain_text("OK")
+    page.screenshot(path=str(shots / "dashboard.png"), full_page=False)
+    page.context.close()
+
+    # A shipping clerk of another merchant sees none of it.
+    page = log_in(browser, live_server, "globex-clerk")
+    page.goto(f"{live_server.url}/admin/orders/order/")
+    expect(page.locator("#content")).not_to_contain_text(order.order_number)
+    expect(page.locator("#content")).to_contain_text("0 orders")
+    response = page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
+    assert response.status == 404
+    response = page.goto(f"{live_server.url}/admin/stores/store/{store.pk}/change/")
+    assert response.status == 404
+    page.goto(f"{live_server.url}/admin/dashboard/")
+    expect(page.locator("#content")).not_to_contain_text("Acme sandbox")
+    page.context.close()
+
+
+def test_bad_store_input_shows_form_errors_in_the_browser(browser, live_server, people):
+    from playwright.sync_api import expect
+
+    page = log_in(browser, live_server, "acme-admin")
+    page.goto(f"{live_server.url}/admin/stores/store/add/?connector=acumatica")
+    page.fill("#id_name", "ERP")
+    page.fill("input[name=conn_base_url]", "not a url")
+    page.fill("input[name=conn_username]", "admin")
+    page.fill("input[name=conn_password]", "secret")
+    page.fill("input[name=conn_company]", "Company")
+    page.fill("input[name=conn_branch]", "HQ")
+    page.select_option("select[name=conn_version]", "2021 R2")
+    page.fill("#id_timezone", "Mars/Olympus")
+    page.click("input[name=_save]")
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(page.locator("#content")).to_contain_text("is not an IANA time zone name")
+    expect(page.locator("#content")).to_contain_text(re.compile(r"base_url.* must be an http\(s\) URL"))
+    assert not Store.objects.exists()
+    page.context.close()
