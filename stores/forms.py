@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.html import format_html, format_html_join
 
 from .connectors.base import SettingField
-from .connectors.registry import CONNECTOR_NAMES, get_connector_class
+from .connectors.registry import CONNECTOR_NAMES, connector_choices, get_connector_class
 from .crypto import SecretDecryptionError
 from .models import OrderStatus, Store
 from .services import StoreInputError, clean_connection_settings
@@ -163,6 +163,7 @@ class StoreAdminForm(forms.ModelForm):
         self.connector = connector if connector in CONNECTOR_NAMES else ""
         if "connector" in self.fields:
             field = self.fields["connector"]
+            field.choices = connector_choices()
             if self.instance.pk:
                 field.disabled = True
                 field.help_text = "A store's connector cannot change; add a new store instead."

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from .connectors.registry import get_connector_class
 from .models import Store
 from .scoping import scoped_queryset
 from .selectors import next_refresh_words, store_state, stores_for_dashboard
@@ -19,8 +20,11 @@ def dashboard(request):
         raise PermissionDenied
     now = timezone.now()
     stores = stores_for_dashboard(stores=scoped_queryset(Store, request))
-    rows = [{"store": s, "state": store_state(store=s, now=now), "next_refresh": next_refresh_words(store=s, now=now)}
-            for s in stores]
+    rows = []
+    for s in stores:
+        connector = get_connector_class(s.connector)
+        rows.append({"store": s, "connector": connector.label, "notice": connector.notice,
+                     "state": store_state(store=s, now=now), "next_refresh": next_refresh_words(store=s, now=now)})
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",

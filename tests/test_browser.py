@@ -76,7 +76,7 @@ def people(settings):
 
 
 def log_in(browser, live_server, username):
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-US")
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
     context.set_default_timeout(20_000)
     page = context.new_page()
     page.goto(f"{live_server.url}/admin/login/?next=/admin/")
@@ -84,6 +84,8 @@ def log_in(browser, live_server, username):
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(f"{live_server.url}/admin/")
+    page.goto(f"{live_server.url}/admin/dashboard/")
+    page.click("#toggle-nav-sidebar")  # more room for the pages (remembered by the browser)
     return page
 
 
@@ -133,10 +135,9 @@ def test_merchant_admin_adds_refreshes_and_ships_a_clerk_elsewhere_sees_nothing(
     # The orders desk lists them.
     page.goto(f"{live_server.url}/admin/orders/order/?store__id__exact={store.pk}")
     expect(page.locator("#result_list tbody tr")).to_have_count(min(imported, 100))
-    page.screenshot(path=str(shots / "orders-desk.png"), full_page=False)
 
     # Ship one order: the store is notified and the notification shows as sent.
-    order = Order.objects.filter(store=store, status=OrderStatus.AWAITING_SHIPMENT).order_by("pk").first()
+    order = Order.objects.filter(store=store, status=OrderStatus.AWAITING_SHIPMENT).order_by("-order_date").first()
     page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
     page.click("a.shipbridge-ship-link")
     page.fill("#id_carrier", "UPS")
@@ -150,8 +151,16 @@ def test_merchant_admin_adds_refreshes_and_ships_a_clerk_elsewhere_sees_nothing(
     assert notification.status == NotificationStatus.SENT
     assert [n.params.get("tracking_number") for n in sandbox.state.notices] == ["1Z999AA10123456784"]
 
+    page.goto(f"{live_server.url}/admin/orders/order/?store__id__exact={store.pk}")
+    row = page.locator("#result_list tbody tr", has=page.get_by_role("link", name=order.order_number, exact=True))
+    expect(row).to_contain_text("1 sent")
+    page.set_viewport_size({"width": 1720, "height": 900})
+    page.screenshot(path=str(shots / "orders-desk.png"), full_page=False)
+    page.set_viewport_size({"width": 1440, "height": 900})
+
     page.goto(f"{live_server.url}/admin/dashboard/")
     expect(page.locator("#dashboard-stores")).to_contain_text("Acme sandbox")
+    expect(page.locator("#dashboard-stores")).to_contain_text("Custom Store (XML)")
     expect(page.locator(f"#store-{store.pk}")).to_contain_text("OK")
     page.screenshot(path=str(shots / "dashboard.png"), full_page=False)
     page.context.close()
