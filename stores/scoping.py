@@ -104,6 +104,12 @@ class MerchantScopedAdmin(admin.ModelAdmin):
             return qs
         return qs.filter(**{self.merchant_lookup: merchant_id})
 
+    def has_add_permission(self, request):
+        # a staff user attached to no merchant (and not a superuser) sees nothing and adds nothing
+        if user_merchant_id(request) == -1 and self._owns_merchant_directly():
+            return False
+        return super().has_add_permission(request)
+
     # -- another merchant's object by URL: 404 (Django's default is a redirect to the index) --
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         raise Http404(f"No {opts.verbose_name} with this id.")

@@ -304,3 +304,15 @@ def test_merchant_admin_manages_own_stores_only(merchant_admin_a, worlds):
     html = merchant_admin_a.get(url(Store, "change", a[Store].pk)).content.decode()
     assert 'name="conn_password"' in html and 'id="refresh-now"' in html and 'name="merchant"' not in html
     assert merchant_admin_a.get(url(Group, "changelist")).status_code == 403
+
+
+def test_staff_without_a_merchant_sees_and_adds_nothing(client, worlds):
+    loner = UserFactory(merchant=None, username="loner")
+    loner.user_permissions.set(all_shipbridge_permissions())
+    client.force_login(loner)
+    for model in (Store, Order, Product):
+        html = client.get(url(model, "changelist")).content.decode()
+        assert A not in html and B not in html
+    assert client.get(reverse("admin:stores_store_add")).status_code == 403
+    assert client.post(url(Product, "add"), {"sku": "X"}).status_code == 403
+    assert client.get(url(Store, "change", worlds[0][Store].pk)).status_code == 404
