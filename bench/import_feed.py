@@ -65,7 +65,7 @@ def main() -> None:
 
     fetch_times, import_times, queries = [], [], []
     for n in range(args.repeat):
-        store = store_create(connector="custom_store", name=f"Bench {n}", settings=settings,
+        store = store_create(connector="custom_store", name=f"Bench {os.getpid()}-{n}", settings=settings,
                              status_mapping=mapping, create_products=True, update_products=True)
         window = Window(start=timezone.now() - dt.timedelta(days=30), end=timezone.now())
 

@@ -22,6 +22,7 @@ from stores.connectors.base import ConnectorError, OrderRecord, Page, Window
 from stores.crypto import SecretDecryptionError
 from stores.models import OrderStatus, RefreshStatus, Store
 
+from .bulk import insert_rows, upsert_rows
 from .models import ImportRun, ImportRunStatus, ImportTrigger, Order, OrderItem, Product
 
 log = logging.getLogger("shipbridge.importing")
@@ -246,10 +247,11 @@ def _skip(run: ImportRun, record_or_skip, reason: str) -> None:
     )
 
 
-def _order_values(record: OrderRecord, status: str, content_hash: str) -> dict:
+def _order_values(record: OrderRecord, status: str, content_hash: str, now: dt.datetime) -> tuple:
+    """The order's values in ORDER_FIELDS order."""
     ship = record.ship_to
     bill = record.bill_to
-    return {
+    values = {
         "order_number": record.order_number,
         "order_date": record.order_date,
         "modified_at": record.modified_at,
@@ -284,7 +286,9 @@ def _order_values(record: OrderRecord, status: str, content_hash: str) -> dict:
         "gift_message": record.gift_message,
         "raw": record.raw,
         "content_hash": content_hash,
+        "updated_at": now,
     }
+    return tuple(values[name] for name in ORDER_FIELDS)
 
 
 def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str, str]) -> None:
@@ -318,8 +322,9 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
                 "pk", "external_id", "status", "content_hash"
             )
         }
-        to_write: list[Order] = []
+        to_write: list[tuple] = []
         new_ids, changed_ids = set(), set()
+        now = timezone.now()
         for external_id, (record, status) in wanted.items():
             current = existing.get(external_id)
             if current is not None and current.status == OrderStatus.SHIPPED and status not in (
@@ -331,28 +336,22 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
                 run.unchanged += 1
                 continue
             (changed_ids if current is not None else new_ids).add(external_id)
-            to_write.append(Order(store=store, external_id=external_id, **_order_values(record, status, content_hash)))
+            to_write.append((store.pk, external_id, now, *_order_values(record, status, content_hash, now)))
 
         if to_write:
-            Order.objects.bulk_create(
-                to_write, update_conflicts=True, unique_fields=["store", "external_id"], update_fields=ORDER_FIELDS,
+            upsert_rows(Order, ["store", "external_id", "imported_at", *ORDER_FIELDS], to_write,
+                        unique=["store", "external_id"], update=ORDER_FIELDS)
+            written = [row[1] for row in to_write]
+            order_ids = dict(
+                Order.objects.filter(store=store, external_id__in=written).values_list("external_id", "pk")
             )
-            order_ids = {o.external_id: o.pk for o in to_write}
-            if None in order_ids.values():  # backends that do not return ids on upsert
-                order_ids = dict(
-                    Order.objects.filter(store=store, external_id__in=list(order_ids)).values_list("external_id", "pk")
-                )
-            _write_items(order_ids, {eid: wanted[eid][0] for eid in order_ids}, replace=bool(changed_ids))
+            _write_items(order_ids, {eid: wanted[eid][0] for eid in written}, replace=bool(changed_ids))
         run.imported += len(new_ids)
         run.updated += len(changed_ids)
         run.pages += 1
         if store.create_products or store.update_products:
             _write_products(store, [wanted[eid][0] for eid in new_ids | changed_ids])
         run.save(update_fields=["imported", "updated", "unchanged", "skipped", "pages", "skip_reasons"])
-
-
-def _line_key(index: int, line) -> str:
-    return line.line_item_id or f"#{index}"
 
 
 def _write_items(order_ids: dict[str, int], records: dict[str, OrderRecord], *, replace: bool) -> None:
@@ -365,7 +364,7 @@ def _write_items(order_ids: dict[str, int], records: dict[str, OrderRecord], *, 
     to_create, to_update, keep = [], [], set()
     for external_id, record in records.items():
         order_id = order_ids[external_id]
-        for index, line in enumerate(record.lines):
+        for line in record.lines:
             values = {
                 "sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
                 "weight_grams": line.weight_grams, "image_url": line.image_url, "location": line.location,
@@ -373,7 +372,7 @@ def _write_items(order_ids: dict[str, int], records: dict[str, OrderRecord], *, 
             }
             item = existing.get((order_id, line.line_item_id)) if line.line_item_id else None
             if item is None:
-                to_create.append(OrderItem(order_id=order_id, line_item_id=line.line_item_id, **values))
+                to_create.append((order_id, line.line_item_id, *values.values()))
                 continue
             keep.add(item.pk)
             if any(getattr(item, k) != v for k, v in values.items()):
@@ -385,8 +384,7 @@ def _write_items(order_ids: dict[str, int], records: dict[str, OrderRecord], *, 
         OrderItem.objects.filter(pk__in=gone, shipment_items__isnull=True).delete()
     if to_update:
         OrderItem.objects.bulk_update(to_update, ITEM_FIELDS)
-    if to_create:
-        OrderItem.objects.bulk_create(to_create)
+    insert_rows(OrderItem, ["order", "line_item_id", *ITEM_FIELDS], to_create)
 
 
 def _write_products(store: Store, records: list[OrderRecord]) -> None:
