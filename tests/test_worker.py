@@ -25,9 +25,9 @@ def _database_url() -> str:
 
 
 @pytest.fixture
-def worker(redis_url, tmp_path):
+def worker(redis_url, tmp_path, monkeypatch):
     env = {
-        **os.environ,
+        **os.environ,  # taken before CELERY_BROKER_URL is removed below; overridden here anyway
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": redis_url,
         "SHIPBRIDGE_VAR_DIR": str(tmp_path),
@@ -39,6 +39,7 @@ def worker(redis_url, tmp_path):
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery prefers it to broker=
     client = Celery(broker=redis_url)
     yield client
     proc.terminate()
