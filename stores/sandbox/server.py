@@ -16,6 +16,13 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         super().__init__(address, handler_cls)
         self.state = state  # the sandbox's data and fault switches, shared by request threads
 
+    def handle_error(self, request, client_address):
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client hung up (e.g. it refused an oversized reply): not the sandbox's fault
+        super().handle_error(request, client_address)
+
 
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
