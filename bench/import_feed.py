@@ -8,7 +8,6 @@ runs in its own process, as a real store would; ShipBridge runs with DEBUG off, 
 production. Uses a throw-away SQLite database unless DATABASE_URL is set (then that database
 must be empty and disposable)."""
 import argparse
-import datetime as dt
 import os
 import socket
 import statistics
@@ -39,15 +38,8 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
 
-    from orders.importing import store_refresh
-    from orders.models import Order
-    from stores.connectors.base import Window
     from stores.sandbox.customstore import SANDBOX_PASSWORD, SANDBOX_PATH, SANDBOX_USERNAME
-    from stores.services import store_create
 
     call_command("migrate", verbosity=0)
     with socket.socket() as probe:
@@ -63,6 +55,26 @@ def main() -> None:
                 "password": SANDBOX_PASSWORD}
     mapping = None  # the connector's usual mapping: every status of the feed is mapped
 
+    try:
+        fetch_times, import_times, queries = measure(args, settings, mapping)
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
+    report(args, fetch_times, import_times, queries)
+
+
+def measure(args, settings, mapping):
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from orders.importing import store_refresh
+    from orders.models import Order
+    from stores.connectors.base import Window
+    from stores.services import store_create
+
     fetch_times, import_times, queries = [], [], []
     for n in range(args.repeat):
         store = store_create(connector="custom_store", name=f"Bench {os.getpid()}-{n}", settings=settings,
@@ -73,7 +85,6 @@ def main() -> None:
         fetched = sum(len(page.records) for page in store.build_connector().fetch_orders(window, statuses=[]))
         fetch_times.append(time.perf_counter() - started)
 
-        reset_queries()
         with CaptureQueriesContext(connection) as ctx:
             started = time.perf_counter()
             run = store_refresh(store_id=store.pk)
@@ -82,8 +93,11 @@ def main() -> None:
         assert run.imported + run.skipped == fetched == args.orders, (run.imported, run.skipped, fetched)
         queries.append(len(ctx.captured_queries) / max(run.pages, 1))
         Order.objects.filter(store=store).delete()
-    sandbox.terminate()
-    sandbox.wait(10)
+    return fetch_times, import_times, queries
+
+
+def report(args, fetch_times, import_times, queries):
+    from django.db import connection
 
     fetch, imp = statistics.median(fetch_times), statistics.median(import_times)
     print(f"orders: {args.orders}  pages: {-(-args.orders // args.page_size)}  database: {connection.vendor}")
