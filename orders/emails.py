@@ -44,7 +44,7 @@ def _logo_url(store) -> str:
     url = store.brand_logo.url
     if url.startswith(("http://", "https://")):
         return url
-    site = getattr(settings, "SHIPBRIDGE_SITE_URL", "").rstrip("/")
+    site = settings.SHIPBRIDGE_SITE_URL.rstrip("/")
     return f"{site}{url}" if site else ""  # a relative URL means nothing in a mailbox
 
 

@@ -126,6 +126,9 @@ if not SHIPBRIDGE_ENCRYPTION_KEYS:
     # Development-only key (valid Fernet key, public): never used when DEBUG is off.
     SHIPBRIDGE_ENCRYPTION_KEYS = ["c2hpcGJyaWRnZS1kZXZlbG9wbWVudC1vbmx5LWtleSE="]
 
+# Absolute address of this ShipBridge (e.g. https://ship.example.com): makes logo links in
+# customer e-mails absolute. Empty: e-mails show the company name instead of the logo.
+SHIPBRIDGE_SITE_URL = env.str("SHIPBRIDGE_SITE_URL", default="")
 SHIPBRIDGE_HTTP_TIMEOUT = env.float("SHIPBRIDGE_HTTP_TIMEOUT", default=30.0)
 SHIPBRIDGE_MAX_REPLY_BYTES = env.int("SHIPBRIDGE_MAX_REPLY_BYTES", default=25 * 1024 * 1024)
 SHIPBRIDGE_IMPORT_OVERLAP_MINUTES = env.int("SHIPBRIDGE_IMPORT_OVERLAP_MINUTES", default=15)
