@@ -105,6 +105,7 @@ class ProductAlias(models.Model):
     store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
+        verbose_name_plural = "product aliases"
         constraints = [models.UniqueConstraint(fields=["product", "sku"], name="product_alias_unique")]
 
     def __str__(self) -> str:
