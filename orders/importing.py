@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from stores.connectors.base import ConnectorError, OrderRecord, Page, Window
@@ -23,7 +23,7 @@ from stores.crypto import SecretDecryptionError
 from stores.models import OrderStatus, RefreshStatus, Store
 
 from .bulk import insert_rows, upsert_rows
-from .models import ImportRun, ImportRunStatus, ImportTrigger, Order, OrderItem, Product
+from .models import ImportRun, ImportRunStatus, ImportTrigger, Order, OrderItem, Product, Shipment
 
 log = logging.getLogger("shipbridge.importing")
 
@@ -40,8 +40,23 @@ ITEM_FIELDS = ["sku", "name", "quantity", "unit_price", "weight_grams", "image_u
                "options"]
 
 
-class StoreBusy(Exception):
+class StoreUnavailable(Exception):
+    """The store cannot be imported now; the message says why in one line."""
+
+
+class StoreBusy(StoreUnavailable):
     """Another import of this store holds the lease."""
+
+
+class StoreInactive(StoreUnavailable):
+    """The store is deactivated: it does not import (its orders stay)."""
+
+
+class LeaseLost(Exception):
+    """This run's lease expired and another run may hold the store."""
+
+
+ABANDONED_RUN_ERROR = "the worker running this import stopped before it finished; the next run picks up from the cursor"
 
 
 # --- lease: one run per store across every worker ------------------------------------------
@@ -64,9 +79,14 @@ def _lease_acquire(store_id: int) -> str:
 
 
 def _lease_renew(store_id: int, token: str) -> None:
-    Store.objects.filter(pk=store_id, lease_token=token).update(
+    renewed = Store.objects.filter(pk=store_id, lease_token=token).update(
         lease_expires_at=timezone.now() + dt.timedelta(seconds=settings.SHIPBRIDGE_IMPORT_LEASE_SECONDS)
     )
+    if not renewed:
+        raise LeaseLost(
+            "stopped: this import took longer than SHIPBRIDGE_IMPORT_LEASE_SECONDS between two pages and "
+            "another run may have started; raise the setting if the store is this slow"
+        )
 
 
 def _lease_release(store_id: int, token: str) -> None:
@@ -176,8 +196,13 @@ def import_window(store: Store, *, now: dt.datetime, since: dt.datetime | None =
 def store_refresh(
     *, store_id: int, trigger: str = ImportTrigger.COMMAND, user=None, since: dt.datetime | None = None
 ) -> ImportRun:
-    """Run one import of the store here and now. Raises StoreBusy when another run holds the
-    store; every other failure ends as a failed ImportRun (returned), never an exception."""
+    """Run one import of the store here and now. Raises StoreInactive for a deactivated store
+    and StoreBusy when another run holds it; every other failure ends as a failed ImportRun
+    (returned), never an exception."""
+    if not Store.objects.filter(pk=store_id, active=True).exists():
+        if Store.objects.filter(pk=store_id).exists():
+            raise StoreInactive("inactive: this store is deactivated and does not import (activate it first)")
+        raise Store.DoesNotExist(f"no store with id {store_id}")
     token = _lease_acquire(store_id)
     try:
         return _run(store_id=store_id, token=token, trigger=trigger, user=user, since=since)
@@ -188,6 +213,10 @@ def store_refresh(
 def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
     store = Store.objects.select_related("merchant").get(pk=store_id)
     now = timezone.now()
+    # Holding the lease, no other run of this store is alive: a run still "running" was abandoned.
+    ImportRun.objects.filter(store=store, status=ImportRunStatus.RUNNING).update(
+        status=ImportRunStatus.FAILED, finished_at=now, error=ABANDONED_RUN_ERROR
+    )
     window = import_window(store, now=now, since=since)
     run = ImportRun.objects.create(
         store=store, trigger=trigger, triggered_by=user, started_at=now,
@@ -202,9 +231,7 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
         for page in read_ahead(pages):
             apply_page(store=store, run=run, page=page, status_map=status_map)
             _lease_renew(store.pk, token)
-    except ConnectorError as exc:
-        error = str(exc)
-    except SecretDecryptionError as exc:
+    except (ConnectorError, SecretDecryptionError, LeaseLost) as exc:
         error = str(exc)
     except Exception as exc:  # noqa: BLE001 - a bug must end the run, not hide it
         log.exception("import of store %s failed unexpectedly", store.pk)
@@ -220,11 +247,10 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
             "last_refresh_status": RefreshStatus.FAILED if error else RefreshStatus.SUCCEEDED,
             "last_refresh_error": error,
         }
-        if not error:
-            # the cursor moves only after a successful run, never backwards
-            updates["import_cursor"] = (
-                max(store.import_cursor, window.end) if store.import_cursor else window.end
-            )
+        if not error and (store.import_cursor is None or window.start <= store.import_cursor):
+            # The cursor moves only after a successful run that covered it, never backwards: a
+            # run started later than the cursor (--since) must not jump over what it skipped.
+            updates["import_cursor"] = max(store.import_cursor or window.end, window.end)
         Store.objects.filter(pk=store.pk).update(**updates)
     if error:
         log.warning("import of store %s failed: %s", store.pk, error)
@@ -318,17 +344,17 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
     with transaction.atomic():
         existing = {
             o.external_id: o
-            for o in Order.objects.filter(store=store, external_id__in=list(wanted)).only(
-                "pk", "external_id", "status", "content_hash"
-            )
+            for o in Order.objects.filter(store=store, external_id__in=list(wanted))
+            .only("pk", "external_id", "status", "content_hash")
+            .annotate(shipped_here=Exists(Shipment.objects.filter(order=OuterRef("pk"), voided_at__isnull=True)))
         }
         to_write: list[tuple] = []
         new_ids, changed_ids = set(), set()
         now = timezone.now()
         for external_id, (record, status) in wanted.items():
             current = existing.get(external_id)
-            if current is not None and current.status == OrderStatus.SHIPPED and status not in (
-                OrderStatus.SHIPPED, OrderStatus.CANCELLED
+            if current is not None and current.shipped_here and current.status == OrderStatus.SHIPPED and (
+                status not in (OrderStatus.SHIPPED, OrderStatus.CANCELLED)
             ):
                 status = OrderStatus.SHIPPED  # shipped here: a stale store status does not move it back
             content_hash = _record_hash(record, status)
@@ -354,23 +380,35 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
         run.save(update_fields=["imported", "updated", "unchanged", "skipped", "pages", "skip_reasons"])
 
 
+def _line_key(line_item_id: str, sku: str, seen: dict, order_id: int) -> str:
+    """A line's identity within its order: the store's line id, or for stores that send none,
+    the SKU and its rank among the order's id-less lines with that SKU."""
+    if line_item_id:
+        return line_item_id
+    rank = seen.get((order_id, sku), 0)
+    seen[(order_id, sku)] = rank + 1
+    return f"\0{sku}#{rank}"
+
+
 def _write_items(order_ids: dict[str, int], records: dict[str, OrderRecord], *, replace: bool) -> None:
     """Make each order's items match its record's lines: update matching lines (by line id),
     add new ones, delete vanished ones unless a shipment refers to them."""
     existing: dict[tuple[int, str], OrderItem] = {}
     if replace:
-        for item in OrderItem.objects.filter(order_id__in=list(order_ids.values())):
-            existing[(item.order_id, item.line_item_id or f"#pk{item.pk}")] = item
+        seen: dict[tuple[int, str], int] = {}
+        for item in OrderItem.objects.filter(order_id__in=list(order_ids.values())).order_by("order_id", "id"):
+            existing[(item.order_id, _line_key(item.line_item_id, item.sku, seen, item.order_id))] = item
     to_create, to_update, keep = [], [], set()
     for external_id, record in records.items():
         order_id = order_ids[external_id]
+        seen = {}
         for line in record.lines:
             values = {
                 "sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
                 "weight_grams": line.weight_grams, "image_url": line.image_url, "location": line.location,
                 "adjustment": line.adjustment, "options": [list(o) for o in line.options],
             }
-            item = existing.get((order_id, line.line_item_id)) if line.line_item_id else None
+            item = existing.get((order_id, _line_key(line.line_item_id, line.sku, seen, order_id)))
             if item is None:
                 to_create.append((order_id, line.line_item_id, *values.values()))
                 continue

@@ -215,14 +215,15 @@ def test_empty_window_yields_one_empty_page(store_sandbox):
     ("OrderDate", "OrderDate '13/45/2024 25:99' is not a real date/time"),
     ("Quantity", "Quantity 'two' is not a whole number"),
 ])
-def test_invalid_values_are_protocol_errors_naming_order_and_field(store_sandbox, field, words):
+def test_an_order_with_invalid_values_is_skipped_naming_order_and_field(store_sandbox, field, words):
     store_sandbox.state.serve_invalid_values(field, page=2)
     gen = connector(store_sandbox, CustomStoreConnector).fetch_orders(WINDOW, statuses=[])
     assert len(next(gen).records) == 10
-    with pytest.raises(ProtocolError) as err:
-        next(gen)
-    assert words in str(err.value)
-    assert str(err.value).startswith("order ") and "(OrderID " in str(err.value)
+    second = next(gen)
+    # one bad order does not block the others: it is skipped with its reason
+    assert len(second.records) == 9 and len(second.skipped) == 1
+    reason = second.skipped[0].reason
+    assert words in reason and reason.startswith("order ") and "(OrderID " in reason
 
 
 # --- transient failures -------------------------------------------------------------------

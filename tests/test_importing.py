@@ -100,7 +100,11 @@ def test_store_changes_update_the_order_but_shipped_here_is_not_moved_back(sandb
     store_refresh(store_id=store.pk)
     paid = [o for o in expected_orders(sandbox.state, CUSTOM_MAPPING).values() if o.status == "paid"]
     cancelled_in_store, shipped_here = paid[0], paid[1]
-    Order.objects.filter(external_id=shipped_here.order_id).update(status=OrderStatus.SHIPPED)
+    from orders.models import Shipment
+
+    here = Order.objects.get(external_id=shipped_here.order_id)
+    Shipment.objects.create(order=here, carrier="UPS", ship_date=dt.date.today(), notify_store=False)
+    Order.objects.filter(pk=here.pk).update(status=OrderStatus.SHIPPED)
 
     sandbox.state.set_status(cancelled_in_store.order_id, "cancelled")
     sandbox.state.update_order(shipped_here.order_id, customer_notes="call before delivery")  # still "paid"
@@ -189,8 +193,6 @@ def test_cursor_moves_after_success_and_next_window_overlaps(sandbox, settings):
     (lambda s, settings: s.serve_external_entity(1), "entit"),
     (lambda s, settings: (setattr(settings, "SHIPBRIDGE_MAX_REPLY_BYTES", 200_000), s.serve_oversized(300_000)),
      "larger than"),
-    (lambda s, settings: s.serve_invalid_values("OrderDate"), "OrderDate"),
-    (lambda s, settings: s.serve_invalid_values("OrderTotal"), "OrderTotal"),
     (lambda s, settings: s.serve_empty(1), "empty"),
 ])
 def test_hostile_replies_end_the_run_failed_with_a_clear_message(sandbox, settings, fault, words):
@@ -204,12 +206,147 @@ def test_hostile_replies_end_the_run_failed_with_a_clear_message(sandbox, settin
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("field", ["OrderDate", "OrderTotal", "Quantity"])
+def test_one_unreadable_order_is_skipped_with_its_reason_and_the_others_import(sandbox, field):
+    # Given a page whose first order carries an invalid value
+    store = make_store(sandbox)
+    sandbox.state.serve_invalid_values(field, count=None)
+    # When the store is imported
+    run = store_refresh(store_id=store.pk)
+    # Then the run succeeds, the bad order is listed with the field named, the others are in
+    assert run.status == "succeeded", run.error
+    bad = [r for r in run.skip_reasons if field in r["reason"]]
+    assert len(bad) == run.pages and all(r["order_number"] for r in bad)
+    wanted = expected_orders(sandbox.state, CUSTOM_MAPPING)
+    assert Order.objects.count() == len(set(wanted) - {r["external_id"] for r in bad}) > 0
+    store.refresh_from_db()
+    assert store.import_cursor is not None  # the store is not stuck on that order
+
+
+@pytest.mark.django_db
 def test_a_broken_later_page_keeps_earlier_pages(sandbox):
     store = make_store(sandbox)
     sandbox.state.serve_truncated_xml(1, page=2)
     run = store_refresh(store_id=store.pk)
     assert run.status == "failed" and run.pages == 1
     assert 0 < Order.objects.count() == run.imported
+
+
+@pytest.mark.django_db
+def test_since_later_than_the_cursor_does_not_move_the_cursor(sandbox):
+    store = make_store(sandbox)
+    store_refresh(store_id=store.pk)
+    store.refresh_from_db()
+    old_cursor = store.import_cursor
+    Store.objects.filter(pk=store.pk).update(import_cursor=old_cursor - dt.timedelta(days=3))
+
+    run = store_refresh(store_id=store.pk, since=timezone.now() - dt.timedelta(hours=1))
+
+    store.refresh_from_db()
+    assert run.status == "succeeded"
+    assert store.import_cursor == old_cursor - dt.timedelta(days=3)  # the three days are still to import
+    assert store_refresh(store_id=store.pk).window_start < old_cursor - dt.timedelta(days=3)
+
+
+@pytest.mark.django_db
+def test_lines_without_a_line_id_are_matched_not_duplicated_after_a_shipment(sandbox):
+    from orders.models import Shipment, ShipmentItem
+    from stores.sandbox.customstore import SandboxLine
+    from decimal import Decimal
+
+    store = make_store(sandbox)
+    lines = [SandboxLine("", "MUG-BLU", "Mug", 2, Decimal("12.50")),
+             SandboxLine("", "MUG-BLU", "Mug", 1, Decimal("12.50")),
+             SandboxLine("", "TEA-001", "Tea", 1, Decimal("19.90"))]
+    sandbox_order = sandbox.state.add_order(status="paid", lines=lines)
+    store_refresh(store_id=store.pk)
+    order = Order.objects.get(external_id=sandbox_order.order_id)
+    first_mug = order.items.order_by("id").first()
+    shipment = Shipment.objects.create(order=order, carrier="UPS", ship_date=dt.date.today(), notify_store=False)
+    ShipmentItem.objects.create(shipment=shipment, order_item=first_mug, quantity=1)
+
+    sandbox.state.update_order(sandbox_order.order_id, customer_notes="leave at the door")
+    run = store_refresh(store_id=store.pk)
+
+    assert run.updated == 1
+    items = list(order.items.order_by("id").values_list("sku", "quantity"))
+    assert items == [("MUG-BLU", 2), ("MUG-BLU", 1), ("TEA-001", 1)]
+    assert order.items.order_by("id").first().pk == first_mug.pk
+
+
+@pytest.mark.django_db
+def test_an_order_imported_as_shipped_can_be_reopened_by_the_store(sandbox):
+    store = make_store(sandbox)
+    sandbox_order = sandbox.state.add_order(status="shipped")
+    store_refresh(store_id=store.pk)
+    assert Order.objects.get(external_id=sandbox_order.order_id).status == OrderStatus.SHIPPED
+    sandbox.state.set_status(sandbox_order.order_id, "paid")  # no shipment here: the store decides
+    store_refresh(store_id=store.pk)
+    assert Order.objects.get(external_id=sandbox_order.order_id).status == OrderStatus.AWAITING_SHIPMENT
+
+
+@pytest.mark.django_db
+def test_an_inactive_store_does_not_import(sandbox):
+    from orders.importing import StoreInactive
+    from orders.tasks import import_store
+
+    store = make_store(sandbox)
+    Store.objects.filter(pk=store.pk).update(active=False)
+    with pytest.raises(StoreInactive):
+        store_refresh(store_id=store.pk)
+    assert import_store(store.pk) == "unavailable"  # a task queued before deactivation
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("refresh_store", str(store.pk), "--wait", stdout=out)
+    assert "inactive" in json.loads(out.getvalue().strip().splitlines()[-1])["error"]
+    assert not ImportRun.objects.exists() and not Order.objects.exists()
+    assert stores_dispatch_due() == []
+
+
+@pytest.mark.django_db
+def test_a_run_abandoned_by_a_dead_worker_is_closed_by_the_next_one(sandbox):
+    from orders.importing import ABANDONED_RUN_ERROR
+
+    store = make_store(sandbox)
+    dead = ImportRun.objects.create(store=store, trigger="schedule", started_at=timezone.now())
+    run = store_refresh(store_id=store.pk)
+    dead.refresh_from_db()
+    assert dead.status == "failed" and dead.error == ABANDONED_RUN_ERROR and dead.finished_at
+    assert run.status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_a_run_that_lost_its_lease_stops(sandbox, settings):
+    store = make_store(sandbox)
+    import orders.importing as importing
+
+    original = importing.apply_page
+
+    def slow_page(**kwargs):  # meanwhile the lease runs out and another run takes the store
+        original(**kwargs)
+        Store.objects.filter(pk=store.pk).update(lease_token="someone-else")
+
+    importing.apply_page = slow_page
+    try:
+        run = store_refresh(store_id=store.pk)
+    finally:
+        importing.apply_page = original
+    assert run.status == "failed" and "SHIPBRIDGE_IMPORT_LEASE_SECONDS" in run.error
+    store.refresh_from_db()
+    assert store.lease_token == "someone-else"  # the other run's lease is left alone
+
+
+@pytest.mark.django_db
+def test_test_store_command(sandbox, capsys):
+    store = make_store(sandbox)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("test_store", str(store.pk), stdout=out, stderr=err)
+    assert out.getvalue().strip() == "ok" and "answered" in err.getvalue()
+    bad = store_create(connector="custom_store", name="Wrong", settings=store_settings(sandbox, password="nope"))
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="credentials"):
+        call_command("test_store", str(bad.pk), stdout=io.StringIO())
 
 
 @pytest.mark.django_db

@@ -97,7 +97,10 @@ class CustomStoreConnector(Connector):
         )
 
     def parse_page(self, data: bytes):
-        return mapper.parse_export(data, tz=self.timezone, default_weight_units=self.default_weight_units)
+        # One unreadable order (bad date, number, quantity...) is skipped with its reason;
+        # the others import. A broken document (HTML, truncated, bomb...) still fails the page.
+        return mapper.parse_export(data, tz=self.timezone, default_weight_units=self.default_weight_units,
+                                   skip_bad_orders=True)
 
     def request_bounds(self, window: Window) -> tuple[dt.datetime, dt.datetime]:
         """The export bounds to send, UTC and minute precision, both inclusive.

@@ -4,8 +4,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from orders.importing import StoreBusy, store_queue_refresh, store_refresh
-from orders.models import ImportTrigger
+from orders.importing import StoreUnavailable, store_queue_refresh, store_refresh
+from orders.models import ImportRun, ImportRunStatus, ImportTrigger
 
 from ._util import get_store, json_line
 
@@ -37,6 +37,8 @@ class Command(BaseCommand):
         store = get_store(opts["store_id"])
         since = parse_since(opts["since"]) if opts["since"] else None
         if not opts["wait"]:
+            if not store.active:
+                raise CommandError("inactive: this store is deactivated and does not import (activate it first)")
             if since is not None:
                 raise CommandError("--since needs --wait (queued imports always resume from the cursor)")
             store_queue_refresh(store=store, trigger=ImportTrigger.COMMAND)
@@ -44,9 +46,8 @@ class Command(BaseCommand):
             return
         try:
             run = store_refresh(store_id=store.pk, trigger=ImportTrigger.COMMAND, since=since)
-        except StoreBusy as exc:
-            summary = {"status": "failed", "imported": 0, "updated": 0, "unchanged": 0, "skipped": 0,
-                       "error": str(exc)}
+        except StoreUnavailable as exc:
+            summary = ImportRun(status=ImportRunStatus.FAILED, error=str(exc)).summary()
         else:
             summary = run.summary()
         self.stdout.write(json_line(summary))

@@ -6,7 +6,7 @@ from ._util import get_store
 
 
 class Command(BaseCommand):
-    help = "Test a store's connection: exit 0 and a one-line 'ok'; else non-zero and the reason."
+    help = "Test a store's connection: exit 0 and one line 'ok' (details on stderr); else non-zero and the reason."
 
     def add_arguments(self, parser):
         parser.add_argument("store_id")
@@ -16,4 +16,5 @@ class Command(BaseCommand):
         ok, message = store_test_connection(store=store)
         if not ok:
             raise CommandError(message)
-        self.stdout.write(message if message.startswith("ok") else f"ok: {message}")
+        self.stderr.write(message)  # the details, for a person
+        self.stdout.write("ok")  # the contract: exactly one line "ok"
