@@ -1,5 +1,8 @@
 """Prepare the embedded demo: an admin login (printed) and two sandbox stores."""
 import secrets
+from pathlib import Path
+
+from django.conf import settings
 
 from django.core.management.base import BaseCommand
 
@@ -20,14 +23,16 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin")
 
     def handle(self, *args, **opts):
-        password = secrets.token_urlsafe(12)
+        # The first run makes the login and keeps its password in var/ (readable by this user
+        # only) so later runs print the same one; a password changed since is left alone.
+        remembered = Path(settings.VAR_DIR) / "demo-admin-password.txt"
         user = User.objects.filter(username=opts["username"]).first()
+        password = remembered.read_text().strip() if remembered.exists() else ""
         if user is None:
+            password = secrets.token_urlsafe(12)
             user = User.objects.create_superuser(opts["username"], "admin@localhost", password)
-        else:
-            user.set_password(password)
-            user.is_staff = user.is_superuser = user.is_active = True
-            user.save()
+            remembered.write_text(password + "\n")
+            remembered.chmod(0o600)
 
         qbc_url = f"http://127.0.0.1:{opts['qbc_port']}{customstore_sandbox.SANDBOX_PATH}"
         if not Store.objects.filter(merchant__name=DEMO_MERCHANT, name="Sandbox QuickBooks Commerce").exists():
@@ -48,5 +53,9 @@ class Command(BaseCommand):
                 refresh_interval_minutes=1,
             )
         self.stdout.write("")
-        self.stdout.write(f"  Admin login:  {opts['username']} / {password}")
+        if password and user.check_password(password):
+            self.stdout.write(f"  Admin login:  {opts['username']} / {password}")
+        else:
+            self.stdout.write(f"  Admin login:  {opts['username']} / (the password you set; forgot it? "
+                              f".venv/bin/python manage.py changepassword {opts['username']})")
         self.stdout.write("")
