@@ -6,16 +6,15 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.db.models import F, Func, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.utils.html import format_html, format_html_join
 
 from stores.models import OrderStatus, Store
 from stores.scoping import MerchantScopedAdmin
 
-from .models import (ImportRun, NotificationAttempt, NotificationStatus, Order, OrderItem, Product, ProductAlias,
-                     Shipment, ShipmentItem, StoreNotification)
+from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, NotificationAttempt, Order, OrderItem, Product,
+                     ProductAlias, Shipment, ShipmentItem, StoreNotification)
 from .notifying import NotificationError, notification_for_shipment, notification_resend
+from .selectors import order_desk_annotations
 from .shipping import (ShippingError, order_shipping_lines, orders_combine, orders_combine_check, shipment_create,
                        shipment_void)
 
@@ -89,7 +88,7 @@ class OrderItemInline(admin.TabularInline):
 
 def _notification_state(shipment: Shipment) -> str:
     if not shipment.notify_store:
-        return "not requested"
+        return NOTIFICATION_NOT_REQUESTED.replace("_", " ")
     notification = getattr(shipment, "notification", None)
     return notification.get_status_display() if notification else "—"
 
@@ -100,7 +99,8 @@ class ShipmentInline(admin.TabularInline):
     model = Shipment
     extra = 0
     fields = ("carrier", "service", "tracking_number", "ship_date", "cost", "notify_store", "items_shipped",
-              "notification_status", "notification_error", "notification_advice", "group_key", "voided_at")
+              "notification_status", "notification_error", "notification_advice", "group_key", "voided_at",
+              "voided_by")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -110,7 +110,7 @@ class ShipmentInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return (super().get_queryset(request).select_related("notification")
+        return (super().get_queryset(request).select_related("notification", "voided_by")
                 .prefetch_related("items__order_item").order_by("id"))
 
     @admin.display(description="items")
@@ -134,27 +134,8 @@ class ShipmentInline(admin.TabularInline):
         return notification.advice if notification else ""
 
 
-def _count(qs):
-    """COUNT(*) of a correlated queryset as a scalar subquery (one per listed row, no extra query)."""
-    counted = qs.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def _desk_annotations() -> dict:
-    """What the orders desk shows per row, computed in the list's own query."""
-    lines = OrderItem.objects.filter(order=OuterRef("pk"), adjustment=False)
-    units = lines.order_by().annotate(n=Func(F("quantity"), function="SUM")).values("n")
-    shipments = Shipment.objects.filter(order=OuterRef("pk"), voided_at__isnull=True)
-    notifications = StoreNotification.objects.filter(shipment__order=OuterRef("pk"), shipment__voided_at__isnull=True,
-                                                     shipment__notify_store=True)
-    return {
-        "desk_lines": _count(lines),
-        "desk_units": Coalesce(Subquery(units, output_field=IntegerField()), Value(0)),
-        "desk_shipments": _count(shipments),
-        "desk_notify_failed": _count(notifications.filter(status=NotificationStatus.FAILED)),
-        "desk_notify_pending": _count(notifications.filter(status=NotificationStatus.PENDING)),
-        "desk_notify_sent": _count(notifications.filter(status=NotificationStatus.SENT)),
-    }
+EDITABLE_SHIP_TO = ("ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2", "ship_to_street3",
+                    "ship_to_city", "ship_to_state", "ship_to_postal_code", "ship_to_country", "ship_to_phone")
 
 
 @admin.register(Order)
@@ -173,23 +154,32 @@ class OrderAdmin(MerchantScopedAdmin):
     list_per_page = 50
     date_hierarchy = "order_date"
     inlines = [OrderItemInline, ShipmentInline]
-    readonly_fields = ("store", "external_id", "imported_at", "updated_at", "raw", "packing_slip")
     fieldsets = (
         ("Order", {"fields": ("store", "order_number", "external_id", "order_date", "modified_at", "status",
-                              "store_status", "ship_date", "requested_service", "packing_slip")}),
-        ("Ship to", {"fields": ("ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2",
-                                "ship_to_street3", "ship_to_city", "ship_to_state", "ship_to_postal_code",
-                                "ship_to_country", "ship_to_phone")}),
+                              "store_status", "ship_date", "requested_service", "packing_slip"),
+                   "description": "From the store. The status changes by shipping (Ship, void) and by imports, "
+                                  "not by hand."}),
+        ("Ship to", {"fields": EDITABLE_SHIP_TO,
+                     "description": "Correct the address here before shipping (a typo, a missing apartment "
+                                    "number): labels, packing slips and the store notification use it. A later "
+                                    "change of the order in the store replaces it."}),
         ("Customer and billing", {"fields": ("customer_code", "customer_email", "bill_to_name", "bill_to_company",
                                              "bill_to_phone", "bill_to_email", "payment_method")}),
         ("Amounts", {"fields": ("currency", "order_total", "tax_amount", "shipping_amount")}),
-        ("Notes", {"fields": ("customer_notes", "internal_notes", "gift", "gift_message")}),
+        ("Notes", {"fields": ("customer_notes", "internal_notes", "gift", "gift_message"),
+                   "description": "Internal notes are yours to edit (the store's own internal notes are "
+                                  "replaced when the store changes the order); the rest comes from the store."}),
         ("Import", {"fields": ("imported_at", "updated_at", "raw"), "classes": ("collapse",)}),
+    )
+    # Everything but the ship-to address and the internal notes comes from the store (imports) or
+    # changes through the shipping services: read-only here.
+    readonly_fields = tuple(
+        f for _, options in fieldsets for f in options["fields"] if f not in (*EDITABLE_SHIP_TO, "internal_notes")
     )
     actions = ["combine_orders", "refresh_stores"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(**_desk_annotations())
+        return super().get_queryset(request).annotate(**order_desk_annotations())
 
     def get_search_results(self, request, queryset, search_term):
         qs, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -333,11 +323,21 @@ class OrderAdmin(MerchantScopedAdmin):
 
 @admin.register(OrderItem)
 class OrderItemAdmin(MerchantScopedAdmin):
+    """Order lines come from imports: read-only here (no add, change or delete)."""
+
     merchant_lookup = "order__store__merchant_id"
     list_display = ("order", "sku", "name", "quantity", "unit_price")
     search_fields = ("sku", "name", "order__order_number")
     list_select_related = ("order", "order__store")
-    raw_id_fields = ("order",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ProductAliasInline(admin.TabularInline):
@@ -402,7 +402,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
     raw_id_fields = ("order",)
     inlines = [ShipmentItemInline]
     readonly_fields = ("order", "carrier", "service", "tracking_number", "ship_date", "cost", "notify_store",
-                       "notify_customer", "created_at", "created_by", "voided_at", "group_key",
+                       "notify_customer", "created_at", "created_by", "voided_at", "voided_by", "group_key",
                        "notification_status")
     fields = readonly_fields
     actions = ["resend_notification", "void_shipments"]
@@ -454,6 +454,9 @@ class ShipmentItemAdmin(MerchantScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # shipment lines are written with their shipment
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # what the store was told must match what is recorded: void the shipment instead
 
 
 @admin.register(ImportRun)

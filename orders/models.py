@@ -126,6 +126,10 @@ class Shipment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Who voided the shipment (empty: not void, or voided by a command or task).",
+    )
     group_key = models.CharField(
         "combined shipment", max_length=32, blank=True, default="", db_index=True,
         help_text="Shipments of combined orders (one package, one tracking number) share this key.",
@@ -207,6 +211,12 @@ class NotificationStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
+# The notification state of a shipment made with "do not notify the store": it has no
+# StoreNotification row, so this is not one of the choices above (list_orders and ship_order
+# print it; the admin shows it in words).
+NOTIFICATION_NOT_REQUESTED = "not_requested"
+
+
 class StoreNotification(models.Model):
     """The one notification of the store about one shipment."""
 
@@ -238,7 +248,9 @@ class NotificationAttempt(models.Model):
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=20)  # sent / failed / retry / skipped
+    # sent / failed / retry / skipped; in_flight while the store is being called (written before
+    # the call), unknown when that call's outcome was never recorded (orders/notifying.py)
+    outcome = models.CharField(max_length=20)
     request_summary = models.TextField(blank=True, default="")
     response_code = models.PositiveIntegerField(null=True, blank=True)
     message = models.TextField(blank=True, default="", help_text="The store's answer, verbatim.")

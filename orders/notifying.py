@@ -9,9 +9,16 @@ pending ──attempt──► sent (a warning kept when it went through only in
 Exactly once: before talking to the store, a delivery *claims* the notification with one
 conditional UPDATE (pending, not claimed by a live delivery, and — for queued tasks — still at
 the attempt count the task was queued for). A duplicated task delivery finds the claim taken or
-the attempt already made and does nothing. Every try is a NotificationAttempt row, written in
-the same transaction as the notification's new state. No database lock is held while the
-store is being called.
+the attempt already made and does nothing. Every try is a NotificationAttempt row: written
+(and committed) as "in flight" before the store is called, completed with the outcome in the
+same transaction as the notification's new state. No database lock is held while the store is
+being called.
+
+When the outcome cannot be recorded (the database fails after the store answered, the worker
+dies mid-call), the claim is kept and the attempt stays in flight: the store may have accepted
+the notice. Nothing sends it again by itself: once the claim has expired, the next delivery or
+the stale-notification sweeper marks it failed with LOST_TRACK_ERROR, and a person checks the
+store before resending (manual resend stays possible).
 """
 from __future__ import annotations
 
@@ -24,7 +31,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 
 from stores.connectors.base import (Address, AuthError, ConnectorError, NoticeItem, ProtocolError,
@@ -37,6 +44,16 @@ from .models import NotificationAttempt, NotificationStatus, Shipment, ShipmentI
 log = logging.getLogger("shipbridge.notifying")
 
 SENT, FAILED, RETRY, SKIPPED = "sent", "failed", "retry", "skipped"
+# Attempt outcomes only: the store is being called / was called and the outcome was lost.
+IN_FLIGHT, UNKNOWN = "in_flight", "unknown"
+
+# Why a notification is not sent (shipping.shipment_void writes it too).
+VOID_SKIP_REASON = "the shipment was voided before the store was notified"
+
+LOST_TRACK_ERROR = (
+    "ShipBridge lost track of this notification while the store was answering: check the store "
+    "before resending (it may already have this shipment)"
+)
 
 # QuickBooks Commerce's validation error when it already has the items (seed: troubleshooting).
 QBC_REFUSAL_MARKERS = ("fulfilled state", "unpacked quantity")
@@ -184,7 +201,7 @@ def _release(notification_id: int, token: str) -> None:
 def _round_tries(notification_id: int) -> int:
     """Transient failures since the last final outcome (a resend starts a new round)."""
     log_rows = NotificationAttempt.objects.filter(notification_id=notification_id)
-    last_final = log_rows.exclude(outcome=RETRY).aggregate(n=Max("number"))["n"] or 0
+    last_final = log_rows.exclude(outcome__in=[RETRY, IN_FLIGHT]).aggregate(n=Max("number"))["n"] or 0
     return log_rows.filter(outcome=RETRY, number__gt=last_final).count()
 
 
@@ -214,10 +231,11 @@ def _finish(
     with transaction.atomic():
         notification = StoreNotification.objects.select_for_update().get(pk=notification_id)
         number = notification.attempts + 1
-        NotificationAttempt.objects.create(
-            notification=notification, number=number, started_at=started_at, finished_at=now, outcome=outcome,
-            request_summary=request_summary, response_code=response_code, message=message[:MAX_MESSAGE_CHARS],
-        )
+        values = {"started_at": started_at, "finished_at": now, "outcome": outcome,
+                  "request_summary": request_summary, "response_code": response_code,
+                  "message": message[:MAX_MESSAGE_CHARS]}
+        # the row written "in flight" before the store was called, if it was
+        NotificationAttempt.objects.update_or_create(notification=notification, number=number, defaults=values)
         notification.attempts = number
         notification.error = error
         notification.warning = warning
@@ -242,20 +260,85 @@ def _finish(
     return AttemptOutcome(notification_id=notification_id, outcome=outcome, attempts=number, retry_in=retry_in)
 
 
+def _in_flight(notification_id: int) -> NotificationAttempt | None:
+    return NotificationAttempt.objects.filter(notification_id=notification_id, outcome=IN_FLIGHT).first()
+
+
+def _mark_in_flight(notification_id: int, started_at: dt.datetime, summary: str) -> None:
+    """Write the attempt row before the store is called (committed on its own when no outer
+    transaction is open): a crash from here on leaves a trace that the store may have been told."""
+    with transaction.atomic():
+        notification = StoreNotification.objects.get(pk=notification_id)
+        NotificationAttempt.objects.create(
+            notification=notification, number=notification.attempts + 1, started_at=started_at,
+            outcome=IN_FLIGHT, request_summary=summary,
+        )
+
+
+def _give_up_lost(notification_id: int, *, token: str = "", now: dt.datetime | None = None) -> bool:
+    """A notification left in flight (its outcome never recorded, its claim expired or held by
+    `token`): failed with LOST_TRACK_ERROR, never sent again by itself. False when it is not
+    (or no longer) in that state."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        notification = StoreNotification.objects.select_for_update().filter(
+            pk=notification_id, status=NotificationStatus.PENDING).first()
+        if notification is None:
+            return False
+        held = notification.claimed_until is not None and notification.claimed_until >= now
+        if held and not (token and notification.claim_token == token):
+            return False  # a live delivery: not ours to judge
+        attempt = _in_flight(notification_id)
+        if attempt is None:
+            return False
+        attempt.outcome = UNKNOWN
+        attempt.finished_at = now
+        attempt.message = LOST_TRACK_ERROR
+        attempt.save(update_fields=["outcome", "finished_at", "message"])
+        notification.status = NotificationStatus.FAILED
+        notification.attempts = max(notification.attempts, attempt.number)
+        notification.error = LOST_TRACK_ERROR
+        notification.next_attempt_at = None
+        notification.claim_token = ""
+        notification.claimed_until = None
+        notification.save()
+    log.warning("notification %s (shipment %s): outcome of attempt %s unknown; marked failed, not resent",
+                notification_id, notification.shipment_id, attempt.number)
+    return True
+
+
+class _Delivery:
+    """Whether the store has been called in this attempt (then the claim must outlive a
+    failure to record the outcome)."""
+
+    store_called = False
+
+
 def notification_attempt(*, notification_id: int, expected_attempts: int | None = None) -> AttemptOutcome | None:
     """Make one delivery attempt if the notification is pending and nobody else is delivering
     it (and, when `expected_attempts` is given, it is still at that attempt count). Returns
-    None when there was nothing to do. Never raises for what the store answers."""
+    None when there was nothing to do. Never raises for what the store answers.
+
+    If recording the outcome fails after the store was called, the error propagates and the
+    claim is kept (not released): no duplicate delivery can send it again meanwhile."""
     token = _claim(notification_id, expected_attempts)
     if token is None:
         return None
+    delivery = _Delivery()
     try:
-        return _attempt(notification_id, token)
-    finally:
-        _release(notification_id, token)
+        outcome = _attempt(notification_id, token, delivery)
+    except BaseException:
+        if delivery.store_called:
+            log.error("notification %s: the store was called but the outcome could not be recorded; the claim "
+                      "is kept and the notification will be marked failed (not resent)", notification_id)
+        else:
+            _release(notification_id, token)
+        raise
+    _release(notification_id, token)  # normally already released with the outcome
+    return outcome
 
 
-def _attempt(notification_id: int, token: str) -> AttemptOutcome:
+def _attempt(notification_id: int, token: str, delivery: _Delivery) -> AttemptOutcome:
     started = timezone.now()
     notification = StoreNotification.objects.select_related("shipment__order__store").get(pk=notification_id)
     shipment = notification.shipment
@@ -264,9 +347,13 @@ def _attempt(notification_id: int, token: str) -> AttemptOutcome:
         notification_id=notification_id, token=token, started_at=started, outcome=outcome, **kw
     )
 
+    if _in_flight(notification_id) is not None:
+        # An earlier delivery called the store and its outcome was lost: never resend blindly.
+        _give_up_lost(notification_id, token=token)
+        notification.refresh_from_db(fields=["attempts"])
+        return AttemptOutcome(notification_id=notification_id, outcome=FAILED, attempts=notification.attempts)
     if shipment.voided_at is not None:
-        reason = "the shipment was voided before the store was notified"
-        return finish(SKIPPED, message=reason, warning=reason)
+        return finish(SKIPPED, message=VOID_SKIP_REASON, warning=VOID_SKIP_REASON)
     connector_cls = store.connector_class
     if not connector_cls.can_split:  # stores that refuse a second fulfilment (QuickBooks Commerce)
         reason = _already_notified(shipment)
@@ -278,8 +365,24 @@ def _attempt(notification_id: int, token: str) -> AttemptOutcome:
         notice = notice_for_shipment(shipment=shipment)
         summary = _summary(store.connector, notice)
         connector = store.build_connector()
+    except Exception as exc:  # noqa: BLE001 - classified (and a bug logged) by _failure
+        return _failure(exc, finish=finish, store=store, summary=summary, notification_id=notification_id)
+    # The store is about to be told: leave a committed trace first. A failure to write it
+    # propagates (the store was not called: the claim is released, the sweeper queues it again).
+    _mark_in_flight(notification_id, started, summary)
+    delivery.store_called = True
+    try:
         result = connector.notify_shipment(notice)
-    except TransientError as exc:
+    except Exception as exc:  # noqa: BLE001 - classified (and a bug logged) by _failure
+        return _failure(exc, finish=finish, store=store, summary=summary, notification_id=notification_id)
+    return finish(SENT, request_summary=result.request_summary or summary, response_code=result.response_code,
+                  message=result.response_body or "", warning=result.warning or "")
+
+
+def _failure(exc: Exception, *, finish, store, summary: str, notification_id: int) -> AttemptOutcome:
+    """Record what an attempt's error means: retry (transient), failed (the store's refusal
+    verbatim, credentials, protocol, secrets, or a bug, logged with its trace)."""
+    if isinstance(exc, TransientError):
         tries = _round_tries(notification_id) + 1
         limit = max(1, settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS)
         if tries >= limit:
@@ -289,24 +392,22 @@ def _attempt(notification_id: int, token: str) -> AttemptOutcome:
                               cap=settings.SHIPBRIDGE_RETRY_MAX_SECONDS, retry_after=exc.retry_after)
         return finish(RETRY, request_summary=summary, response_code=exc.status_code, message=exc.message,
                       error=exc.message, retry_in=delay)
-    except StoreRejected as exc:
+    if isinstance(exc, StoreRejected):
         error = _store_message(exc)
         advice = ""
         if store.connector == "quickbooks_commerce" and any(m in (exc.body or exc.message) for m in QBC_REFUSAL_MARKERS):
             advice = QBC_ADVICE
         return finish(FAILED, request_summary=summary, response_code=exc.status_code,
                       message=(exc.body or exc.message), error=error, advice=advice)
-    except (AuthError, ProtocolError, ConnectorError) as exc:
+    if isinstance(exc, (AuthError, ProtocolError, ConnectorError)):
         return finish(FAILED, request_summary=summary, response_code=getattr(exc, "status_code", None),
                       message=exc.message, error=exc.message)
-    except SecretDecryptionError as exc:
+    if isinstance(exc, SecretDecryptionError):
         return finish(FAILED, request_summary=summary, message=str(exc), error=str(exc))
-    except Exception as exc:  # noqa: BLE001 - a bug must end the attempt with a trace, not hide it
-        log.exception("notification %s: unexpected error", notification_id)
-        error = f"internal error ({type(exc).__name__}); the details are in the worker's log"
-        return finish(FAILED, request_summary=summary, message=error, error=error)
-    return finish(SENT, request_summary=result.request_summary or summary, response_code=result.response_code,
-                  message=result.response_body or "", warning=result.warning or "")
+    # a bug must end the attempt with a trace, not hide it
+    log.error("notification %s: unexpected error", notification_id, exc_info=exc)
+    error = f"internal error ({type(exc).__name__}); the details are in the worker's log"
+    return finish(FAILED, request_summary=summary, message=error, error=error)
 
 
 # --- public services -----------------------------------------------------------------------
@@ -382,13 +483,20 @@ def notification_resend(*, notification: StoreNotification, user=None) -> StoreN
 def notifications_requeue_stale(*, now: dt.datetime | None = None, grace_seconds: float = 120.0) -> int:
     """Queue again the pending notifications whose task was lost (broker down at queue time,
     worker killed): not being delivered, and due for longer than the grace period. Safe to
-    run any time: a duplicate delivery does nothing."""
+    run any time: a duplicate delivery does nothing. A notification whose last attempt called
+    the store without its outcome being recorded is not queued: it is marked failed
+    (LOST_TRACK_ERROR). Returns how many were queued."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=grace_seconds)
+    unclaimed = StoreNotification.objects.filter(status=NotificationStatus.PENDING).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    # Called the store, outcome never recorded, claim expired: failed, not resent (see top).
+    lost = unclaimed.filter(Exists(NotificationAttempt.objects.filter(notification=OuterRef("pk"),
+                                                                      outcome=IN_FLIGHT)))
+    for notification_id in list(lost.values_list("pk", flat=True)):
+        _give_up_lost(notification_id, now=now)
     stale = (
-        StoreNotification.objects.filter(status=NotificationStatus.PENDING)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .filter(Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, updated_at__lt=cutoff))
+        unclaimed.filter(Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, updated_at__lt=cutoff))
         .values_list("pk", "attempts")
     )
     count = 0

@@ -32,9 +32,12 @@ from django.utils import timezone
 from stores.models import OrderStatus, Store
 
 from .models import NotificationStatus, Order, OrderItem, Shipment, ShipmentItem, StoreNotification
+from .notifying import VOID_SKIP_REASON
 
 SHIPPABLE_STATUSES = (OrderStatus.AWAITING_SHIPMENT, OrderStatus.ON_HOLD)
 NO_NOTIFY = '"do not notify the store"'
+# Why a store whose connector cannot receive split orders (QuickBooks Commerce) refuses one.
+SPLIT_REFUSAL = "{kind} orders cannot be split: the store cannot receive shipment details for split orders."
 
 ItemsArg = Iterable[tuple[OrderItem | int, int]] | None
 
@@ -224,8 +227,7 @@ def _check_split(
     whole = not any(shipped.values()) and _fully_shipped(order_items, {i.pk: q for i, q in lines})
     if whole:
         return
-    kind = store_kind(store)
-    prefix = (f"{kind} orders cannot be split: the store cannot receive shipment details for split orders.")
+    prefix = SPLIT_REFUSAL.format(kind=store_kind(store))
     if any(shipped.values()):
         raise StoreForbids(
             f"{prefix} Order {order.order_number} already has a shipment: ship the rest with {NO_NOTIFY}."
@@ -364,10 +366,7 @@ def order_split(
         (locked,) = _lock_orders([order.pk])
         if not locked.store.connector_class.can_split:
             kind = store_kind(locked.store)
-            raise StoreForbids(
-                f"{kind} orders cannot be split: the store cannot receive shipment details for split orders. "
-                f"Ship the whole order, or update {kind} by hand."
-            )
+            raise StoreForbids(f"{SPLIT_REFUSAL.format(kind=kind)} Ship the whole order, or update {kind} by hand.")
         shipments = []
         for index, part in enumerate(parts):
             try:
@@ -472,7 +471,7 @@ def orders_combine(
 def shipment_void(*, shipment: Shipment, user=None) -> Shipment:
     """Void a shipment (with the other shipments of its combined package: one label). The order
     goes back to awaiting shipment when it no longer has everything shipped; the store is not
-    told. A notification not yet delivered is skipped."""
+    told. A notification not yet delivered is skipped. `user` is recorded as who voided it."""
     with transaction.atomic():
         try:
             current = Shipment.objects.select_for_update().get(pk=shipment.pk)
@@ -489,12 +488,13 @@ def shipment_void(*, shipment: Shipment, user=None) -> Shipment:
             )
         orders = _lock_orders(s.order_id for s in group)
         now = timezone.now()
-        Shipment.objects.filter(pk__in=[s.pk for s in group]).update(voided_at=now)
+        Shipment.objects.filter(pk__in=[s.pk for s in group]).update(
+            voided_at=now, voided_by=user if getattr(user, "pk", None) else None)
         # Not delivered yet (and nobody delivering it right now): it never will be.
         StoreNotification.objects.filter(
             shipment_id__in=[s.pk for s in group], status=NotificationStatus.PENDING, claim_token="",
         ).update(
-            status=NotificationStatus.SKIPPED, warning="the shipment was voided before the store was notified",
+            status=NotificationStatus.SKIPPED, warning=VOID_SKIP_REASON,
             next_attempt_at=None, updated_at=now,
         )
         for order in orders:

@@ -145,6 +145,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"shipbridge": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")}},
+    "loggers": {
+        "shipbridge": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+        # urllib3 logs every request line at DEBUG, query string included (a Custom Store's
+        # SS-Password): never let those reach a log, whatever the root level.
+        "urllib3": {"level": "WARNING"},
+    },
 }
 

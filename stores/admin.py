@@ -363,15 +363,6 @@ class StoreAdmin(MerchantScopedAdmin):
         else:
             self.message_user(request, f"Resend of {label} queued.", messages.SUCCESS)
         return HttpResponseRedirect(activity)
-        label = f"the notification of shipment {notification.shipment_id} (order {notification.shipment.order.order_number})"
-        try:
-            resend(notification)
-        except Exception as exc:  # noqa: BLE001 - shown in words, logged in full
-            log.exception("resend of notification %s failed", notification.pk)
-            self.message_user(request, f"Could not resend {label}: {_words(exc)}", messages.ERROR)
-        else:
-            self.message_user(request, f"Resend of {label} queued.", messages.SUCCESS)
-        return HttpResponseRedirect(activity)
 
     # -- services, with every failure in words --
     def _queue_refresh(self, request, stores) -> None:

@@ -4,8 +4,10 @@ Every model admin of a merchant-owned model derives from MerchantScopedAdmin. Fo
 of merchant A (anything but a platform superuser) it:
 
 - filters the admin's queryset to merchant A's rows (lists, search, actions, autocomplete,
-  change/delete/history pages — another merchant's object answers 404, never a redirect);
-- limits every foreign-key choice (forms, inlines, raw-id lookups, list filters) to A's rows;
+  change/delete/history pages — another merchant's object answers 404, never a redirect, and
+  before any permission check, so a read-only admin answers the same as any other);
+- limits every foreign-key choice (forms, inlines, raw-id widgets and their labels, list
+  filters) to A's rows;
 - drops the "merchant" filter and field: new objects get merchant A automatically.
 
 Platform superusers see everything.
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.filters import RelatedFieldListFilter
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
 
@@ -60,12 +64,45 @@ def scoped_queryset(model, request, queryset=None):
     return qs.filter(**{path: merchant_id})
 
 
+class ScopedForeignKeyRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id widget whose label (shown next to the id, e.g. from `?order=<id>` on an add
+    page) is looked up among the rows the user may see only: another merchant's id shows nothing."""
+
+    def __init__(self, rel, admin_site, *, queryset, **kwargs):
+        super().__init__(rel, admin_site, **kwargs)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            self.queryset.get(**{key: value})
+        except (ValueError, TypeError, ValidationError, self.queryset.model.DoesNotExist,
+                self.queryset.model.MultipleObjectsReturned):
+            return "", ""
+        return super().label_and_url_for_value(value)
+
+
 def _limit_foreign_key(db_field, request, kwargs) -> None:
     if user_merchant_id(request) is None or "queryset" in kwargs:
         return
     related = db_field.related_model
     if merchant_path_of(related) is not None:
         kwargs["queryset"] = scoped_queryset(related, request)
+
+
+def _scope_raw_id_widget(formfield, request):
+    """Give a raw-id form field a widget whose label lookup is scoped like its choices."""
+    if formfield is None or user_merchant_id(request) is None:
+        return formfield
+    widget = getattr(formfield.widget, "widget", formfield.widget)  # unwrap RelatedFieldWidgetWrapper
+    if isinstance(widget, ForeignKeyRawIdWidget) and not isinstance(widget, ScopedForeignKeyRawIdWidget):
+        scoped = ScopedForeignKeyRawIdWidget(widget.rel, widget.admin_site, queryset=formfield.queryset,
+                                             attrs=widget.attrs, using=widget.db)
+        if formfield.widget is widget:
+            formfield.widget = scoped
+        else:
+            formfield.widget.widget = scoped
+    return formfield
 
 
 def without_merchant_field(request, fieldsets):
@@ -114,10 +151,19 @@ class MerchantScopedAdmin(admin.ModelAdmin):
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         raise Http404(f"No {opts.verbose_name} with this id.")
 
+    def get_object(self, request, object_id, from_field=None):
+        """The object if the user may see it; else 404 at once. Django checks permissions
+        before it looks at a missing object: without this, a read-only admin would answer 403
+        to a POST on another merchant's object and 404 to a GET."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return obj
+
     # -- choices --
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         _limit_foreign_key(db_field, request, kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return _scope_raw_id_widget(super().formfield_for_foreignkey(db_field, request, **kwargs), request)
 
     def get_list_filter(self, request):
         filters = []
@@ -198,7 +244,7 @@ def _scope_inline(inline) -> None:
 
     def formfield_for_foreignkey(db_field, request, **kwargs):
         _limit_foreign_key(db_field, request, kwargs)
-        return original(db_field, request, **kwargs)
+        return _scope_raw_id_widget(original(db_field, request, **kwargs), request)
 
     inline.formfield_for_foreignkey = formfield_for_foreignkey
     inline._merchant_scoped = True

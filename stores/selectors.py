@@ -39,8 +39,9 @@ def _timezone_suspect_annotation():
                   .filter(_future_q()))
 
 
-def _count_subquery(qs) -> Coalesce:
-    """COUNT(*) of a correlated queryset, as a scalar subquery (no GROUP BY on the outer query)."""
+def count_subquery(qs) -> Coalesce:
+    """COUNT(*) of a correlated queryset, as a scalar subquery (no GROUP BY on the outer query,
+    no extra query per row). Used by the dashboard and the orders desk."""
     counted = qs.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
@@ -53,8 +54,8 @@ def stores_for_dashboard(*, stores: QuerySet[Store]) -> QuerySet[Store]:
     awaiting = Order.objects.filter(store=OuterRef("pk"), status=OrderStatus.AWAITING_SHIPMENT)
     failed = StoreNotification.objects.filter(shipment__order__store=OuterRef("pk"), status=NotificationStatus.FAILED)
     return (stores.select_related("merchant")
-            .annotate(awaiting_shipment=_count_subquery(awaiting),
-                      failed_notifications=_count_subquery(failed),
+            .annotate(awaiting_shipment=count_subquery(awaiting),
+                      failed_notifications=count_subquery(failed),
                       timezone_suspect=_timezone_suspect_annotation())
             .order_by("merchant__name", "name"))
 

@@ -1,8 +1,8 @@
 """Writes on merchants and stores. Keyword-only, atomic, validated before anything is saved."""
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ImproperlyConfigured, ValidationError
+from django.db import models, transaction
 
 from . import crypto
 from .connectors.base import ConfigurationError
@@ -29,6 +29,25 @@ def parse_status_mapping(pairs: dict[str, str]) -> dict[str, str]:
             )
         cleaned[store_status] = status
     return cleaned
+
+
+def validation_message(exc: ValidationError, model: type[models.Model], prefix: str = "") -> str:
+    """One line naming the field(s) a model's full_clean() refused, e.g.
+    "store name: Ensure this value has at most 200 characters (it has 201)."."""
+    if not hasattr(exc, "error_dict"):
+        return " ".join(" ".join(exc.messages).split())
+    parts = []
+    for field, errors in exc.message_dict.items():
+        text = " ".join(errors)
+        if field == NON_FIELD_ERRORS:
+            parts.append(text)
+        else:
+            try:
+                label = str(model._meta.get_field(field).verbose_name)
+            except FieldDoesNotExist:  # not a model field: its name will do
+                label = field
+            parts.append(f"{prefix}{label}: {text}")
+    return " ".join("; ".join(parts).split())
 
 
 def clean_connection_settings(connector: str, values: dict[str, str]) -> tuple[dict, dict]:
@@ -67,14 +86,30 @@ def store_create(
     mapping = parse_status_mapping(
         status_mapping if status_mapping else dict(cls.default_status_mapping)
     )
+    merchant_name = (merchant_name or "").strip() or DEFAULT_MERCHANT_NAME
+    try:
+        Merchant(name=merchant_name).clean_fields()
+    except ValidationError as exc:
+        raise StoreInputError(validation_message(exc, Merchant, prefix="merchant ")) from None
+    try:  # the store's own fields, before anything is written (full_clean below adds the constraints)
+        Store(connector=connector, name=name.strip(), timezone=timezone, settings=public, **options).clean_fields(
+            exclude=["merchant"])
+    except ValidationError as exc:
+        raise StoreInputError(validation_message(exc, Store, prefix="store ")) from None
     with transaction.atomic():
-        merchant, _ = Merchant.objects.get_or_create(name=(merchant_name or DEFAULT_MERCHANT_NAME).strip())
+        merchant, _ = Merchant.objects.get_or_create(name=merchant_name)
         if Store.objects.filter(merchant=merchant, name=name.strip()).exists():
             raise StoreInputError(f"merchant {merchant.name!r} already has a store named {name.strip()!r}")
         store = Store(merchant=merchant, connector=connector, name=name.strip(), timezone=timezone,
                       settings=public, **options)
-        store.set_secrets(secrets)
-        store.full_clean()
+        try:
+            store.set_secrets(secrets)
+        except ImproperlyConfigured as exc:  # SHIPBRIDGE_ENCRYPTION_KEYS empty or malformed
+            raise StoreInputError(str(exc)) from None
+        try:
+            store.full_clean()
+        except ValidationError as exc:  # rolls the new merchant back too
+            raise StoreInputError(validation_message(exc, Store, prefix="store ")) from None
         store.save()
         status_mapping_replace(store=store, mapping=mapping)
     return store
@@ -134,7 +169,9 @@ def store_test_connection(*, store: Store) -> tuple[bool, str]:
     try:
         message = store.build_connector().test_connection()
         ok = True
-    except (ConnectorError, SecretDecryptionError) as exc:
+    except (ConnectorError, SecretDecryptionError, ImproperlyConfigured) as exc:
+        # ImproperlyConfigured: SHIPBRIDGE_ENCRYPTION_KEYS is empty or malformed (the secrets
+        # cannot be read) — a failed test saying so, not a traceback
         ok, message = False, str(exc)
     Store.objects.filter(pk=store.pk).update(
         last_connection_test_at=timezone.now(), last_connection_test_ok=ok, last_connection_test_message=message

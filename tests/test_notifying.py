@@ -387,6 +387,147 @@ def test_lost_tasks_are_queued_again(custom_store, eager_celery, django_capture_
     assert notification_of(shipment).status == NotificationStatus.SENT and len(sandbox.state.notices) == 1
 
 
+# --- the outcome cannot be recorded after the store answered --------------------------------
+
+
+def test_a_lost_outcome_is_never_sent_again_by_itself(custom_store, eager_celery, django_capture_on_commit_callbacks,
+                                                     monkeypatch):
+    from django.db import DatabaseError
+    from django.utils import timezone
+
+    import orders.notifying as notifying
+
+    # Given a shipment whose notification the store accepts, but whose outcome ShipBridge fails
+    # to write (the database goes away right after the store answered)
+    sandbox, store, order = custom_store
+    with django_capture_on_commit_callbacks():
+        shipment = shipment_create(order=order, carrier="UPS")
+    notification_id = notification_of(shipment).pk
+    real_finish = notifying._finish
+    failures = []
+
+    def finish_failing_once(**kwargs):
+        if not failures:
+            failures.append(kwargs["outcome"])
+            raise DatabaseError("server closed the connection unexpectedly")
+        return real_finish(**kwargs)
+
+    monkeypatch.setattr(notifying, "_finish", finish_failing_once)
+    # When the task delivers it
+    with pytest.raises(DatabaseError):
+        tasks.notify_store(notification_id, attempt=0)
+    # Then the store has it once; here it stays pending, still claimed, its attempt in flight
+    assert failures == ["sent"] and len(sandbox.state.notices) == 1 and sandbox.state.notices[0].accepted
+    notification = notification_of(shipment)
+    assert notification.status == NotificationStatus.PENDING and notification.claimed_until > timezone.now()
+    assert attempt_log(notification) == [(1, "in_flight", None)]
+    assert notification.attempt_log.get().request_summary.startswith(
+        f"custom_store shipment notice for order {order.order_number}")
+
+    # When the broker redelivers the task (acks_late) and the sweeper runs while the claim lasts
+    assert tasks.notify_store(notification_id, attempt=0) == "nothing to do"
+    soon = timezone.now() + dt.timedelta(minutes=3)
+    assert notifications_requeue_stale(now=soon) == 0
+    # Then nothing more is sent
+    assert len(sandbox.state.notices) == 1
+
+    # When the sweeper runs once the claim has expired
+    later = notification.claimed_until + dt.timedelta(minutes=10)
+    assert notifications_requeue_stale(now=later) == 0  # not queued again...
+    # Then it is failed, saying why, and still sent once
+    notification = notification_of(shipment)
+    assert notification.status == NotificationStatus.FAILED
+    assert notification.error == notifying.LOST_TRACK_ERROR
+    assert notification.error.startswith("ShipBridge lost track of this notification while the store was answering")
+    assert "check the store before resending" in notification.error
+    assert notification.claim_token == "" and notification.attempts == 1
+    assert attempt_log(notification) == [(1, "unknown", None)]
+    assert tasks.notify_store(notification_id, attempt=1) == "nothing to do"
+    assert len(sandbox.state.notices) == 1
+
+    # And a person who checked the store may still resend it by hand
+    resend(notification)
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.SENT
+    assert attempt_log(notification) == [(1, "unknown", None), (2, "sent", 200)]
+    assert len(sandbox.state.notices) == 2
+
+
+def test_a_redelivered_task_after_the_claim_expired_does_not_resend_a_lost_outcome(custom_store, monkeypatch,
+                                                                                   django_capture_on_commit_callbacks):
+    from django.db import DatabaseError
+    from django.utils import timezone
+
+    import orders.notifying as notifying
+
+    # Given a delivery whose outcome could not be written, and whose claim has since expired
+    sandbox, store, order = custom_store
+    with django_capture_on_commit_callbacks():
+        shipment = shipment_create(order=order, carrier="UPS")
+    notification_id = notification_of(shipment).pk
+
+    def finish_failing(**kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(notifying, "_finish", finish_failing)
+    with pytest.raises(DatabaseError):
+        notification_attempt(notification_id=notification_id, expected_attempts=0)
+    monkeypatch.undo()
+    StoreNotification.objects.filter(pk=notification_id).update(
+        claimed_until=timezone.now() - dt.timedelta(seconds=1))
+    # When the task is delivered again (the worker died; the broker redelivers it)
+    assert tasks.notify_store(notification_id, attempt=0) == "failed"
+    # Then the store is not told twice: failed, with the reason
+    assert len(sandbox.state.notices) == 1
+    notification = notification_of(shipment)
+    assert notification.status == NotificationStatus.FAILED and notification.error == notifying.LOST_TRACK_ERROR
+    assert attempt_log(notification) == [(1, "unknown", None)]
+
+
+def test_a_failure_before_the_store_is_called_releases_the_claim(custom_store, monkeypatch,
+                                                                 django_capture_on_commit_callbacks):
+    import orders.notifying as notifying
+
+    # Given a delivery that fails before it talks to the store
+    sandbox, store, order = custom_store
+    with django_capture_on_commit_callbacks():
+        shipment = shipment_create(order=order, carrier="UPS")
+    notification_id = notification_of(shipment).pk
+
+    def no_in_flight_row(*args, **kwargs):
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(notifying, "_mark_in_flight", no_in_flight_row)
+    with pytest.raises(RuntimeError):
+        notification_attempt(notification_id=notification_id, expected_attempts=0)
+    monkeypatch.undo()
+    # Then nothing reached the store, the claim is released, and the next delivery sends it
+    notification = notification_of(shipment)
+    assert sandbox.state.notices == [] and notification.claim_token == "" and notification.claimed_until is None
+    assert notification_attempt(notification_id=notification_id, expected_attempts=0).outcome == "sent"
+    assert attempt_log(notification_of(shipment)) == [(1, "sent", 200)] and len(sandbox.state.notices) == 1
+
+
+def test_an_attempt_is_recorded_in_flight_while_the_store_is_called(custom_store, monkeypatch,
+                                                                    django_capture_on_commit_callbacks):
+    from stores.connectors.customstore.connector import CustomStoreConnector
+
+    sandbox, store, order = custom_store
+    with django_capture_on_commit_callbacks():
+        shipment = shipment_create(order=order, carrier="UPS")
+    seen = []
+    real_notify = CustomStoreConnector.notify_shipment
+
+    def notify_and_look(self, notice):
+        seen.append(attempt_log(notification_of(shipment)))
+        return real_notify(self, notice)
+
+    monkeypatch.setattr(CustomStoreConnector, "notify_shipment", notify_and_look)
+    notification_attempt(notification_id=notification_of(shipment).pk, expected_attempts=0)
+    assert seen == [[(1, "in_flight", None)]]
+    assert attempt_log(notification_of(shipment)) == [(1, "sent", 200)]
+
+
 # --- Acumatica -----------------------------------------------------------------------------
 
 

@@ -87,6 +87,75 @@ def test_add_store_exits_nonzero_from_the_shell(tmp_path):
     assert "unknown connector 'nope'" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--name", "N" * 201], "store name: Ensure this value has at most 200 characters (it has 201)."),
+        (["--name", "Shop", "--merchant", "M" * 201],
+         "merchant name: Ensure this value has at most 200 characters (it has 201)."),
+    ],
+)
+def test_add_store_refuses_over_long_names_in_one_line(args, message):
+    # Given a store or merchant name longer than the database column
+    # When add_store is run, then it stops with one line naming the field, and saves nothing
+    with pytest.raises(CommandError) as exc:
+        run("add_store", "--connector", "custom_store", *args, *CUSTOM_SETTINGS)
+    assert str(exc.value) == message
+    assert Store.objects.count() == 0 and StatusMapping.objects.count() == 0 and Merchant.objects.count() == 0
+
+
+def test_store_create_turns_every_field_error_into_one_line():
+    from stores.services import StoreInputError, store_create
+
+    settings = {"url": "http://127.0.0.1:9/shop", "username": "shop", "password": "pw-1234"}
+    with pytest.raises(StoreInputError) as exc:
+        store_create(connector="custom_store", name="Shop", settings=settings, brand_email="not an e-mail",
+                     refresh_interval_minutes=0)
+    assert "\n" not in str(exc.value)
+    assert "store email: Enter a valid email address." in str(exc.value)
+    assert "store refresh interval minutes:" in str(exc.value)
+    assert Store.objects.count() == 0 and Merchant.objects.count() == 0
+
+
+def test_add_store_with_an_over_long_name_from_the_shell_prints_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "add_store", "--connector", "custom_store", "--name", "N" * 201,
+         *CUSTOM_SETTINGS],
+        capture_output=True, text=True, env={**__import__("os").environ, "SHIPBRIDGE_VAR_DIR": str(tmp_path)},
+    )
+    assert result.returncode != 0 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "CommandError: store name: Ensure this value has at most 200 characters (it has 201)."]
+
+
+def test_test_store_with_a_malformed_encryption_key_fails_in_one_line(settings):
+    # Given a store saved with a good key, then a malformed key in the environment
+    run("add_store", "--connector", "custom_store", "--name", "S", *CUSTOM_SETTINGS)
+    store = Store.objects.get()
+    settings.SHIPBRIDGE_ENCRYPTION_KEYS = ["not-a-fernet-key"]
+    # When the connection is tested, then the test fails with the reason, recorded on the store
+    with pytest.raises(CommandError) as exc:
+        run("test_store", str(store.pk))
+    assert "SHIPBRIDGE_ENCRYPTION_KEYS holds a value that is not a Fernet key" in str(exc.value)
+    assert "\n" not in str(exc.value)
+    store.refresh_from_db()
+    assert store.last_connection_test_ok is False
+    assert store.last_connection_test_message == str(exc.value)
+    assert "Hunter2" not in store.last_connection_test_message
+
+
+def test_add_store_with_a_malformed_encryption_key_fails_in_one_line(settings):
+    settings.SHIPBRIDGE_ENCRYPTION_KEYS = ["not-a-fernet-key"]
+    with pytest.raises(CommandError) as exc:
+        run("add_store", "--connector", "custom_store", "--name", "S", *CUSTOM_SETTINGS)
+    assert "SHIPBRIDGE_ENCRYPTION_KEYS holds a value that is not a Fernet key" in str(exc.value)
+    assert "\n" not in str(exc.value) and "Hunter2" not in str(exc.value)
+    assert Store.objects.count() == 0 and Merchant.objects.count() == 0
+
+
 def test_password_never_stored_in_clear():
     run("add_store", "--connector", "custom_store", "--name", "S", *CUSTOM_SETTINGS)
     with connection.cursor() as cursor:
@@ -146,3 +215,60 @@ def test_every_admin_changelist_and_add_page_answers(admin_client_su):
             assert response.status_code == 200, add_url
         else:  # read-only logs (import runs, notifications) have no add page, on purpose
             assert response.status_code == 403, add_url
+
+
+def unreachable_statements(source: str) -> list[int]:
+    """Line numbers of statements that follow a return/raise/continue/break in the same block."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if not isinstance(block, list):
+                continue
+            for before, after in zip(block, block[1:]):
+                if isinstance(before, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+                    found.append(after.lineno)
+    return found
+
+
+def test_no_unreachable_code_in_shipbridge():
+    # Given every module of ShipBridge (migrations aside), then no statement is dead code after
+    # a return or raise (such code rots: stores/admin.py once kept one calling an undefined name)
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    dead = {}
+    for package in ("shipbridge", "stores", "orders"):
+        for path in sorted((root / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            lines = unreachable_statements(path.read_text(encoding="utf-8"))
+            if lines:
+                dead[str(path.relative_to(root))] = lines
+    assert dead == {}
+    assert unreachable_statements("def f():\n    return 1\n    g()\n") == [3]  # the check itself works
+
+
+@pytest.mark.parametrize("text, home", [
+    ("not_requested", "orders/models.py"),
+    ("not requested", None),
+    ("the shipment was voided before the store was notified", "orders/notifying.py"),
+    ("orders cannot be split: the store cannot receive shipment details for split orders", "orders/shipping.py"),
+])
+def test_one_place_per_fact(text, home):
+    # Given a text ShipBridge says in several places, then it is written once, as a constant
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    places = []
+    for package in ("shipbridge", "stores", "orders"):
+        for path in sorted((root / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and text in node.value:
+                    places.append(str(path.relative_to(root)))
+    assert places == ([home] if home else [])

@@ -143,3 +143,25 @@ def test_exit_status_and_no_traceback_from_the_shell(tmp_path):
     )
     assert result.returncode != 0 and result.stdout == ""
     assert result.stderr.strip().splitlines() == ["CommandError: --ship-date expects YYYY-MM-DD, got 'tomorrow'"]
+
+
+def test_without_no_notify_the_stores_setting_decides(shop):
+    # Given a store set not to be notified of shipments ("notify the store" off)
+    sandbox, store, order = shop
+    store.notify_marketplace = False
+    store.save(update_fields=["notify_marketplace"])
+    # When an order is shipped without --no-notify
+    result = ship_order(store.pk, order.order_number, "--carrier", "UPS", "--wait")
+    # Then the store is not notified, as its setting says
+    shipment = Shipment.objects.get()
+    assert result == {"shipment": shipment.pk, "notification": {"status": "not_requested", "error": None}}
+    assert not shipment.notify_store and StoreNotification.objects.count() == 0
+    assert sandbox.state.notices == []
+
+
+def test_with_the_store_setting_on_the_store_is_notified(shop):
+    # Given a store set to be notified (the default): shipping without --no-notify notifies it
+    sandbox, store, order = shop
+    assert store.notify_marketplace
+    result = ship_order(store.pk, order.order_number, "--carrier", "UPS", "--wait")
+    assert result["notification"] == {"status": "sent", "error": None} and len(sandbox.state.notices) == 1

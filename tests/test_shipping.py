@@ -324,6 +324,44 @@ def test_void_of_a_combined_shipment_voids_the_package():
     assert list(order_list().get(pk=a.pk).shipments.all()) == []  # void shipments are not listed
 
 
+def test_void_records_who_voided_the_whole_package():
+    from tests.factories import UserFactory
+
+    # Given a combined package of two orders and a staff user
+    store = StoreFactory()
+    a, b = make_order(store=store), make_order(store=store)
+    first, second = orders_combine(orders=[a, b], carrier="UPS", notify_store=False)
+    clerk = UserFactory(merchant=store.merchant, username="voiding-clerk")
+    # When the user voids one of its shipments
+    voided = shipment_void(shipment=second, user=clerk)
+    # Then both shipments of the package record who voided them
+    assert voided.voided_by == clerk
+    assert set(Shipment.objects.filter(pk__in=[first.pk, second.pk]).values_list("voided_by", flat=True)) == {
+        clerk.pk}
+    # and a void by a command (no user) records nobody
+    other = shipment_create(order=make_order(store=store), carrier="UPS", notify_store=False)
+    assert shipment_void(shipment=other).voided_by is None
+
+
+def test_the_void_and_split_refusals_are_said_the_same_way_everywhere():
+    from orders.notifying import VOID_SKIP_REASON
+    from orders.shipping import SPLIT_REFUSAL
+
+    order = make_order()
+    shipment = shipment_create(order=order, carrier="UPS")
+    shipment_void(shipment=shipment)
+    assert StoreNotification.objects.get(shipment=shipment).warning == VOID_SKIP_REASON
+    qbc = qbc_store()
+    expected = SPLIT_REFUSAL.format(kind="QuickBooks Commerce")
+    whole = make_order(store=qbc)
+    first, _second = items_of(whole)
+    with pytest.raises(StoreForbids) as part:
+        shipment_create(order=whole, carrier="UPS", items=[(first, 1)])
+    with pytest.raises(StoreForbids) as split:
+        order_split(order=whole, parts=[[(first, 1)], None], carrier="UPS")
+    assert str(part.value).startswith(expected) and str(split.value).startswith(expected)
+
+
 def test_void_of_an_additional_shipment_keeps_the_order_shipped():
     order = make_order()
     shipment_create(order=order, carrier="UPS")
@@ -459,6 +497,12 @@ def test_admin_resend_and_void_actions(admin_client_su, django_capture_on_commit
     order.refresh_from_db()
     assert shipment.voided_at is not None and order.status == OrderStatus.AWAITING_SHIPMENT
     assert any("Voided shipment(s)" in m for m in messages_of(response))
+    # who voided it is recorded and shown
+    assert shipment.voided_by.username == "root"
+    page = admin_client_su.get(reverse("admin:orders_shipment_change", args=[shipment.pk])).content.decode()
+    assert "Voided by" in page and "root" in page
+    page = admin_client_su.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "Voided by" in page
     # refusals are messages, not tracebacks
     response = admin_client_su.post(reverse("admin:orders_shipment_changelist"), {
         "action": "void_shipments", "_selected_action": [shipment.pk]}, follow=True)

@@ -3,17 +3,22 @@ reply size, typed errors, and retry of transient failures with exponential back-
 (Retry-After honoured). Only clients import this module."""
 from __future__ import annotations
 
+import base64
+import html
+import json
 import logging
 import random
+import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import TypeVar
+from urllib.parse import quote, quote_plus
 
 import requests
 from django.conf import settings
 
-from .base import AuthError, ProtocolError, StoreRejected, TransientError
+from .base import AuthError, ConnectorError, ProtocolError, StoreRejected, TransientError
 
 log = logging.getLogger("shipbridge.http")
 T = TypeVar("T")
@@ -31,6 +36,66 @@ class Reply:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
+
+
+# --- secrets kept out of error texts ------------------------------------------------------
+
+MASK = "***"
+# A password query parameter (SS-Password=..., password=...), whatever the value's encoding.
+_PASSWORD_PARAM_RE = re.compile(r"([\w.-]*passw(?:or)?d=)[^&\s'\"<>]*", re.IGNORECASE)
+_PERCENT_RE = re.compile(r"%[0-9A-F]{2}")
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The ways a secret can come back inside a store's reply: as typed, percent-encoded
+    (%20 or +, upper or lower hex), HTML-escaped and JSON-escaped."""
+    if not secret:
+        return set()
+    encoded = {quote(secret, safe=""), quote_plus(secret, safe="")}
+    encoded |= {_PERCENT_RE.sub(lambda m: m.group().lower(), form) for form in encoded}
+    return {secret, html.escape(secret), json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+            *encoded}
+
+
+def basic_auth_token(username: str, password: str) -> str:
+    """The base64 token of an `Authorization: Basic` header (a store may echo headers back)."""
+    return base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` without the secrets (in any of their forms) and without password parameters."""
+    if not text:
+        return text
+    forms = {form for secret in secrets for form in secret_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):  # longest first: an encoded form may contain another
+        text = text.replace(form, MASK)
+    # then any password parameter left (a secret not known here, or cut short by a clip)
+    return _PASSWORD_PARAM_RE.sub(lambda m: m.group(1) + MASK, text)
+
+
+def redact_reply(reply: Reply, secrets: Iterable[str]) -> Reply:
+    """A copy of the reply whose body (and URL) carry no secret: what error texts are built from."""
+    secrets = tuple(secrets)
+    text = redact(reply.text, secrets)
+    body = reply.body if text == reply.text else text.encode("utf-8")
+    return replace(reply, body=body, url=redact(reply.url, secrets))
+
+
+def redact_error(exc: ConnectorError, secrets: Iterable[str]) -> ConnectorError:
+    """Remove the secrets from an error in place: its message, its args and the store's reply
+    it carries (`StoreRejected.body`). Returns the error, for `raise redact_error(exc, ...)`."""
+    secrets = tuple(secrets)
+    message = redact(exc.message or "", secrets)
+    if message != exc.message:
+        exc.message = message
+        exc.args = (message,)
+    body = getattr(exc, "body", None)
+    if isinstance(body, str) and body:
+        exc.body = redact(body, secrets)
+    return exc
+
+
+# --- requests ------------------------------------------------------------------------------
 
 
 def new_session() -> requests.Session:
@@ -67,10 +132,13 @@ def send(
     max_bytes: int | None = None,
     timeout: float | None = None,
     what: str = "the store",
+    secrets: Iterable[str] = (),
     **kwargs,
 ) -> Reply:
     """One HTTP exchange. Network failures and 5xx/429 raise TransientError; the caller
-    decides what other status codes mean. The body is read up to `max_bytes`."""
+    decides what other status codes mean. The body is read up to `max_bytes`. `secrets`
+    (passwords) are kept out of the error texts, which may quote the URL or the reply."""
+    secrets = tuple(secrets)
     max_bytes = max_bytes or settings.SHIPBRIDGE_MAX_REPLY_BYTES
     timeout = timeout or settings.SHIPBRIDGE_HTTP_TIMEOUT
     try:
@@ -78,9 +146,9 @@ def send(
     except requests.Timeout:
         raise TransientError(f"{what} did not answer within {timeout:g} s") from None
     except requests.ConnectionError as exc:
-        raise TransientError(f"cannot reach {what}: {_reason(exc)}") from None
+        raise TransientError(f"cannot reach {what}: {_reason(exc, secrets)}") from None
     except requests.RequestException as exc:
-        raise ProtocolError(f"invalid request to {what}: {short(str(exc))}") from None
+        raise ProtocolError(f"invalid request to {what}: {short(redact(str(exc), secrets))}") from None
     try:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -97,13 +165,14 @@ def send(
         except requests.Timeout:
             raise TransientError(f"{what} stopped sending its reply (timeout after {timeout:g} s)") from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise TransientError(f"{what} broke the connection mid-reply: {_reason(exc)}") from None
+            raise TransientError(f"{what} broke the connection mid-reply: {_reason(exc, secrets)}") from None
     finally:
         response.close()
     reply = Reply(response.status_code, dict(response.headers), b"".join(chunks), response.url)
     if reply.status_code == 429 or reply.status_code >= 500:
         raise TransientError(
-            f"{what} answered HTTP {reply.status_code}" + (f": {short(reply.text, 200)}" if reply.body else ""),
+            f"{what} answered HTTP {reply.status_code}"
+            + (f": {short(redact(reply.text, secrets), 200)}" if reply.body else ""),
             retry_after=_retry_after(reply.headers.get("Retry-After")),
             status_code=reply.status_code,
         )
@@ -114,8 +183,8 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):g} MB"
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc)
+def _reason(exc: Exception, secrets: Iterable[str] = ()) -> str:
+    text = redact(str(exc), secrets)
     for marker in ("Connection refused", "Name or service not known", "timed out", "No route to host",
                    "Connection reset", "Remote end closed"):
         if marker in text:
@@ -123,8 +192,12 @@ def _reason(exc: Exception) -> str:
     return short(text, 160)
 
 
-def raise_for_status(reply: Reply, *, what: str = "the store") -> None:
-    """Typed errors for the 4xx a store can answer; 5xx/429 were raised by send()."""
+def raise_for_status(reply: Reply, *, what: str = "the store", secrets: Iterable[str] = ()) -> None:
+    """Typed errors for the 4xx a store can answer; 5xx/429 were raised by send(). The
+    messages and `StoreRejected.body` are built from the reply without `secrets`."""
+    if 200 <= reply.status_code < 300:
+        return
+    reply = redact_reply(reply, secrets)
     if reply.status_code == 401:
         raise AuthError(f"{what} refused the credentials (HTTP 401): check username and password")
     if reply.status_code == 403:

@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 from xml.etree.ElementTree import Element, ParseError
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -345,7 +345,7 @@ def _from_grams(grams: int, units: str) -> Decimal:
 
 @dataclass
 class Fault:
-    kind: str  # status | html | empty | truncated | bomb | external_entity | oversized | invalid | qbc_422
+    kind: str  # status | html | empty | truncated | bomb | external_entity | oversized | invalid | qbc_422 | echo
     action: str = "export"  # export | shipnotify | any
     page: int | None = None  # export page it applies to (None: any)
     remaining: int | None = 1  # None: until clear_faults()
@@ -568,6 +568,14 @@ class CustomStoreState:
     def fail_shipnotify(self, count: int | None = 1, status: int = 502) -> Fault:
         """Answer the next `count` shipnotify with `status` (e.g. 502), then behave normally."""
         return self.fail_next(count, status, action="shipnotify", body=f"Bad gateway (HTTP {status})")
+
+    def echo_request(self, count: int | None = 1, status: int = 400, *, action: str = "any",
+                     page: int | None = None) -> Fault:
+        """Answer with HTTP `status` and a body quoting the request back, like a debugging
+        error page: the request line (URL as sent, query string included), the decoded query
+        and the Authorization header. What a store must never get back into ShipBridge's
+        records: the SS-Password it was sent."""
+        return self.add_fault(Fault("echo", action, page, count, status=status))
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -826,6 +834,8 @@ class CustomStoreHandler(SandboxHandler):
         fault = state.take_fault("export", page)
         corrupt = None
         if fault:
+            if fault.kind == "echo":
+                return self._answer(entry, fault.status, self._echo())
             if fault.kind == "status":
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
                 return self._answer(entry, fault.status, fault.body, headers=headers)
@@ -852,11 +862,11 @@ class CustomStoreHandler(SandboxHandler):
         state = self.state
         params = {k: v for k, v in first.items() if k.lower() not in ("ss-username", "ss-password")}
         fault = state.take_fault("shipnotify", None)
-        if fault and fault.kind in ("status", "qbc_422", "html"):
+        if fault and fault.kind in ("status", "qbc_422", "html", "echo"):
             notice = ReceivedNotice(params=params, body=body, fields={}, recipient={}, items=[],
                                     received_at=state.now())
             status = 200 if fault.kind == "html" else fault.status
-            answer = HTML_PAGE if fault.kind == "html" else fault.body
+            answer = HTML_PAGE if fault.kind == "html" else self._echo() if fault.kind == "echo" else fault.body
             try:
                 notice.fields, notice.recipient, notice.items = _parse_notice(body)
             except (ParseError, defusedxml.DefusedXmlException):
@@ -872,6 +882,15 @@ class CustomStoreHandler(SandboxHandler):
         return self._answer(entry, status, answer, content_type)
 
     # -- helpers --
+    def _echo(self) -> str:
+        """The request quoted back (the "echo" fault): URL as sent, decoded query, auth header."""
+        query = urlsplit(self.path).query
+        return (
+            f"Bad request: {self.command} {self.path}\n"
+            f"Parameters: {unquote_plus(query)}\n"
+            f"Authorization: {self.headers.get('Authorization', '')}\n"
+        )
+
     def _basic_credentials(self) -> tuple[str | None, str | None]:
         header = self.headers.get("Authorization", "")
         if not header.lower().startswith("basic "):

@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.models import Order
+from orders.models import NOTIFICATION_NOT_REQUESTED, Order
 from orders.notifying import notification_deliver_now
 from orders.shipping import ShippingError, shipment_create
 from stores.management.commands._util import get_store, json_line
@@ -19,9 +19,9 @@ class Command(BaseCommand):
     help = (
         "Ship a whole order. The store is notified by the worker, or with --wait here (retries "
         'included). The last line is JSON {"shipment": id, "notification": {"status", "error"}}; '
-        "status is not_requested with --no-notify. On an error nothing is saved and the exit "
-        "status is non-zero; once the shipment is saved the exit status is 0, whatever the "
-        "store answered (the JSON says it)."
+        f"status is {NOTIFICATION_NOT_REQUESTED} with --no-notify or when the store's setting says "
+        "not to notify it. On an error nothing is saved and the exit status is non-zero; once the "
+        "shipment is saved the exit status is 0, whatever the store answered (the JSON says it)."
     )
 
     def add_arguments(self, parser):
@@ -52,11 +52,13 @@ class Command(BaseCommand):
         try:
             shipment = shipment_create(
                 order=matches[0], carrier=opts["carrier"], service=opts["service"], tracking_number=opts["tracking"],
-                ship_date=ship_date, notify_store=not opts["no_notify"], queue_notification=not opts["wait"],
+                ship_date=ship_date, queue_notification=not opts["wait"],
+                # without --no-notify, the store's own setting ("notify the store") decides
+                notify_store=False if opts["no_notify"] else None,
             )
         except ShippingError as exc:
             raise CommandError(str(exc)) from None
-        notification = {"status": "not_requested", "error": None}
+        notification = {"status": NOTIFICATION_NOT_REQUESTED, "error": None}
         if shipment.notify_store:
             state = shipment.notification
             if opts["wait"]:

@@ -5,12 +5,14 @@ query string included (QuickBooks Commerce puts `stock_location_id[]=ID` there);
 parameters are appended. Credentials go both as HTTP Basic auth and as `SS-UserName` /
 `SS-Password` query parameters, because some hosts strip the Authorization header.
 
-Errors are the typed ones of `base`; their messages never carry the password.
+Errors are the typed ones of `base`; their messages never carry the password. A store may
+quote our request back (the URL, with `SS-Password`, or the Authorization header) in an error
+page, so every error this client raises — message and `StoreRejected.body` — goes through
+`http.redact_error`, and texts built from a reply are built from a redacted copy of it.
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 from urllib.parse import quote, unquote_plus, urlencode, urlsplit
 
 from django.conf import settings
@@ -25,7 +27,6 @@ RESERVED_PARAMS = frozenset({
     "action", "start_date", "end_date", "page", "ss-username", "ss-password",
     "order_number", "carrier", "service", "tracking_number",
 })
-_SS_PASSWORD_RE = re.compile(r"(SS-Password=)[^&\s'\"]*", re.IGNORECASE)
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 
 
@@ -88,10 +89,20 @@ class CustomStoreClient:
         ]
 
         def fetch() -> bytes:
-            reply = self._send("GET", self.build_url(params))
-            http.raise_for_status(reply, what=self.what)
-            sniff_reply(reply.body, reply.headers.get("Content-Type", ""))
-            return reply.body
+            try:
+                reply = self._send("GET", self.build_url(params))
+                http.raise_for_status(reply, what=self.what, secrets=self.secrets)
+                content_type = reply.headers.get("Content-Type", "")
+                try:
+                    sniff_reply(reply.body, content_type)
+                except ConnectorError:
+                    # the refusal quotes the reply: say it from a copy without the password
+                    sniff_reply(http.redact_reply(reply, self.secrets).body, content_type)
+                    raise
+                return reply.body
+            except ConnectorError as exc:
+                http.redact_error(exc, self.secrets)
+                raise
 
         return http.with_retries(fetch) if retries else fetch()
 
@@ -100,20 +111,36 @@ class CustomStoreClient:
         Returns the reply on 2xx; 401 AuthError; other 4xx StoreRejected with the store's
         body verbatim; 5xx / timeouts TransientError."""
         url = self.build_url([("action", "shipnotify"), *params])
-        reply = self._send("POST", url, data=xml_body, headers={"Content-Type": XML_CONTENT_TYPE})
-        if 200 <= reply.status_code < 300:
-            return reply
-        if reply.status_code == 401:
-            raise AuthError(f"{self.what} refused the credentials (HTTP 401): check username and password")
-        if 400 <= reply.status_code < 500:
-            body = reply.text
-            raise StoreRejected(
-                _rejection_message(body, reply.status_code, reply.headers.get("Content-Type", "")),
-                status_code=reply.status_code, body=body,
+        try:
+            reply = self._send("POST", url, data=xml_body, headers={"Content-Type": XML_CONTENT_TYPE})
+            # The reply is kept (attempt log, error): never with the password in it.
+            reply = http.redact_reply(reply, self.secrets)
+            if 200 <= reply.status_code < 300:
+                return reply
+            if reply.status_code == 401:
+                raise AuthError(f"{self.what} refused the credentials (HTTP 401): check username and password")
+            if 400 <= reply.status_code < 500:
+                body = reply.text
+                raise StoreRejected(
+                    _rejection_message(body, reply.status_code, reply.headers.get("Content-Type", "")),
+                    status_code=reply.status_code, body=body,
+                )
+            raise ProtocolError(
+                f"{self.what} answered an unexpected HTTP {reply.status_code} to the shipment notice"
             )
-        raise ProtocolError(f"{self.what} answered an unexpected HTTP {reply.status_code} to the shipment notice")
+        except ConnectorError as exc:
+            http.redact_error(exc, self.secrets)
+            raise
 
     # -- plumbing --
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in an error: the password, and the Basic auth token
+        that carries it."""
+        if not self.password:
+            return ()
+        return (self.password, http.basic_auth_token(self.username, self.password))
 
     def _send(self, method: str, url: str, **kwargs) -> http.Reply:
         auth = HTTPBasicAuth(self.username.encode("utf-8"), self.password.encode("utf-8"))
@@ -121,10 +148,10 @@ class CustomStoreClient:
         try:
             return http.send(
                 self.session, method, url, auth=auth, max_bytes=max_bytes, timeout=self.timeout,
-                what=self.what, **kwargs,
+                what=self.what, secrets=self.secrets, **kwargs,
             )
         except ConnectorError as exc:
-            _scrub(exc, self.password)
+            http.redact_error(exc, self.secrets)
             raise
 
 
@@ -139,13 +166,7 @@ def _rejection_message(body: str, status: int, content_type: str) -> str:
     return text if "\n" not in text else " ".join(text.split())
 
 
-def _scrub(exc: ConnectorError, password: str) -> None:
-    """Remove the password (the SS-Password parameter, and the password as typed or
-    URL-encoded) from an error message."""
-    message = _SS_PASSWORD_RE.sub(r"\1***", exc.message)
-    if password and len(password) >= 4:
-        for form in {password, quote(password, safe=""), urlencode({"p": password})[2:]}:
-            message = message.replace(form, "***")
-    if message != exc.message:
-        exc.message = message
-        exc.args = (message,)
+def _scrub(exc: ConnectorError, password: str) -> ConnectorError:
+    """Remove the password (the SS-Password parameter, and the password in any encoding)
+    from an error: message and body. Kept for callers of the old name."""
+    return http.redact_error(exc, (password,) if password else ())

@@ -1,0 +1,191 @@
+"""The store's password never reaches ShipBridge's records or logs, even when the store quotes
+our request back (URL with SS-Password, decoded query, Authorization header) in its replies.
+
+Against the sandbox Custom Store's "echo" fault, through the real import, connection test and
+notification services; plus unit tests of the redaction helpers (stores/connectors/http.py)."""
+import base64
+import datetime as dt
+import logging
+from decimal import Decimal
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from orders.importing import store_refresh
+from orders.models import ImportRun, NotificationAttempt, NotificationStatus, Order, StoreNotification
+from orders.shipping import shipment_create
+from stores.connectors import http
+from stores.connectors.base import ProtocolError, StoreRejected, TransientError
+from stores.models import Store
+from stores.sandbox.customstore import SandboxLine, start_custom_store_sandbox, store_settings
+from stores.services import store_create, store_test_connection
+from tests.test_notifying import stop_quickly
+
+pytestmark = pytest.mark.django_db
+
+# Characters that URL-, HTML- and JSON-encode differently from the password as typed.
+PASSWORD = "p@ss wörd&=+<1>"
+USERNAME = "sandbox"
+
+
+def leaked_forms(password=PASSWORD):
+    return {
+        password,
+        quote(password, safe=""),
+        quote_plus(password, safe=""),
+        base64.b64encode(f"{USERNAME}:{password}".encode()).decode(),
+    }
+
+
+def assert_no_password(*texts):
+    for text in texts:
+        for form in leaked_forms():
+            assert form not in (text or ""), (form, text)
+
+
+@pytest.fixture(autouse=True)
+def fast(settings):
+    settings.SHIPBRIDGE_RETRY_BASE_SECONDS = 0.01
+    settings.SHIPBRIDGE_RETRY_MAX_SECONDS = 0.05
+    settings.SHIPBRIDGE_RETRY_ATTEMPTS = 2
+    settings.SHIPBRIDGE_HTTP_TIMEOUT = 5.0
+    settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 2
+
+
+@pytest.fixture
+def shop():
+    """A sandbox Custom Store with a password that encodes differently, one order imported."""
+    sandbox = start_custom_store_sandbox(preset="custom_store", orders=0, live_every=None, password=PASSWORD)
+    remote = sandbox.state.add_order(when=sandbox.state.now() - dt.timedelta(minutes=5), lines=[
+        SandboxLine(line_item_id="LI-1", sku="TEA-001", name="Tea", quantity=1, unit_price=Decimal("19.90")),
+    ])
+    store = store_create(connector="custom_store", name="Echo shop", settings=store_settings(sandbox))
+    assert store_refresh(store_id=store.pk, trigger="command").status == "succeeded"
+    order = Order.objects.get(store=store, external_id=remote.order_id)
+    yield sandbox, store, order
+    stop_quickly(sandbox)
+
+
+@pytest.fixture
+def logs(caplog):
+    caplog.set_level(logging.DEBUG)  # everything a DEBUG root logger would let through
+    return caplog
+
+
+def test_the_sandbox_echo_fault_really_quotes_the_password(shop):
+    # Given the echo fault, when the store is asked directly, then its reply carries the password
+    # in every form a store could quote it (so the tests below test something)
+    sandbox, store, order = shop
+    import requests
+
+    sandbox.state.echo_request(1, status=400)
+    reply = requests.get(sandbox.endpoint, params={"action": "export", "start_date": "01/01/2024 00:00",
+                                                   "end_date": "01/02/2024 00:00", "SS-UserName": USERNAME,
+                                                   "SS-Password": PASSWORD}, auth=(USERNAME.encode(), PASSWORD.encode()), timeout=5)
+    assert reply.status_code == 400
+    assert PASSWORD in reply.text and quote_plus(PASSWORD, safe="") in reply.text
+    assert base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode() in reply.text
+
+
+def test_an_import_refused_with_the_url_quoted_back_records_no_password(shop, logs):
+    sandbox, store, order = shop
+    # Given a store that first fails (503) then refuses (400), each time quoting the request back
+    sandbox.state.echo_request(1, status=503, action="export")
+    sandbox.state.echo_request(1, status=400, action="export")
+    # When an import runs
+    run = store_refresh(store_id=store.pk, trigger="command")
+    # Then it failed with the store's words, and the password is nowhere
+    assert run.status == "failed"
+    assert run.error.startswith("Bad request: GET /shipstation.xml?action=export"), run.error
+    assert "SS-Password=***" in run.error
+    store.refresh_from_db()
+    assert_no_password(run.error, store.last_refresh_error, *ImportRun.objects.values_list("error", flat=True))
+    assert any("retrying" in r.getMessage() for r in logs.records)  # the 503 was logged, then retried
+    assert_no_password(*(r.getMessage() for r in logs.records), logs.text)
+
+
+def test_a_connection_test_refused_with_the_url_quoted_back_records_no_password(shop, logs):
+    sandbox, store, order = shop
+    sandbox.state.echo_request(1, status=400, action="export")
+    ok, message = store_test_connection(store=store)
+    assert not ok and message.startswith("Bad request: GET /shipstation.xml")
+    store.refresh_from_db()
+    assert_no_password(message, store.last_connection_test_message, logs.text)
+
+
+@pytest.mark.parametrize("status, outcome", [(400, NotificationStatus.FAILED), (503, NotificationStatus.FAILED),
+                                             (200, NotificationStatus.SENT)])
+def test_a_shipment_notice_answered_with_the_url_quoted_back_records_no_password(shop, logs, status, outcome):
+    sandbox, store, order = shop
+    # Given a store quoting the shipment notice's request back (refusal, server error or success)
+    sandbox.state.echo_request(None, status=status, action="shipnotify")
+    # When the shipment is made and its notification delivered (retries included)
+    shipment = shipment_create(order=order, carrier="UPS", tracking_number="1Z1", queue_notification=False)
+    from orders.notifying import notification_deliver_now
+
+    notification = notification_deliver_now(notification_id=shipment.notification.pk, sleep=lambda s: None)
+    # Then the store's answer is recorded, without the password
+    assert notification.status == outcome
+    attempts = list(NotificationAttempt.objects.filter(notification=notification))
+    assert attempts and all("Bad request: POST /shipstation.xml" in a.message for a in attempts)
+    if status == 400:
+        assert notification.error.startswith("Bad request: POST /shipstation.xml?action=shipnotify")
+    texts = [notification.error, notification.warning, notification.advice]
+    for attempt in attempts:
+        texts += [attempt.message, attempt.request_summary]
+    assert_no_password(*texts, logs.text, *(r.getMessage() for r in logs.records))
+    assert_no_password(*StoreNotification.objects.values_list("error", flat=True))
+
+
+def test_urllib3_request_lines_never_reach_the_logs(settings):
+    # urllib3 logs "GET /path?query" at DEBUG: the logging configuration keeps it quiet
+    assert settings.LOGGING["loggers"]["urllib3"]["level"] in ("INFO", "WARNING")
+    assert not logging.getLogger("urllib3").isEnabledFor(logging.DEBUG)
+    assert not logging.getLogger("urllib3.connectionpool").isEnabledFor(logging.DEBUG)
+
+
+# --- the helpers (error shapes) -------------------------------------------------------------
+
+
+def test_redact_error_cleans_the_message_the_args_and_the_body():
+    body = f"<p>GET /x?SS-UserName=u&SS-Password={quote(PASSWORD, safe='')}</p> you sent {PASSWORD!r}"
+    err = StoreRejected(f"refused: {http.short(body, 60)}", status_code=400, body=body)
+    assert http.redact_error(err, [PASSWORD]) is err
+    assert PASSWORD not in err.body and quote(PASSWORD, safe="") not in err.body
+    assert "SS-Password=***" in err.body and "you sent '***'" in err.body
+    assert "SS-Password=***" in str(err) and err.args == (err.message,)
+
+
+@pytest.mark.parametrize("form", sorted(http.secret_forms(PASSWORD)))
+def test_every_encoding_of_the_password_is_redacted(form):
+    assert http.redact(f"before {form} after", [PASSWORD]) == "before *** after"
+
+
+def test_a_password_parameter_is_masked_even_when_cut_short_or_unknown():
+    assert http.redact("…&SS-Password=p%40ss%20w", []) == "…&SS-Password=***"
+    assert http.redact("url?password=hunter2&x=1", ["other"]) == "url?password=***&x=1"
+
+
+def test_an_error_quoting_a_clipped_reply_leaks_no_prefix_of_the_password():
+    # Given a reply whose refusal message is the reply clipped to 300 characters, clipped in the
+    # middle of the password: the text is redacted before it is clipped
+    reply = http.Reply(400, {}, ("x" * 290 + PASSWORD).encode(), "http://h/x")
+    with pytest.raises(StoreRejected) as exc:
+        http.raise_for_status(reply, secrets=[PASSWORD])
+    assert PASSWORD[:6] not in str(exc.value) and PASSWORD not in exc.value.body
+
+
+def test_transient_and_protocol_errors_are_redacted_too():
+    for err in (TransientError(f"HTTP 503: {PASSWORD}"), ProtocolError(f"text, not XML ({PASSWORD!r})")):
+        http.redact_error(err, [PASSWORD])
+        assert PASSWORD not in str(err)
+
+
+def test_store_fields_are_clean_after_everything(shop):
+    sandbox, store, order = shop
+    sandbox.state.echo_request(None, status=400, action="any")
+    store_refresh(store_id=store.pk, trigger="command")
+    store_test_connection(store=store)
+    row = Store.objects.filter(pk=store.pk).values("last_refresh_error", "last_connection_test_message").get()
+    assert row["last_refresh_error"] and row["last_connection_test_message"]
+    assert_no_password(*row.values())
