@@ -102,9 +102,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue / "out"),
         "data_folder_out": str(_queue / "out"),
         "processed_folder": str(_queue / "processed"),
+        "control_folder": str(_queue / "control"),
         "store_processed": False,
     }
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_queue / _sub).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
@@ -145,8 +146,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "shipbridge": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+        # no handler of its own: records go to the root's (ours, or the Celery worker's) once
+        "shipbridge": {"level": env.str("LOG_LEVEL", default="INFO")},
         # urllib3 logs every request line at DEBUG, query string included (a Custom Store's
         # SS-Password): never let those reach a log, whatever the root level.
         "urllib3": {"level": "WARNING"},

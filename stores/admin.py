@@ -165,8 +165,6 @@ class StoreAdmin(MerchantScopedAdmin):
         cls = get_connector_class(connector)
         editable = self.has_change_permission(request, obj) if obj else True
         setup = ["merchant", "connector", "name", "active", "refresh_interval_minutes"]
-        if obj is not None and cls.notice:
-            setup.insert(0, "connector_notice")
         if editable:
             current = obj.status_map() if obj else dict(cls.default_status_mapping)
             connection, mapping = connection_field_names(connector), mapping_field_names(connector, current)
@@ -189,7 +187,8 @@ class StoreAdmin(MerchantScopedAdmin):
                     "blank to keep the stored one. “Test connection” (top of the page) checks the saved details.",
                 ])),
             }),
-            ("Time zone", {"fields": ("timezone",), "description": "Default UTC."}),
+            ("Time zone", {"fields": ("timezone",),
+                           "description": "The zone of the store server's clock (UTC unless you change it)."}),
             ("Status mapping", {"fields": mapping, "description": mapping_help}),
             ("Marketplace notifications", {
                 "fields": ("notify_marketplace",),

@@ -50,5 +50,7 @@ def packing_slip(request, pk: int):
         "items": items,
         "units": sum(item.quantity for item in items),
         "printed_at": timezone.now(),
+        # the order's date as the store's people know it: in the store's own zone
+        "order_day": timezone.localtime(order.order_date, order.store.tz).date(),
     }
     return TemplateResponse(request, "admin/packing_slip.html", context)
