@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 # --- errors -------------------------------------------------------------------------------
@@ -215,6 +216,27 @@ class SettingField:
     secret: bool = False
     help_text: str = ""
     choices: tuple[str, ...] = ()
+
+
+def clean_http_url(url: str, key: str, *, example: str = "", allow_query: bool = True) -> str:
+    """A store address given in settings: http(s), a host, a valid port, no spaces (and no
+    query string where the connector builds its own). Raise ConfigurationError naming `key`."""
+    shown = url if len(url) <= 60 else url[:59] + "…"
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        hint = f", e.g. {example}" if example else ""
+        raise ConfigurationError(
+            f"setting {key!r} must be an http:// or https:// address with a host{hint} (got {shown!r})"
+        )
+    if any(ch.isspace() for ch in url):
+        raise ConfigurationError(f"setting {key!r} must not contain spaces")
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigurationError(f"setting {key!r} has an invalid port (got {shown!r})") from None
+    if not allow_query and (parts.query or parts.fragment):
+        raise ConfigurationError(f"setting {key!r} must not carry a query or fragment (got {shown!r})")
+    return url
 
 
 # --- the connector ------------------------------------------------------------------------

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 from ..base import (
     ConfigurationError, Connector, NotifyResult, Page, ProtocolError, SettingField, ShipmentNotice, SkippedRecord,
-    TransientError, Window,
+    TransientError, Window, clean_http_url,
 )
 from . import mapper
 from .client import AcumaticaClient, EntityNotFound, LicenceLimitReached, OptimizerError
@@ -63,16 +62,7 @@ class AcumaticaConnector(Connector):
         cleaned = super().clean_settings(values)
         url = cleaned.get("base_url", "")
         if url:
-            parts = urlsplit(url)
-            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-                raise ConfigurationError(
-                    f"setting 'base_url' must be an http(s) URL with a host, e.g. "
-                    f"https://mycompany.acumatica.com (got {url!r})"
-                )
-            if parts.query or parts.fragment:
-                raise ConfigurationError(
-                    f"setting 'base_url' must not carry a query or fragment (got {url!r})"
-                )
+            clean_http_url(url, "base_url", example="https://mycompany.acumatica.com", allow_query=False)
             cleaned["base_url"] = url.rstrip("/")
         return cleaned
 

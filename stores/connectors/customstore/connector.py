@@ -8,10 +8,10 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 from typing import ClassVar
-from urllib.parse import urlsplit
 
 from ..base import (
     ConfigurationError,
+    clean_http_url,
     Connector,
     NotifyResult,
     Page,
@@ -56,19 +56,8 @@ class CustomStoreConnector(Connector):
     @classmethod
     def clean_settings(cls, values: dict[str, str]) -> dict[str, str]:
         cleaned = super().clean_settings(values)
-        url = cleaned.get("url", "")
-        if url:
-            parts = urlsplit(url)
-            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-                raise ConfigurationError(
-                    f"setting 'url' must be an http:// or https:// address with a host (got {_clip(url)!r})"
-                )
-            if any(ch.isspace() for ch in url):
-                raise ConfigurationError("setting 'url' must not contain spaces")
-            try:
-                parts.port
-            except ValueError:
-                raise ConfigurationError(f"setting 'url' has an invalid port (got {_clip(url)!r})") from None
+        if cleaned.get("url"):
+            clean_http_url(cleaned["url"], "url")
         location = cleaned.get("stock_location_id", "")
         if location and not (location.isascii() and location.isdigit()):
             raise ConfigurationError(
