@@ -12,6 +12,8 @@ log = logging.getLogger("shipbridge.tasks")
 def import_store(store_id: int, trigger: str = ImportTrigger.SCHEDULE, user_id: int | None = None) -> str:
     from django.contrib.auth import get_user_model
 
+    from stores.models import Store
+
     from .importing import StoreUnavailable, store_refresh
 
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
@@ -20,6 +22,9 @@ def import_store(store_id: int, trigger: str = ImportTrigger.SCHEDULE, user_id: 
     except StoreUnavailable as exc:
         log.info("store %s: %s", store_id, exc)
         return "unavailable"
+    except Store.DoesNotExist:
+        log.info("store %s no longer exists: import dropped", store_id)
+        return "gone"
     return run.status
 
 

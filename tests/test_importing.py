@@ -295,6 +295,7 @@ def test_an_inactive_store_does_not_import(sandbox):
     with pytest.raises(StoreInactive):
         store_refresh(store_id=store.pk)
     assert import_store(store.pk) == "unavailable"  # a task queued before deactivation
+    assert import_store(987654) == "gone"  # a task for a store deleted since
     out = io.StringIO()
     with pytest.raises(SystemExit):
         call_command("refresh_store", str(store.pk), "--wait", stdout=out)
