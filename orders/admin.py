@@ -181,10 +181,6 @@ class OrderAdmin(MerchantScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(**order_desk_annotations())
 
-    def get_search_results(self, request, queryset, search_term):
-        qs, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        return qs, may_have_duplicates
-
     # -- desk columns (from the annotations: no query per row) --
     @admin.display(description="customer", ordering="ship_to_name")
     def customer(self, obj):

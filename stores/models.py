@@ -5,7 +5,6 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.utils import timezone
 
 from . import crypto
 from .connectors.registry import CONNECTOR_NAMES, get_connector_class
@@ -125,18 +124,11 @@ class Store(models.Model):
     def set_secrets(self, secrets: dict) -> None:
         self.encrypted_secrets = crypto.encrypt_json({k: v for k, v in secrets.items() if v})
 
-    def all_settings(self) -> dict:
-        return {**self.settings, **self.get_secrets()}
-
     def build_connector(self):
         return self.connector_class(settings=dict(self.settings), secrets=self.get_secrets(), timezone=self.tz)
 
     def status_map(self) -> dict[str, str]:
         return {m.store_status: m.status for m in self.status_mappings.all()}
-
-    def is_due(self, now=None) -> bool:
-        now = now or timezone.now()
-        return self.active and (self.next_refresh_at is None or self.next_refresh_at <= now)
 
     @property
     def refresh_interval(self) -> timedelta:

@@ -115,22 +115,6 @@ def store_create(
     return store
 
 
-def store_update_connection(*, store: Store, values: dict[str, str]) -> Store:
-    """Replace the store's connection settings. A blank secret keeps the stored one."""
-    current = store.all_settings()
-    secret_keys = store.connector_class.secret_keys()
-    merged = {**{k: v for k, v in current.items() if k not in values}, **values}
-    for key in secret_keys:
-        if not values.get(key):
-            merged[key] = current.get(key, "")
-    public, secrets = clean_connection_settings(store.connector, merged)
-    with transaction.atomic():
-        store.settings = public
-        store.set_secrets(secrets)
-        store.save(update_fields=["settings", "encrypted_secrets", "updated_at"])
-    return store
-
-
 def status_mapping_replace(*, store: Store, mapping: dict[str, str]) -> None:
     mapping = parse_status_mapping(mapping)
     with transaction.atomic():

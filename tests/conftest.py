@@ -20,6 +20,16 @@ def redis_url():
 
 
 @pytest.fixture
+def fast_retries(settings):
+    """Back-off in hundredths of a second and a short HTTP timeout, so retry paths run fast.
+    Test modules add what they need (fewer attempts, notification limits) on top."""
+    settings.SHIPBRIDGE_RETRY_BASE_SECONDS = 0.01
+    settings.SHIPBRIDGE_RETRY_MAX_SECONDS = 0.05
+    settings.SHIPBRIDGE_HTTP_TIMEOUT = 5.0
+    return settings
+
+
+@pytest.fixture
 def eager_celery():
     """Run .delay()'d tasks in-process (for service-level tests)."""
     previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates

@@ -22,12 +22,9 @@ WANTED = ["Open", "On Hold"]
 
 
 @pytest.fixture(autouse=True)
-def fast_retries(settings):
-    settings.SHIPBRIDGE_RETRY_ATTEMPTS = 3
-    settings.SHIPBRIDGE_RETRY_BASE_SECONDS = 0.01
-    settings.SHIPBRIDGE_RETRY_MAX_SECONDS = 0.05
-    settings.SHIPBRIDGE_HTTP_TIMEOUT = 5.0
-    return settings
+def fast_retries(fast_retries):
+    fast_retries.SHIPBRIDGE_RETRY_ATTEMPTS = 3
+    return fast_retries
 
 
 @pytest.fixture

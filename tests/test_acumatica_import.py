@@ -13,16 +13,10 @@ from stores.sandbox.acumatica import (
 )
 from stores.services import store_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries")]
 CHICAGO = "America/Chicago"
 MAPPING = {"Open": "awaiting_shipment", "On Hold": "on_hold", "Completed": "shipped", "Confirmed": "shipped",
            "Canceled": "cancelled"}
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(settings):
-    settings.SHIPBRIDGE_RETRY_BASE_SECONDS = 0.01
-    settings.SHIPBRIDGE_RETRY_MAX_SECONDS = 0.05
 
 
 @pytest.fixture

@@ -38,12 +38,9 @@ WINDOW = Window(NOW - dt.timedelta(days=30), NOW + dt.timedelta(minutes=5))
 
 
 @pytest.fixture(autouse=True)
-def fast_http(settings):
-    settings.SHIPBRIDGE_RETRY_BASE_SECONDS = 0.01
-    settings.SHIPBRIDGE_RETRY_MAX_SECONDS = 0.05
-    settings.SHIPBRIDGE_RETRY_ATTEMPTS = 3
-    settings.SHIPBRIDGE_HTTP_TIMEOUT = 5.0
-    return settings
+def fast_http(fast_retries):
+    fast_retries.SHIPBRIDGE_RETRY_ATTEMPTS = 3
+    return fast_retries
 
 
 @pytest.fixture

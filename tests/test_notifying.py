@@ -30,12 +30,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def fast(settings, monkeypatch):
-    settings.SHIPBRIDGE_RETRY_BASE_SECONDS = 0.01
-    settings.SHIPBRIDGE_RETRY_MAX_SECONDS = 0.05
-    settings.SHIPBRIDGE_RETRY_ATTEMPTS = 2
-    settings.SHIPBRIDGE_HTTP_TIMEOUT = 5.0
-    settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 3
+def fast(fast_retries, monkeypatch):
+    fast_retries.SHIPBRIDGE_RETRY_ATTEMPTS = 2
+    fast_retries.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 3
     monkeypatch.setattr(AcumaticaConnector, "confirm_poll_interval", 0.01)  # the sandbox's 202 → 204 poll
 
 

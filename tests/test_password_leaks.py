@@ -44,12 +44,9 @@ def assert_no_password(*texts):
 
 
 @pytest.fixture(autouse=True)
-def fast(settings):
-    settings.SHIPBRIDGE_RETRY_BASE_SECONDS = 0.01
-    settings.SHIPBRIDGE_RETRY_MAX_SECONDS = 0.05
-    settings.SHIPBRIDGE_RETRY_ATTEMPTS = 2
-    settings.SHIPBRIDGE_HTTP_TIMEOUT = 5.0
-    settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 2
+def fast(fast_retries):
+    fast_retries.SHIPBRIDGE_RETRY_ATTEMPTS = 2
+    fast_retries.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 2
 
 
 @pytest.fixture

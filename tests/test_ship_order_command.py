@@ -25,11 +25,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def fast(settings):
-    settings.SHIPBRIDGE_RETRY_BASE_SECONDS = 0.01
-    settings.SHIPBRIDGE_RETRY_MAX_SECONDS = 0.05
-    settings.SHIPBRIDGE_HTTP_TIMEOUT = 5.0
-    settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 3
+def fast(fast_retries):
+    fast_retries.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 3
 
 
 @pytest.fixture
