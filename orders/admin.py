@@ -1,78 +1,134 @@
-from django import forms
+"""The orders desk, shipping pages, products, logs — and what the store pages do with
+orders: "Refresh now", the activity log and resending notifications (this app's StoreAdmin
+builds on the store settings admin of `stores`)."""
+import logging
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from stores import admin as store_admin
 from stores.models import OrderStatus, Store
-from stores.scoping import MerchantScopedAdmin
+from stores.scoping import MerchantScopedAdmin, scoped_queryset
+from stores.selectors import next_refresh_words, store_state
 
-from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, NotificationAttempt, Order, OrderItem, Product,
-                     ProductAlias, Shipment, ShipmentItem, StoreNotification)
-from .notifying import NotificationError, notification_for_shipment, notification_resend
-from .selectors import order_desk_annotations
-from .shipping import (ShippingError, order_shipping_lines, orders_combine, orders_combine_check, shipment_create,
-                       shipment_void)
+from .forms import ShipForm, ShipmentDetailsForm
+from .importing import stores_queue_refresh
+from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, Order, OrderItem,
+                     Product, ProductAlias, Shipment, ShipmentItem, StoreNotification)
+from .notifying import NotificationError, notification_resend
+from .selectors import (TIMEZONE_WARNING, notification_for_shipment, order_desk_annotations, order_shipping_lines,
+                        store_import_runs, store_notifications, store_timezone_suspect)
+from .shipping import ShippingError, orders_combine, orders_combine_check, shipment_create, shipment_void
 
-
-# --- shipping forms ------------------------------------------------------------------------
-
-
-class ShipmentDetailsForm(forms.Form):
-    carrier = forms.CharField(max_length=100, help_text="e.g. UPS, USPS, FedEx, DHL, CanadaPost, RoyalMail, Other")
-    service = forms.CharField(max_length=100, required=False)
-    tracking_number = forms.CharField(max_length=100, required=False)
-    ship_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                                help_text="Empty: today in the store's time zone.")
-    cost = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
-    notify_store = forms.BooleanField(
-        label="Notify the store", required=False,
-        help_text='Untick for "do not notify the store" (e.g. additional shipments).',
-    )
-    notify_customer = forms.BooleanField(label="E-mail the customer", required=False)
+log = logging.getLogger("shipbridge.admin")
 
 
-class ShipForm(ShipmentDetailsForm):
-    """The order page's "Ship" form: the shipment's details and a quantity per line."""
+def queue_refreshes(model_admin, request, stores) -> None:
+    """"Refresh now" for each store, every outcome in words."""
+    result = stores_queue_refresh(stores=stores, trigger=ImportTrigger.USER, user=request.user)
+    for store, exc in result.failed:
+        model_admin.message_user(
+            request, f"{store.name}: the import could not be queued ({store_admin.first_line(exc)}).", messages.ERROR)
+    if result.queued:
+        model_admin.message_user(
+            request, f"Import queued for {', '.join(s.name for s in result.queued)}; its run appears under Activity.",
+            messages.SUCCESS)
+    if result.inactive:
+        model_admin.message_user(request, f"Inactive, left alone: {', '.join(s.name for s in result.inactive)}.",
+                                 messages.WARNING)
 
-    def __init__(self, *args, lines: list[dict], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.lines = lines
-        for line in lines:
-            item = line["item"]
-            if item.adjustment:
-                continue
-            self.fields[f"qty_{item.pk}"] = forms.IntegerField(
-                label=item.sku or item.name or item.line_item_id, min_value=0, required=False,
-                initial=line["initial"],
-            )
 
-    def items(self) -> list[tuple[OrderItem, int]]:
+# --- stores: what their pages do with orders -----------------------------------------------
+
+
+admin.site.unregister(Store)
+
+
+@admin.register(Store)
+class StoreAdmin(store_admin.StoreAdmin):
+    actions = ["refresh_now", *store_admin.StoreAdmin.actions]
+
+    def _panel_context(self, request, store):
+        info = self.opts.app_label, self.opts.model_name
+        return {
+            **super()._panel_context(request, store),
+            "timezone_warning": TIMEZONE_WARNING if store_timezone_suspect(store=store) else "",
+            "refresh_url": reverse("admin:%s_%s_refresh" % info, args=[store.pk]),
+            "activity_url": reverse("admin:%s_%s_activity" % info, args=[store.pk]),
+        }
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
         return [
-            (line["item"], self.cleaned_data.get(f"qty_{line['item'].pk}") or 0)
-            for line in self.lines if not line["item"].adjustment
-        ]
+            path("<path:object_id>/refresh/", wrap(self.refresh_view), name="%s_%s_refresh" % info),
+            path("<path:object_id>/activity/", wrap(self.activity_view), name="%s_%s_activity" % info),
+            path("<path:object_id>/activity/resend/<int:notification_id>/", wrap(self.resend_view),
+                 name="%s_%s_resend" % info),
+        ] + super().get_urls()
 
-    def detail_fields(self):
-        return [self[name] for name in ShipmentDetailsForm.base_fields]
+    def refresh_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        store = self.store_or_404(request, object_id, change=True)
+        queue_refreshes(self, request, [store])
+        return self.redirect_back(request, self.change_url(store))
 
-    def quantity_rows(self):
-        for line in self.lines:
-            field = None if line["item"].adjustment else self[f"qty_{line['item'].pk}"]
-            yield line, field
+    def activity_view(self, request, object_id):
+        store = self.store_or_404(request, object_id, change=False)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Activity of {store.name}",
+            "opts": self.opts,
+            "original": store,
+            "store": store,
+            "store_state": store_state(store=store),
+            "store_next_refresh": next_refresh_words(store=store),
+            "runs": store_import_runs(store=store),
+            "notifications": store_notifications(store=store),
+            "can_retry": self.has_change_permission(request, store),
+            "can_resend": request.user.has_perm("orders.change_shipment"),
+            "has_view_permission": True,
+            "refresh_url": reverse("admin:stores_store_refresh", args=[store.pk]),
+        }
+        return TemplateResponse(request, "admin/stores/store/activity.html", context)
+
+    def resend_view(self, request, object_id, notification_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        store = self.store_or_404(request, object_id, change=False)
+        notification = get_object_or_404(StoreNotification.objects.select_related("shipment__order"),
+                                         pk=notification_id, shipment__order__store=store)
+        if not request.user.has_perm("orders.change_shipment"):
+            raise PermissionDenied
+        activity = reverse("admin:stores_store_activity", args=[store.pk])
+        label = (f"the notification of shipment {notification.shipment_id} "
+                 f"(order {notification.shipment.order.order_number})")
+        try:
+            notification_resend(notification=notification, user=request.user)
+        except NotificationError as exc:
+            self.message_user(request, f"Not resent: {exc}.", messages.WARNING)
+        except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable; logged in full
+            log.exception("resend of notification %s failed", notification.pk)
+            self.message_user(request, f"Could not resend {label}: {store_admin.first_line(exc)}", messages.ERROR)
+        else:
+            self.message_user(request, f"Resend of {label} queued.", messages.SUCCESS)
+        return HttpResponseRedirect(activity)
+
+    @admin.action(description="Refresh now (import orders)", permissions=["change"])
+    def refresh_now(self, request, queryset):
+        queue_refreshes(self, request, list(queryset))
 
 
-def _details(form: ShipmentDetailsForm) -> dict:
-    data = form.cleaned_data
-    return {
-        "carrier": data["carrier"], "service": data["service"], "tracking_number": data["tracking_number"],
-        "ship_date": data["ship_date"], "cost": data["cost"], "notify_store": data["notify_store"],
-        "notify_customer": data["notify_customer"],
-    }
+# --- orders --------------------------------------------------------------------------------
 
 
 class OrderItemInline(admin.TabularInline):
@@ -143,7 +199,6 @@ class OrderAdmin(MerchantScopedAdmin):
     """The orders desk: filter by store, status and date; search by order number, customer name
     or SKU; one query for the page whatever its number of rows."""
 
-    merchant_lookup = "store__merchant_id"
     list_display = ("order_number", "store", "order_date", "status", "store_status", "customer", "ship_to_country",
                     "lines", "shipments_state", "packing_slip")
     list_display_links = ("order_number",)
@@ -217,11 +272,8 @@ class OrderAdmin(MerchantScopedAdmin):
 
     @admin.action(description="Refresh the selected orders' stores (import now)", permissions=["refresh"])
     def refresh_stores(self, request, queryset):
-        from stores.admin import queue_store_refreshes
-        from stores.scoping import scoped_queryset
-
         stores = scoped_queryset(Store, request).filter(pk__in=queryset.values("store_id")).order_by("name")
-        queue_store_refreshes(self, request, list(stores))
+        queue_refreshes(self, request, list(stores))
 
     # -- the Ship page: admin/orders/order/<id>/ship/ --
     def get_urls(self):
@@ -247,7 +299,7 @@ class OrderAdmin(MerchantScopedAdmin):
             form = ShipForm(request.POST, lines=lines)
             if form.is_valid():
                 try:
-                    shipment = shipment_create(order=order, items=form.items(), user=request.user, **_details(form))
+                    shipment = shipment_create(order=order, items=form.items(), user=request.user, **form.shipment_details())
                 except ShippingError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
                 else:
@@ -262,7 +314,7 @@ class OrderAdmin(MerchantScopedAdmin):
             form = ShipForm(lines=lines, initial={
                 "service": order.requested_service,
                 "ship_date": timezone.now().astimezone(store.tz).date(),
-                "notify_store": store.notify_marketplace and not additional,
+                "notify_store": store.notify_store and not additional,
                 "notify_customer": store.notify_customer,
             })
         context = {
@@ -291,7 +343,7 @@ class OrderAdmin(MerchantScopedAdmin):
             form = ShipmentDetailsForm(request.POST)
             if form.is_valid():
                 try:
-                    shipments = orders_combine(orders=orders, user=request.user, **_details(form))
+                    shipments = orders_combine(orders=orders, user=request.user, **form.shipment_details())
                 except ShippingError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
                     return None
@@ -302,7 +354,7 @@ class OrderAdmin(MerchantScopedAdmin):
         else:
             form = ShipmentDetailsForm(initial={
                 "ship_date": timezone.now().astimezone(store.tz).date(),
-                "notify_store": store.notify_marketplace,
+                "notify_store": store.notify_store,
                 "notify_customer": store.notify_customer,
             })
         context = {
@@ -321,7 +373,6 @@ class OrderAdmin(MerchantScopedAdmin):
 class OrderItemAdmin(MerchantScopedAdmin):
     """Order lines come from imports: read-only here (no add, change or delete)."""
 
-    merchant_lookup = "order__store__merchant_id"
     list_display = ("order", "sku", "name", "quantity", "unit_price")
     search_fields = ("sku", "name", "order__order_number")
     list_select_related = ("order", "order__store")
@@ -353,7 +404,6 @@ class ProductAdmin(MerchantScopedAdmin):
 
 @admin.register(ProductAlias)
 class ProductAliasAdmin(MerchantScopedAdmin):
-    merchant_lookup = "product__merchant_id"
     list_display = ("sku", "product", "store")
     search_fields = ("sku", "product__sku")
     list_select_related = ("product", "store")
@@ -389,7 +439,6 @@ class ShipmentAdmin(MerchantScopedAdmin):
     """Shipments are made from the order page ("Ship") and are read-only here: what the store
     was told must match what is recorded."""
 
-    merchant_lookup = "order__store__merchant_id"
     list_display = ("id", "order", "carrier", "service", "tracking_number", "ship_date", "notify_store",
                     "notification_status", "voided_at")
     list_filter = ("carrier", "notify_store", "ship_date")
@@ -414,10 +463,12 @@ class ShipmentAdmin(MerchantScopedAdmin):
     def resend_notification(self, request, queryset):
         notifications = []
         for shipment in queryset.order_by("pk"):
-            try:
-                notifications.append(notification_for_shipment(shipment=shipment))
-            except NotificationError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
+            notification = notification_for_shipment(shipment=shipment)
+            if notification is None:
+                self.message_user(request, f"shipment {shipment.pk} was made with \"do not notify the store\": "
+                                           "there is nothing to send", messages.ERROR)
+            else:
+                notifications.append(notification)
         _resend(self, request, notifications)
 
     @admin.action(description="Void shipment (the store is not told)", permissions=["change"])
@@ -441,7 +492,6 @@ class ShipmentAdmin(MerchantScopedAdmin):
 
 @admin.register(ShipmentItem)
 class ShipmentItemAdmin(MerchantScopedAdmin):
-    merchant_lookup = "shipment__order__store__merchant_id"
     list_display = ("shipment", "order_item", "quantity")
     list_select_related = ("shipment", "shipment__order", "order_item")
     raw_id_fields = ("shipment", "order_item")
@@ -457,9 +507,8 @@ class ShipmentItemAdmin(MerchantScopedAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(MerchantScopedAdmin):
-    merchant_lookup = "store__merchant_id"
     list_display = ("store", "trigger", "status", "started_at", "finished_at", "imported", "updated",
-                    "unchanged", "skipped", "failed", "error")
+                    "unchanged", "skipped", "error")
     list_filter = ("status", "trigger", "store")
     search_fields = ("store__name", "error")
     list_select_related = ("store",)
@@ -482,7 +531,6 @@ class NotificationAttemptInline(admin.TabularInline):
 
 @admin.register(StoreNotification)
 class StoreNotificationAdmin(MerchantScopedAdmin):
-    merchant_lookup = "shipment__order__store__merchant_id"
     list_display = ("shipment", "order_link", "status", "attempts", "error", "warning", "advice", "sent_at",
                     "next_attempt_at", "updated_at")
     list_filter = ("status",)
@@ -511,7 +559,6 @@ class StoreNotificationAdmin(MerchantScopedAdmin):
 
 @admin.register(NotificationAttempt)
 class NotificationAttemptAdmin(MerchantScopedAdmin):
-    merchant_lookup = "notification__shipment__order__store__merchant_id"
     list_display = ("notification", "number", "started_at", "outcome", "response_code", "message")
     list_filter = ("outcome",)
     list_select_related = ("notification",)

@@ -1,7 +1,9 @@
-"""Import engine: windows, cursor, lease, bulk upsert per page, skip reasons.
+"""Import engine: refreshing a store imports its orders — windows, cursor, lease, bulk upsert
+per page, skip reasons.
 
-Data flow: dispatcher (beat) or "refresh now" → store_refresh() → connector.fetch_orders(window)
-→ pages of OrderRecord → apply_page() (a constant number of queries per page).
+Data flow: beat (stores_refresh_due) or "Refresh now" (stores_queue_refresh) → the refresh_store
+task → store_refresh() → connector.fetch_orders(window) → pages of OrderRecord → apply_page()
+(a constant number of queries per page).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +25,7 @@ from stores.connectors.base import ConnectorError, OrderRecord, Page, Window
 from stores.crypto import SecretDecryptionError
 from stores.models import OrderStatus, RefreshStatus, Store
 
+from . import tasks
 from .bulk import insert_rows, upsert_rows
 from .models import ImportRun, ImportRunStatus, ImportTrigger, Order, OrderItem, Product, Shipment
 
@@ -96,11 +100,9 @@ def _lease_release(store_id: int, token: str) -> None:
 # --- scheduling ----------------------------------------------------------------------------
 
 
-def stores_dispatch_due(*, now: dt.datetime | None = None) -> list[int]:
-    """Queue an import for every active store whose next refresh is due, moving its next
+def stores_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Queue a refresh of every active store whose next refresh is due, moving its next
     refresh time in the same transaction (so two beat ticks never queue it twice)."""
-    from .tasks import import_store
-
     now = now or timezone.now()
     due_ids = []
     with transaction.atomic():
@@ -116,17 +118,45 @@ def stores_dispatch_due(*, now: dt.datetime | None = None) -> list[int]:
         Store.objects.bulk_update(due, ["next_refresh_at"]) if due_ids else None
         for store_id in due_ids:
             transaction.on_commit(
-                lambda store_id=store_id: import_store.delay(store_id, trigger=ImportTrigger.SCHEDULE)
+                lambda store_id=store_id: tasks.refresh_store.delay(store_id, trigger=ImportTrigger.SCHEDULE)
             )
     return due_ids
 
 
-def store_queue_refresh(*, store: Store, trigger: str, user=None) -> None:
-    """"Refresh now": queue an import of this store after the current transaction commits."""
-    from .tasks import import_store
+INACTIVE_ERROR = "inactive: this store is deactivated and does not import (activate it first)"
 
+
+def store_queue_refresh(*, store: Store, trigger: str, user=None) -> None:
+    """"Refresh now": queue a refresh of this store after the current transaction commits.
+    Raises StoreInactive for a deactivated store (it does not import)."""
+    if not store.active:
+        raise StoreInactive(INACTIVE_ERROR)
     user_id = user.pk if user is not None else None
-    transaction.on_commit(lambda: import_store.delay(store.pk, trigger=trigger, user_id=user_id))
+    transaction.on_commit(lambda: tasks.refresh_store.delay(store.pk, trigger=trigger, user_id=user_id))
+
+
+@dataclass(frozen=True)
+class RefreshesQueued:
+    queued: list[Store]
+    inactive: list[Store]  # left alone: inactive stores do not import
+    failed: list[tuple[Store, Exception]]  # could not be queued (e.g. the task queue is unreachable)
+
+
+def stores_queue_refresh(*, stores, trigger: str, user=None) -> RefreshesQueued:
+    """"Refresh now" for several stores: each active one is queued, inactive ones are left
+    alone; one that cannot be queued does not stop the others."""
+    result = RefreshesQueued(queued=[], inactive=[], failed=[])
+    for store in stores:
+        try:
+            store_queue_refresh(store=store, trigger=trigger, user=user)
+        except StoreInactive:
+            result.inactive.append(store)
+        except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable; reported per store
+            log.exception("could not queue a refresh of store %s", store.pk)
+            result.failed.append((store, exc))
+        else:
+            result.queued.append(store)
+    return result
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -201,7 +231,7 @@ def store_refresh(
     (returned), never an exception."""
     if not Store.objects.filter(pk=store_id, active=True).exists():
         if Store.objects.filter(pk=store_id).exists():
-            raise StoreInactive("inactive: this store is deactivated and does not import (activate it first)")
+            raise StoreInactive(INACTIVE_ERROR)
         raise Store.DoesNotExist(f"no store with id {store_id}")
     token = _lease_acquire(store_id)
     try:

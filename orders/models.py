@@ -5,6 +5,8 @@ from stores.models import Merchant, OrderStatus, Store
 
 
 class Order(models.Model):
+    merchant_lookup = "store__merchant_id"
+
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders")
     external_id = models.CharField(max_length=100)
     order_number = models.CharField(max_length=100, db_index=True)
@@ -60,6 +62,8 @@ class Order(models.Model):
 
 
 class OrderItem(models.Model):
+    merchant_lookup = "order__store__merchant_id"
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     line_item_id = models.CharField(max_length=100, blank=True, default="")
     sku = models.CharField(max_length=200, blank=True, default="", db_index=True)
@@ -80,6 +84,8 @@ class OrderItem(models.Model):
 
 
 class Product(models.Model):
+    merchant_lookup = "merchant_id"
+
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="products")
     sku = models.CharField(max_length=200)
     name = models.CharField(max_length=500, blank=True, default="")
@@ -100,6 +106,8 @@ class Product(models.Model):
 class ProductAlias(models.Model):
     """Another SKU (from some store) that means this product."""
 
+    merchant_lookup = "product__merchant_id"
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="aliases")
     sku = models.CharField(max_length=200)
     store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -113,6 +121,8 @@ class ProductAlias(models.Model):
 
 
 class Shipment(models.Model):
+    merchant_lookup = "order__store__merchant_id"
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
     carrier = models.CharField(max_length=100)
     service = models.CharField(max_length=100, blank=True, default="")
@@ -143,6 +153,8 @@ class Shipment(models.Model):
 
 
 class ShipmentItem(models.Model):
+    merchant_lookup = "shipment__order__store__merchant_id"
+
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items")
     order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="shipment_items")
     quantity = models.PositiveIntegerField()
@@ -166,6 +178,8 @@ class ImportRunStatus(models.TextChoices):
 
 
 class ImportRun(models.Model):
+    merchant_lookup = "store__merchant_id"
+
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="import_runs")
     trigger = models.CharField(max_length=20, choices=ImportTrigger.choices)
     triggered_by = models.ForeignKey(
@@ -181,7 +195,6 @@ class ImportRun(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
     skip_reasons = models.JSONField(
         default=list, blank=True, help_text="[{external_id, order_number, reason}] for every skipped order."
@@ -220,6 +233,8 @@ NOTIFICATION_NOT_REQUESTED = "not_requested"
 class StoreNotification(models.Model):
     """The one notification of the store about one shipment."""
 
+    merchant_lookup = "shipment__order__store__merchant_id"
+
     shipment = models.OneToOneField(Shipment, on_delete=models.CASCADE, related_name="notification")
     status = models.CharField(max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -243,14 +258,25 @@ class StoreNotification(models.Model):
         return f"Notification of shipment {self.shipment_id}: {self.status}"
 
 
+class AttemptOutcome(models.TextChoices):
+    """What one delivery attempt of a store notification came to."""
+
+    IN_FLIGHT = "in_flight", "In flight"  # written before the store is called
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    RETRY = "retry", "Retry"  # a transient failure: tried again after a back-off
+    SKIPPED = "skipped", "Skipped"
+    UNKNOWN = "unknown", "Unknown"  # the store was called and the outcome was never recorded
+
+
 class NotificationAttempt(models.Model):
+    merchant_lookup = "notification__shipment__order__store__merchant_id"
+
     notification = models.ForeignKey(StoreNotification, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    # sent / failed / retry / skipped; in_flight while the store is being called (written before
-    # the call), unknown when that call's outcome was never recorded (orders/notifying.py)
-    outcome = models.CharField(max_length=20)
+    outcome = models.CharField(max_length=20, choices=AttemptOutcome.choices)
     request_summary = models.TextField(blank=True, default="")
     response_code = models.PositiveIntegerField(null=True, blank=True)
     message = models.TextField(blank=True, default="", help_text="The store's answer, verbatim.")

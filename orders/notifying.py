@@ -39,13 +39,12 @@ from stores.connectors.base import (Address, AuthError, ConnectorError, NoticeIt
 from stores.connectors.http import backoff_delay
 from stores.crypto import SecretDecryptionError
 
-from .models import NotificationAttempt, NotificationStatus, Shipment, ShipmentItem, StoreNotification
+from . import tasks
+from .emails import customer_email_due
+from .models import AttemptOutcome, NotificationAttempt, NotificationStatus, Shipment, ShipmentItem, StoreNotification
 
 log = logging.getLogger("shipbridge.notifying")
 
-SENT, FAILED, RETRY, SKIPPED = "sent", "failed", "retry", "skipped"
-# Attempt outcomes only: the store is being called / was called and the outcome was lost.
-IN_FLIGHT, UNKNOWN = "in_flight", "unknown"
 
 # Why a notification is not sent (shipping.shipment_void writes it too).
 VOID_SKIP_REASON = "the shipment was voided before the store was notified"
@@ -55,13 +54,6 @@ LOST_TRACK_ERROR = (
     "before resending (it may already have this shipment)"
 )
 
-# QuickBooks Commerce's validation error when it already has the items (seed: troubleshooting).
-QBC_REFUSAL_MARKERS = ("fulfilled state", "unpacked quantity")
-QBC_ADVICE = (
-    "QuickBooks Commerce cannot receive shipping information when every product of the order is "
-    "already packed or already has tracking. Tick \"do not notify the store\" before making "
-    "additional shipments of an order, and don't split QuickBooks Commerce orders."
-)
 MAX_MESSAGE_CHARS = 20_000
 
 
@@ -70,12 +62,12 @@ class NotificationError(ValueError):
 
 
 @dataclass(frozen=True)
-class AttemptOutcome:
-    """What one delivery attempt did: outcome sent/failed/retry/skipped; `attempts` is the
+class AttemptResult:
+    """What one delivery attempt did: its outcome (sent/failed/retry/skipped); `attempts` is the
     notification's attempt count after it; `retry_in` the back-off (seconds) for a retry."""
 
     notification_id: int
-    outcome: str
+    outcome: AttemptOutcome
     attempts: int
     retry_in: float | None = None
 
@@ -91,10 +83,8 @@ def _lease() -> dt.timedelta:
 def notification_queue(*, notification_id: int, attempt: int | None = None, countdown: float | None = None) -> None:
     """Queue the delivery task. `attempt` is the attempt count the task is for (duplicates of
     a task that already ran find it changed and do nothing)."""
-    from .tasks import notify_store
-
     options = {"countdown": countdown} if countdown else {}
-    notify_store.apply_async((notification_id,), {"attempt": attempt}, **options)
+    tasks.notify_store.apply_async((notification_id,), {"attempt": attempt}, **options)
 
 
 # --- building the notice -------------------------------------------------------------------
@@ -106,8 +96,6 @@ def _shipment_items(shipment: Shipment) -> list[ShipmentItem]:
 
 def notice_for_shipment(*, shipment: Shipment) -> ShipmentNotice:
     """The ShipmentNotice for a shipment: only its own items, with their exported line ids."""
-    from .emails import customer_email_due
-
     order = shipment.order
     items = tuple(
         NoticeItem(line_item_id=si.order_item.line_item_id, sku=si.order_item.sku, name=si.order_item.name,
@@ -150,9 +138,9 @@ def _summary(store_connector: str, notice: ShipmentNotice) -> str:
 
 
 def _already_notified(shipment: Shipment) -> str:
-    """For stores that refuse a second fulfilment of the same items (QuickBooks Commerce): the
-    reason to skip when every item of this shipment is already covered by earlier shipments
-    the store was told about (void ones included: voids are never sent); else ""."""
+    """For stores that take no repeat notification of the same items: the reason to skip when
+    every item of this shipment is already covered by earlier shipments the store was told
+    about (void ones included: voids are never sent); else ""."""
     items = _shipment_items(shipment)
     if not items:
         return ""
@@ -201,8 +189,9 @@ def _release(notification_id: int, token: str) -> None:
 def _round_tries(notification_id: int) -> int:
     """Transient failures since the last final outcome (a resend starts a new round)."""
     log_rows = NotificationAttempt.objects.filter(notification_id=notification_id)
-    last_final = log_rows.exclude(outcome__in=[RETRY, IN_FLIGHT]).aggregate(n=Max("number"))["n"] or 0
-    return log_rows.filter(outcome=RETRY, number__gt=last_final).count()
+    last_final = (log_rows.exclude(outcome__in=[AttemptOutcome.RETRY, AttemptOutcome.IN_FLIGHT])
+                  .aggregate(n=Max("number"))["n"] or 0)
+    return log_rows.filter(outcome=AttemptOutcome.RETRY, number__gt=last_final).count()
 
 
 def _store_message(exc: StoreRejected) -> str:
@@ -218,7 +207,7 @@ def _finish(
     notification_id: int,
     token: str,
     started_at: dt.datetime,
-    outcome: str,
+    outcome: AttemptOutcome,
     request_summary: str = "",
     response_code: int | None = None,
     message: str = "",
@@ -226,7 +215,7 @@ def _finish(
     warning: str = "",
     advice: str = "",
     retry_in: float | None = None,
-) -> AttemptOutcome:
+) -> AttemptResult:
     now = timezone.now()
     with transaction.atomic():
         notification = StoreNotification.objects.select_for_update().get(pk=notification_id)
@@ -241,14 +230,14 @@ def _finish(
         notification.warning = warning
         notification.advice = advice
         notification.next_attempt_at = None
-        if outcome == SENT:
+        if outcome == AttemptOutcome.SENT:
             notification.status = NotificationStatus.SENT
             notification.sent_at = now
-        elif outcome == FAILED:
+        elif outcome == AttemptOutcome.FAILED:
             notification.status = NotificationStatus.FAILED
-        elif outcome == SKIPPED:
+        elif outcome == AttemptOutcome.SKIPPED:
             notification.status = NotificationStatus.SKIPPED
-        else:  # RETRY: stays pending; the last error shows while it waits
+        else:  # AttemptOutcome.RETRY: stays pending; the last error shows while it waits
             notification.status = NotificationStatus.PENDING
             notification.next_attempt_at = now + dt.timedelta(seconds=retry_in or 0)
         if notification.claim_token == token:
@@ -257,11 +246,11 @@ def _finish(
         notification.save()
     log.info("notification %s (shipment %s) attempt %s: %s%s", notification_id, notification.shipment_id, number,
              outcome, f" ({error})" if error else "")
-    return AttemptOutcome(notification_id=notification_id, outcome=outcome, attempts=number, retry_in=retry_in)
+    return AttemptResult(notification_id=notification_id, outcome=outcome, attempts=number, retry_in=retry_in)
 
 
 def _in_flight(notification_id: int) -> NotificationAttempt | None:
-    return NotificationAttempt.objects.filter(notification_id=notification_id, outcome=IN_FLIGHT).first()
+    return NotificationAttempt.objects.filter(notification_id=notification_id, outcome=AttemptOutcome.IN_FLIGHT).first()
 
 
 def _mark_in_flight(notification_id: int, started_at: dt.datetime, summary: str) -> None:
@@ -271,7 +260,7 @@ def _mark_in_flight(notification_id: int, started_at: dt.datetime, summary: str)
         notification = StoreNotification.objects.get(pk=notification_id)
         NotificationAttempt.objects.create(
             notification=notification, number=notification.attempts + 1, started_at=started_at,
-            outcome=IN_FLIGHT, request_summary=summary,
+            outcome=AttemptOutcome.IN_FLIGHT, request_summary=summary,
         )
 
 
@@ -291,7 +280,7 @@ def _give_up_lost(notification_id: int, *, token: str = "", now: dt.datetime | N
         attempt = _in_flight(notification_id)
         if attempt is None:
             return False
-        attempt.outcome = UNKNOWN
+        attempt.outcome = AttemptOutcome.UNKNOWN
         attempt.finished_at = now
         attempt.message = LOST_TRACK_ERROR
         attempt.save(update_fields=["outcome", "finished_at", "message"])
@@ -314,7 +303,7 @@ class _Delivery:
     store_called = False
 
 
-def notification_attempt(*, notification_id: int, expected_attempts: int | None = None) -> AttemptOutcome | None:
+def notification_attempt(*, notification_id: int, expected_attempts: int | None = None) -> AttemptResult | None:
     """Make one delivery attempt if the notification is pending and nobody else is delivering
     it (and, when `expected_attempts` is given, it is still at that attempt count). Returns
     None when there was nothing to do. Never raises for what the store answers.
@@ -338,7 +327,7 @@ def notification_attempt(*, notification_id: int, expected_attempts: int | None 
     return outcome
 
 
-def _attempt(notification_id: int, token: str, delivery: _Delivery) -> AttemptOutcome:
+def _attempt(notification_id: int, token: str, delivery: _Delivery) -> AttemptResult:
     started = timezone.now()
     notification = StoreNotification.objects.select_related("shipment__order__store").get(pk=notification_id)
     shipment = notification.shipment
@@ -351,14 +340,16 @@ def _attempt(notification_id: int, token: str, delivery: _Delivery) -> AttemptOu
         # An earlier delivery called the store and its outcome was lost: never resend blindly.
         _give_up_lost(notification_id, token=token)
         notification.refresh_from_db(fields=["attempts"])
-        return AttemptOutcome(notification_id=notification_id, outcome=FAILED, attempts=notification.attempts)
+        return AttemptResult(notification_id=notification_id, outcome=AttemptOutcome.FAILED,
+                             attempts=notification.attempts)
     if shipment.voided_at is not None:
-        return finish(SKIPPED, message=VOID_SKIP_REASON, warning=VOID_SKIP_REASON)
+        return finish(AttemptOutcome.SKIPPED, message=VOID_SKIP_REASON, warning=VOID_SKIP_REASON)
     connector_cls = store.connector_class
-    if not connector_cls.can_split:  # stores that refuse a second fulfilment (QuickBooks Commerce)
+    if not connector_cls.accepts_repeat_notification:
         reason = _already_notified(shipment)
         if reason:
-            return finish(SKIPPED, message=reason, warning=reason, advice=QBC_ADVICE)
+            return finish(AttemptOutcome.SKIPPED, message=reason, warning=reason,
+                          advice=connector_cls.repeat_notification_advice)
 
     summary = f"{store.connector} shipment notice for shipment {shipment.pk}"
     try:
@@ -375,39 +366,38 @@ def _attempt(notification_id: int, token: str, delivery: _Delivery) -> AttemptOu
         result = connector.notify_shipment(notice)
     except Exception as exc:  # noqa: BLE001 - classified (and a bug logged) by _failure
         return _failure(exc, finish=finish, store=store, summary=summary, notification_id=notification_id)
-    return finish(SENT, request_summary=result.request_summary or summary, response_code=result.response_code,
-                  message=result.response_body or "", warning=result.warning or "")
+    return finish(AttemptOutcome.SENT, request_summary=result.request_summary or summary,
+                  response_code=result.response_code, message=result.response_body or "",
+                  warning=result.warning or "")
 
 
-def _failure(exc: Exception, *, finish, store, summary: str, notification_id: int) -> AttemptOutcome:
+def _failure(exc: Exception, *, finish, store, summary: str, notification_id: int) -> AttemptResult:
     """Record what an attempt's error means: retry (transient), failed (the store's refusal
     verbatim, credentials, protocol, secrets, or a bug, logged with its trace)."""
     if isinstance(exc, TransientError):
         tries = _round_tries(notification_id) + 1
         limit = max(1, settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS)
         if tries >= limit:
-            return finish(FAILED, request_summary=summary, response_code=exc.status_code, message=exc.message,
-                          error=f"{exc.message} (gave up after {tries} attempts)")
+            return finish(AttemptOutcome.FAILED, request_summary=summary, response_code=exc.status_code,
+                          message=exc.message, error=f"{exc.message} (gave up after {tries} attempts)")
         delay = backoff_delay(tries, base=settings.SHIPBRIDGE_RETRY_BASE_SECONDS,
                               cap=settings.SHIPBRIDGE_RETRY_MAX_SECONDS, retry_after=exc.retry_after)
-        return finish(RETRY, request_summary=summary, response_code=exc.status_code, message=exc.message,
+        return finish(AttemptOutcome.RETRY, request_summary=summary, response_code=exc.status_code,
+                      message=exc.message,
                       error=exc.message, retry_in=delay)
     if isinstance(exc, StoreRejected):
-        error = _store_message(exc)
-        advice = ""
-        if store.connector == "quickbooks_commerce" and any(m in (exc.body or exc.message) for m in QBC_REFUSAL_MARKERS):
-            advice = QBC_ADVICE
-        return finish(FAILED, request_summary=summary, response_code=exc.status_code,
-                      message=(exc.body or exc.message), error=error, advice=advice)
+        return finish(AttemptOutcome.FAILED, request_summary=summary, response_code=exc.status_code,
+                      message=(exc.body or exc.message), error=_store_message(exc),
+                      advice=store.connector_class.refusal_advice(exc))
     if isinstance(exc, (AuthError, ProtocolError, ConnectorError)):
-        return finish(FAILED, request_summary=summary, response_code=getattr(exc, "status_code", None),
+        return finish(AttemptOutcome.FAILED, request_summary=summary, response_code=getattr(exc, "status_code", None),
                       message=exc.message, error=exc.message)
     if isinstance(exc, SecretDecryptionError):
-        return finish(FAILED, request_summary=summary, message=str(exc), error=str(exc))
+        return finish(AttemptOutcome.FAILED, request_summary=summary, message=str(exc), error=str(exc))
     # a bug must end the attempt with a trace, not hide it
     log.error("notification %s: unexpected error", notification_id, exc_info=exc)
     error = f"internal error ({type(exc).__name__}); the details are in the worker's log"
-    return finish(FAILED, request_summary=summary, message=error, error=error)
+    return finish(AttemptOutcome.FAILED, request_summary=summary, message=error, error=error)
 
 
 # --- public services -----------------------------------------------------------------------
@@ -429,20 +419,11 @@ def notification_deliver_now(
     expected = None
     while True:
         outcome = notification_attempt(notification_id=notification_id, expected_attempts=expected)
-        if outcome is None or outcome.outcome != RETRY:
+        if outcome is None or outcome.outcome != AttemptOutcome.RETRY:
             break
         sleep(outcome.retry_in or 0)
         expected = outcome.attempts
     return StoreNotification.objects.get(pk=notification_id)
-
-
-def notification_for_shipment(*, shipment: Shipment) -> StoreNotification:
-    notification = StoreNotification.objects.filter(shipment_id=shipment.pk).first()
-    if notification is None or not shipment.notify_store:
-        raise NotificationError(
-            f"shipment {shipment.pk} was made with \"do not notify the store\": there is nothing to send"
-        )
-    return notification
 
 
 def notification_resend(*, notification: StoreNotification, user=None) -> StoreNotification:
@@ -492,7 +473,7 @@ def notifications_requeue_stale(*, now: dt.datetime | None = None, grace_seconds
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
     # Called the store, outcome never recorded, claim expired: failed, not resent (see top).
     lost = unclaimed.filter(Exists(NotificationAttempt.objects.filter(notification=OuterRef("pk"),
-                                                                      outcome=IN_FLIGHT)))
+                                                                      outcome=AttemptOutcome.IN_FLIGHT)))
     for notification_id in list(lost.values_list("pk", flat=True)):
         _give_up_lost(notification_id, now=now)
     stale = (

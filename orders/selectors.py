@@ -1,12 +1,112 @@
-"""Read queries used by the admin and the operator commands."""
+"""Read queries used by the admin, the views and the operator commands: orders, shipments,
+and the store pages that show them (activity log, dashboard, time-zone check)."""
 from __future__ import annotations
 
-from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+import datetime as dt
+
+from django.db.models import (Exists, F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum,
+                              Value)
 from django.db.models.functions import Coalesce
 
-from stores.selectors import count_subquery
+from stores.models import OrderStatus, Store
 
-from .models import NOTIFICATION_NOT_REQUESTED, NotificationStatus, Order, OrderItem, Shipment, StoreNotification
+from .models import (NOTIFICATION_NOT_REQUESTED, NotificationAttempt, NotificationStatus, Order, OrderItem, Shipment,
+                     ShipmentItem, StoreNotification)
+
+# An order written with an order date or modification time this far past the moment it was
+# written has come from a store whose time-zone setting is probably wrong.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+TIMEZONE_WARNING = "Timestamps from this store land in the future: its time zone setting is probably wrong."
+SUSPECT_SAMPLE = 20
+
+
+def count_subquery(qs) -> Coalesce:
+    """COUNT(*) of a correlated queryset, as a scalar subquery (no GROUP BY on the outer query,
+    no extra query per row). Used by the dashboard and the orders desk."""
+    counted = qs.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+# --- stores, as seen through their orders ---------------------------------------------------
+
+
+def _future_q() -> Q:
+    return Q(order_date__gt=F("updated_at") + FUTURE_TOLERANCE) | Q(modified_at__gt=F("updated_at") + FUTURE_TOLERANCE)
+
+
+def store_timezone_suspect(*, store: Store) -> bool:
+    """True when the store's newest orders, written since its settings last changed, carry
+    an order date or modification time in the future (beyond a few minutes)."""
+    newest = (Order.objects.filter(store=store, updated_at__gte=store.updated_at)
+              .order_by("-updated_at", "-id").values("pk")[:SUSPECT_SAMPLE])
+    return Order.objects.filter(pk__in=Subquery(newest)).filter(_future_q()).exists()
+
+
+def stores_for_dashboard(*, stores: QuerySet[Store]) -> QuerySet[Store]:
+    """`stores` (already limited to what the user may see) with what the dashboard shows,
+    in a constant number of queries."""
+    awaiting = Order.objects.filter(store=OuterRef("pk"), status=OrderStatus.AWAITING_SHIPMENT)
+    failed = StoreNotification.objects.filter(shipment__order__store=OuterRef("pk"), status=NotificationStatus.FAILED)
+    suspect = Exists(Order.objects.filter(store=OuterRef("pk"), updated_at__gte=OuterRef("updated_at"))
+                     .filter(_future_q()))
+    return (stores.select_related("merchant")
+            .annotate(awaiting_shipment=count_subquery(awaiting),
+                      failed_notifications=count_subquery(failed),
+                      timezone_suspect=suspect)
+            .order_by("merchant__name", "name"))
+
+
+def store_import_runs(*, store: Store, limit: int = 50):
+    return list(store.import_runs.select_related("triggered_by").order_by("-started_at", "-id")[:limit])
+
+
+def store_notifications(*, store: Store, limit: int = 50):
+    """The store's shipment notifications, newest first, each with its attempts (newest first)."""
+    return list(
+        StoreNotification.objects.filter(shipment__order__store=store)
+        .select_related("shipment", "shipment__order")
+        .prefetch_related(Prefetch("attempt_log", queryset=NotificationAttempt.objects.order_by("-number")))
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+# --- shipping ------------------------------------------------------------------------------
+
+
+def shipped_quantities(*, order: Order) -> dict[int, int]:
+    """{order item id: quantity in the order's shipments that are not void}."""
+    rows = (
+        ShipmentItem.objects.filter(shipment__order_id=order.pk, shipment__voided_at__isnull=True)
+        .values("order_item_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {row["order_item_id"]: row["total"] for row in rows}
+
+
+def order_shipping_lines(*, order: Order) -> list[dict]:
+    """Each line of the order with what is shipped and what is left (adjustments included,
+    flagged, so a form can show them greyed out)."""
+    shipped = shipped_quantities(order=order)
+    lines = []
+    for item in order.items.all().order_by("id"):
+        done = shipped.get(item.pk, 0)
+        lines.append({
+            "item": item,
+            "ordered": item.quantity,
+            "shipped": done,
+            "remaining": 0 if item.adjustment else max(0, item.quantity - done),
+        })
+    return lines
+
+
+def notification_for_shipment(*, shipment: Shipment) -> StoreNotification | None:
+    """The shipment's store notification; None when it was made with "do not notify the store"."""
+    if not shipment.notify_store:
+        return None
+    return StoreNotification.objects.filter(shipment_id=shipment.pk).first()
+
+
+# --- orders --------------------------------------------------------------------------------
 
 
 def order_list(*, store_id: int | None = None, status: str | None = None) -> QuerySet[Order]:

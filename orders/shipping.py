@@ -4,13 +4,13 @@ Every service validates everything before it writes, runs in one transaction (th
 locked with SELECT ... FOR UPDATE, so two people shipping the same order cannot over-ship it),
 and defers its side effects to the commit: the store notification task and the customer e-mail.
 
-Rules (PRODUCT.md "Shipping and notifications"):
+Rules:
 - Orders awaiting shipment or on hold can be shipped; an order already shipped can get an
   additional shipment only with "do not notify the store"; cancelled orders and orders awaiting
   payment cannot be shipped.
 - A shipment carries whole lines or parts of them (never more than is left to ship); adjustment
   (discount) lines are not shipped. The order becomes shipped when every line is shipped.
-- Stores whose connector cannot receive split or combined orders (QuickBooks Commerce) refuse
+- Stores whose connector cannot receive split or combined orders (`can_split`, `can_combine`) refuse
   them: a shipment that notifies such a store must carry the whole order.
 - A combined shipment is one package for several orders of one store with the same ship-to: each
   order gets its own Shipment (its own items, its own store notification), all sharing the
@@ -26,17 +26,18 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from stores.models import OrderStatus, Store
 
 from .models import NotificationStatus, Order, OrderItem, Shipment, ShipmentItem, StoreNotification
-from .notifying import VOID_SKIP_REASON
+from .emails import customer_email_due, shipment_email_send
+from .notifying import VOID_SKIP_REASON, notification_queue
+from .selectors import shipped_quantities
 
 SHIPPABLE_STATUSES = (OrderStatus.AWAITING_SHIPMENT, OrderStatus.ON_HOLD)
 NO_NOTIFY = '"do not notify the store"'
-# Why a store whose connector cannot receive split orders (QuickBooks Commerce) refuses one.
+# Why a store whose connector cannot receive split orders refuses one.
 SPLIT_REFUSAL = "{kind} orders cannot be split: the store cannot receive shipment details for split orders."
 
 ItemsArg = Iterable[tuple[OrderItem | int, int]] | None
@@ -48,40 +49,6 @@ class ShippingError(ValueError):
 
 class StoreForbids(ShippingError):
     """The store's connector cannot receive what was asked (split or combined orders)."""
-
-
-# --- reads ---------------------------------------------------------------------------------
-
-
-def store_kind(store: Store) -> str:
-    """The store type as people name it ("QuickBooks Commerce", "Custom Store")."""
-    return store.connector_class.label.split(" (")[0]
-
-
-def shipped_quantities(*, order: Order) -> dict[int, int]:
-    """{order item id: quantity in the order's shipments that are not void}."""
-    rows = (
-        ShipmentItem.objects.filter(shipment__order_id=order.pk, shipment__voided_at__isnull=True)
-        .values("order_item_id")
-        .annotate(total=Sum("quantity"))
-    )
-    return {row["order_item_id"]: row["total"] for row in rows}
-
-
-def order_shipping_lines(*, order: Order) -> list[dict]:
-    """Each line of the order with what is shipped and what is left (adjustments included,
-    flagged, so a form can show them greyed out)."""
-    shipped = shipped_quantities(order=order)
-    lines = []
-    for item in order.items.all().order_by("id"):
-        done = shipped.get(item.pk, 0)
-        lines.append({
-            "item": item,
-            "ordered": item.quantity,
-            "shipped": done,
-            "remaining": 0 if item.adjustment else max(0, item.quantity - done),
-        })
-    return lines
 
 
 def _label(item: OrderItem) -> str:
@@ -227,7 +194,7 @@ def _check_split(
     whole = not any(shipped.values()) and _fully_shipped(order_items, {i.pk: q for i, q in lines})
     if whole:
         return
-    prefix = SPLIT_REFUSAL.format(kind=store_kind(store))
+    prefix = SPLIT_REFUSAL.format(kind=store.connector_class.short_label)
     if any(shipped.values()):
         raise StoreForbids(
             f"{prefix} Order {order.order_number} already has a shipment: ship the rest with {NO_NOTIFY}."
@@ -265,9 +232,6 @@ def _write_shipment(
     group_key: str,
     queue_notification: bool,
 ) -> Shipment:
-    from .emails import customer_email_due, shipment_email_send
-    from .notifying import notification_queue
-
     shipment = Shipment.objects.create(
         order=order, cost=cost, notify_store=notify_store, notify_customer=notify_customer,
         created_by=user if getattr(user, "pk", None) else None, group_key=group_key, **fields,
@@ -312,7 +276,7 @@ def shipment_create(
     with transaction.atomic():
         (order,) = _lock_orders([order.pk])
         store = order.store
-        notify_store = store.notify_marketplace if notify_store is None else bool(notify_store)
+        notify_store = store.notify_store if notify_store is None else bool(notify_store)
         notify_customer = store.notify_customer if notify_customer is None else bool(notify_customer)
         fields = _clean_fields(store=store, carrier=carrier, service=service, tracking_number=tracking_number,
                                ship_date=ship_date)
@@ -365,7 +329,7 @@ def order_split(
     with transaction.atomic():
         (locked,) = _lock_orders([order.pk])
         if not locked.store.connector_class.can_split:
-            kind = store_kind(locked.store)
+            kind = locked.store.connector_class.short_label
             raise StoreForbids(f"{SPLIT_REFUSAL.format(kind=kind)} Ship the whole order, or update {kind} by hand.")
         shipments = []
         for index, part in enumerate(parts):
@@ -397,7 +361,7 @@ def _check_combinable(orders: list[Order]) -> None:
         raise ShippingError(f"only orders of one store can be combined (these come from {names})")
     store = orders[0].store
     if not store.connector_class.can_combine:
-        kind = store_kind(store)
+        kind = store.connector_class.short_label
         raise StoreForbids(
             f"{kind} orders cannot be combined: the store cannot receive shipment details for combined "
             "orders. Ship each order on its own."
@@ -446,7 +410,7 @@ def orders_combine(
         locked = _lock_orders(order_ids)
         _check_combinable(locked)
         store = locked[0].store
-        notify_store = store.notify_marketplace if notify_store is None else bool(notify_store)
+        notify_store = store.notify_store if notify_store is None else bool(notify_store)
         notify_customer = store.notify_customer if notify_customer is None else bool(notify_customer)
         fields = _clean_fields(store=store, carrier=carrier, service=service, tracking_number=tracking_number,
                                ship_date=ship_date)

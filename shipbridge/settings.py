@@ -115,6 +115,22 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The periodic tasks. The DatabaseScheduler installs these entries in the database when beat
+# starts (an entry edited in the admin keeps its schedule until the next start). Each tick
+# expires before the next one (`expire_seconds`, sent as the task's `expires`): a tick no worker
+# took in time is dropped, the next one covers it.
+CELERY_BEAT_SCHEDULE = {
+    "Refresh due stores": {
+        "task": "orders.tasks.refresh_due_stores",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
+    "Re-queue stale store notifications": {
+        "task": "orders.tasks.requeue_stale_notifications",
+        "schedule": 300.0,
+        "options": {"expire_seconds": 280},
+    },
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- ShipBridge ---------------------------------------------------------------------------

@@ -4,12 +4,12 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
-from stores import views as store_views
+from orders import views as order_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
-    path("admin/dashboard/", admin.site.admin_view(store_views.dashboard), name="shipbridge_dashboard"),
-    path("admin/orders/order/<int:pk>/packing-slip/", admin.site.admin_view(store_views.packing_slip),
+    path("admin/dashboard/", admin.site.admin_view(order_views.dashboard), name="shipbridge_dashboard"),
+    path("admin/orders/order/<int:pk>/packing-slip/", admin.site.admin_view(order_views.packing_slip),
          name="shipbridge_packing_slip"),
     path("admin/", admin.site.urls),
 ]

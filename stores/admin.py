@@ -1,4 +1,7 @@
-"""The store settings pages, the store activity log, merchants and users in the admin."""
+"""The store settings pages, merchants and users in the admin.
+
+What a store page does with orders (Refresh now, the activity log, resending notifications)
+is added by `orders` (orders/admin.py), which builds on this admin."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +12,6 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -19,8 +21,8 @@ from .connectors.registry import CONNECTOR_NAMES, get_connector_class
 from .forms import StoreAdminForm, connection_field_names, mapping_field_names, mapping_style
 from .models import Merchant, OrderStatus, StatusMapping, Store, User
 from .scoping import MerchantScopedAdmin, user_merchant_id, without_merchant_field
-from .selectors import (TIMEZONE_WARNING, next_refresh_words, store_import_runs, store_notifications, store_state,
-                        store_timezone_suspect)
+from .selectors import next_refresh_words, store_state
+from .services import store_test_connection
 
 log = logging.getLogger("shipbridge.admin")
 
@@ -34,7 +36,6 @@ MERCHANT_GROUPS = ("merchant admin", "shipping clerk")
 
 @admin.register(Merchant)
 class MerchantAdmin(MerchantScopedAdmin):
-    merchant_lookup = "pk"
     list_display = ("name", "created_at")
     search_fields = ("name",)
 
@@ -109,7 +110,7 @@ class StoreAdmin(MerchantScopedAdmin):
     activity_fields = ("last_refresh_status", "last_refresh_at", "last_refresh_error", "import_cursor",
                        "next_refresh_at")
     readonly_fields = ("connector_notice", "connection_summary", "status_mapping_summary", *activity_fields)
-    actions = ["refresh_now", "test_connection"]
+    actions = ["test_connection"]
 
     # -- list columns --
     @admin.display(description="Connector", ordering="connector")
@@ -190,8 +191,8 @@ class StoreAdmin(MerchantScopedAdmin):
             ("Time zone", {"fields": ("timezone",),
                            "description": "The zone of the store server's clock (UTC unless you change it)."}),
             ("Status mapping", {"fields": mapping, "description": mapping_help}),
-            ("Marketplace notifications", {
-                "fields": ("notify_marketplace",),
+            ("Store notifications", {
+                "fields": ("notify_store",),
                 "description": "When on, the store is told about each shipment (carrier, service, tracking "
                                "number). Staff can still tick “do not notify the store” on any shipment.",
             }),
@@ -223,12 +224,13 @@ class StoreAdmin(MerchantScopedAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         return type(form.__name__, (form,), {"connector_name": None if obj else self._add_connector(request)})
 
-    def save_related(self, request, form, formsets, change):
-        from .services import status_mapping_replace
-
-        super().save_related(request, form, formsets, change)
-        if form.status_mapping is not None:
-            status_mapping_replace(store=form.instance, mapping=form.status_mapping)
+    def save_model(self, request, obj, form, change):
+        """Through the services (the form checked the same call in dry-run mode); `obj` then
+        stands for the saved store, as the admin expects."""
+        store = form.save_store()
+        obj.pk = store.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
     # -- add: the connector first --
     def add_view(self, request, form_url="", extra_context=None):
@@ -264,123 +266,56 @@ class StoreAdmin(MerchantScopedAdmin):
         info = self.opts.app_label, self.opts.model_name
         return {
             "store_notice": store.connector_class.notice,
-            "timezone_warning": TIMEZONE_WARNING if store_timezone_suspect(store=store) else "",
             "store_state": store_state(store=store),
             "store_next_refresh": next_refresh_words(store=store),
             "can_operate": self.has_change_permission(request, store),
-            "refresh_url": reverse("admin:%s_%s_refresh" % info, args=[store.pk]),
             "test_url": reverse("admin:%s_%s_test_connection" % info, args=[store.pk]),
-            "activity_url": reverse("admin:%s_%s_activity" % info, args=[store.pk]),
         }
 
     # -- extra pages --
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
-        wrap = self.admin_site.admin_view
         return [
-            path("<path:object_id>/refresh/", wrap(self.refresh_view), name="%s_%s_refresh" % info),
-            path("<path:object_id>/test-connection/", wrap(self.test_connection_view),
+            path("<path:object_id>/test-connection/", self.admin_site.admin_view(self.test_connection_view),
                  name="%s_%s_test_connection" % info),
-            path("<path:object_id>/activity/", wrap(self.activity_view), name="%s_%s_activity" % info),
-            path("<path:object_id>/activity/resend/<int:notification_id>/", wrap(self.resend_view),
-                 name="%s_%s_resend" % info),
         ] + super().get_urls()
 
-    def _store_or_404(self, request, object_id, *, change: bool) -> Store:
+    def store_or_404(self, request, object_id, *, change: bool) -> Store:
+        """The store the URL names, if the user may see it (404 otherwise) and, with `change`,
+        operate it (403 otherwise)."""
         store = self.get_object(request, unquote(object_id))
-        if store is None:
-            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # raises Http404
         allowed = self.has_change_permission(request, store) if change else self.has_view_permission(request, store)
         if not allowed:
             raise PermissionDenied
         return store
 
-    def _back(self, request, default: str) -> HttpResponseRedirect:
+    def redirect_back(self, request, default: str) -> HttpResponseRedirect:
+        """To the page the form came from (a `next` on this site), else to `default`."""
         target = request.POST.get("next") or ""
         if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                       require_https=request.is_secure()):
             return HttpResponseRedirect(target)
         return HttpResponseRedirect(default)
 
-    def _change_url(self, store) -> str:
+    def change_url(self, store) -> str:
         return reverse("admin:stores_store_change", args=[store.pk])
-
-    def refresh_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        store = self._store_or_404(request, object_id, change=True)
-        self._queue_refresh(request, [store])
-        return self._back(request, self._change_url(store))
 
     def test_connection_view(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        store = self._store_or_404(request, object_id, change=True)
+        store = self.store_or_404(request, object_id, change=True)
         ok, message = self._test(store)
         self.message_user(request, f"{store.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
-        return HttpResponseRedirect(self._change_url(store) + "#connection-test")
-
-    def activity_view(self, request, object_id):
-        store = self._store_or_404(request, object_id, change=False)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Activity of {store.name}",
-            "opts": self.opts,
-            "original": store,
-            "store": store,
-            "store_state": store_state(store=store),
-            "store_next_refresh": next_refresh_words(store=store),
-            "runs": store_import_runs(store=store),
-            "notifications": store_notifications(store=store),
-            "can_retry": self.has_change_permission(request, store),
-            "can_resend": request.user.has_perm("orders.change_shipment"),
-            "has_view_permission": True,
-            "refresh_url": reverse("admin:stores_store_refresh", args=[store.pk]),
-        }
-        return TemplateResponse(request, "admin/stores/store/activity.html", context)
-
-    def resend_view(self, request, object_id, notification_id):
-        from orders.models import StoreNotification
-        from orders.notifying import NotificationError, notification_resend
-
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        store = self._store_or_404(request, object_id, change=False)
-        notification = get_object_or_404(StoreNotification.objects.select_related("shipment__order"),
-                                         pk=notification_id, shipment__order__store=store)
-        if not request.user.has_perm("orders.change_shipment"):
-            raise PermissionDenied
-        activity = reverse("admin:stores_store_activity", args=[store.pk])
-        label = f"the notification of shipment {notification.shipment_id} (order {notification.shipment.order.order_number})"
-        try:
-            notification_resend(notification=notification, user=request.user)
-        except NotificationError as exc:
-            self.message_user(request, f"Not resent: {exc}.", messages.WARNING)
-        except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable; logged in full
-            log.exception("resend of notification %s failed", notification.pk)
-            self.message_user(request, f"Could not resend {label}: {_words(exc)}", messages.ERROR)
-        else:
-            self.message_user(request, f"Resend of {label} queued.", messages.SUCCESS)
-        return HttpResponseRedirect(activity)
-
-    # -- services, with every failure in words --
-    def _queue_refresh(self, request, stores) -> None:
-        queue_store_refreshes(self, request, stores)
+        return HttpResponseRedirect(self.change_url(store) + "#connection-test")
 
     def _test(self, store) -> tuple[bool, str]:
-        from .services import store_test_connection
-
         try:
             return store_test_connection(store=store)
         except Exception as exc:  # noqa: BLE001 - a bug must not show a traceback
             log.exception("connection test of store %s failed unexpectedly", store.pk)
-            return False, f"the test failed unexpectedly ({_words(exc)}); the details are in the server's log"
+            return False, f"the test failed unexpectedly ({first_line(exc)}); the details are in the server's log"
 
     # -- list actions --
-    @admin.action(description="Refresh now (import orders)", permissions=["change"])
-    def refresh_now(self, request, queryset):
-        self._queue_refresh(request, list(queryset))
-
     @admin.action(description="Test connection", permissions=["change"])
     def test_connection(self, request, queryset):
         for store in queryset:
@@ -388,39 +323,14 @@ class StoreAdmin(MerchantScopedAdmin):
             self.message_user(request, f"{store.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
 
 
-def queue_store_refreshes(model_admin, request, stores) -> None:
-    """"Refresh now" for each store (inactive ones are left alone), every outcome in words."""
-    from orders.importing import store_queue_refresh
-    from orders.models import ImportTrigger
-
-    queued, inactive = [], []
-    for store in stores:
-        if not store.active:
-            inactive.append(store.name)
-            continue
-        try:
-            store_queue_refresh(store=store, trigger=ImportTrigger.USER, user=request.user)
-        except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable
-            log.exception("could not queue an import of store %s", store.pk)
-            model_admin.message_user(request, f"{store.name}: the import could not be queued ({_words(exc)}).",
-                                     messages.ERROR)
-            continue
-        queued.append(store.name)
-    if queued:
-        model_admin.message_user(request, f"Import queued for {', '.join(queued)}; its run appears under Activity.",
-                                 messages.SUCCESS)
-    if inactive:
-        model_admin.message_user(request, f"Inactive, left alone: {', '.join(inactive)}.", messages.WARNING)
-
-
-def _words(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """An unexpected error in a few words for a message: its first line, or its type."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return text or type(exc).__name__
 
 
 @admin.register(StatusMapping)
 class StatusMappingAdmin(MerchantScopedAdmin):
-    merchant_lookup = "store__merchant_id"
     list_display = ("store", "store_status", "status")
     list_filter = ("status", "store")
     search_fields = ("store_status", "store__name")

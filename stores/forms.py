@@ -4,8 +4,9 @@ The store page form is built for one connector: its connection fields come from 
 settings schema (secrets write-only: never rendered back, blank keeps the stored value) and its
 status-mapping fields follow the connector's style — five comma-separated lists (Custom Store,
 QuickBooks Commerce) or one select per known store status (Acumatica shipments).
-Everything is validated before anything is saved; the admin saves the store and its mapping in
-one transaction.
+The form only parses and shows errors: every rule (connection settings, secrets left blank,
+duplicate names, the mapping) is the services' (`store_create` / `store_update`, asked here in
+dry-run mode), and the admin saves through those same services.
 """
 from __future__ import annotations
 
@@ -18,13 +19,11 @@ from django.utils.html import format_html, format_html_join
 
 from .connectors.base import SettingField
 from .connectors.registry import CONNECTOR_NAMES, connector_choices, get_connector_class
-from .crypto import SecretDecryptionError
-from .models import OrderStatus, Store
-from .services import StoreInputError, clean_connection_settings
+from .models import Merchant, OrderStatus, Store
+from .services import EMPTY_MAPPING_MESSAGE, STORE_OPTION_FIELDS, StoreInputError, store_create, store_update
 
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "WEBP": "WebP"}
-EMPTY_MAPPING_MESSAGE = "Map at least one store status: with no mapping, no order is imported."
 
 
 def setting_field_name(key: str) -> str:
@@ -42,10 +41,8 @@ STATUS_FIELD_PREFIX = "map_status_"
 
 
 def mapping_style(connector: str) -> str:
-    """"per_status" (one select per known store status) for Acumatica shipments, whose statuses
-    are a fixed set; "lists" (ShipStation's five comma-separated lists) for the others."""
-    cls = get_connector_class(connector)
-    return getattr(cls, "status_mapping_style", "per_status" if cls.name == "acumatica" else "lists")
+    """How the connector's status mapping is edited: "lists" or "per_status" (Connector)."""
+    return get_connector_class(connector).status_mapping_style
 
 
 def _status_field_name(store_status: str) -> str:
@@ -158,7 +155,6 @@ class StoreAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.status_mapping: dict[str, str] | None = None
-        self._connection: tuple[dict, dict] = ({}, {})
         connector = self.instance.connector if self.instance.pk else (self.connector_name or "")
         self.connector = connector if connector in CONNECTOR_NAMES else ""
         if "connector" in self.fields:
@@ -229,7 +225,7 @@ class StoreAdminForm(forms.ModelForm):
                 if name.startswith(STATUS_FIELD_PREFIX) and cleaned.get(name):
                     mapping[_status_from_field_name(name)] = cleaned[name]
         if not mapping:
-            self.add_error(None, EMPTY_MAPPING_MESSAGE)
+            self.add_error(None, _sentence(EMPTY_MAPPING_MESSAGE))
             return None
         return mapping
 
@@ -260,48 +256,43 @@ class StoreAdminForm(forms.ModelForm):
             if connector:
                 self.add_error("connector", "Choose the connector on the previous page.")
             return cleaned
-        name = (cleaned.get("name") or "").strip()
-        merchant_id = cleaned["merchant"].pk if cleaned.get("merchant") else self.instance.merchant_id
-        if name and merchant_id and Store.objects.filter(merchant_id=merchant_id, name=name).exclude(
-            pk=self.instance.pk
-        ).exists():
-            self.add_error("name", "This merchant already has a store with this name.")
-        self._clean_connection(cleaned)
         self.status_mapping = self._clean_mapping(cleaned)
+        if self.errors:
+            return cleaned  # the fields' own errors say what is wrong
+        self.store_input = {
+            "name": cleaned.get("name") or "",
+            "timezone": cleaned.get("timezone") or "UTC",
+            "settings": {f.key: cleaned.get(setting_field_name(f.key)) or ""
+                         for f in get_connector_class(self.connector).settings_schema},
+            "status_mapping": self.status_mapping,
+            **{name: cleaned[name] for name in STORE_OPTION_FIELDS if name in cleaned},
+        }
+        try:
+            self.save_store(dry_run=True)
+        except StoreInputError as exc:
+            self.add_error(self._form_field(exc.field), _sentence(str(exc)))
         return cleaned
 
-    def _clean_connection(self, cleaned) -> None:
-        cls = get_connector_class(self.connector)
-        if any(setting_field_name(f.key) in self.errors for f in cls.settings_schema):
-            return  # the fields' own errors say what is wrong
-        try:
-            stored_secrets = self.instance.get_secrets() if self.instance.pk else {}
-        except SecretDecryptionError:
-            stored_secrets = {}  # the keys changed: blank secrets must be entered again
-        values = {}
-        for f in cls.settings_schema:
-            value = cleaned.get(setting_field_name(f.key)) or ""
-            if f.secret and not value:
-                value = stored_secrets.get(f.key, "")
-            values[f.key] = value
-        try:
-            self._connection = clean_connection_settings(self.connector, values)
-        except StoreInputError as exc:
-            message = str(exc)
-            message = message[0].upper() + message[1:] + "."
-            for f in cls.settings_schema:
-                if repr(f.key) in message:
-                    self.add_error(setting_field_name(f.key), message)
-                    break
-            else:
-                self.add_error(None, message)
+    def _form_field(self, field: str | None) -> str | None:
+        """The form field showing a service error about `field` (None: the whole form)."""
+        if field and field.startswith("settings."):
+            field = setting_field_name(field.removeprefix("settings."))
+        return field if field in self.fields else None
 
-    def save(self, commit=True):
-        store = super().save(commit=False)
-        public, secrets = self._connection
-        store.settings = public
-        store.set_secrets(secrets)
-        if commit:
-            store.save()
-            self.save_m2m()
-        return store
+    def save_store(self, *, dry_run: bool = False) -> Store:
+        """Create or change the store through the services, from what clean() parsed."""
+        if self.instance.pk:
+            return store_update(store=self.instance, dry_run=dry_run, **self.store_input)
+        merchant = self.cleaned_data.get("merchant")
+        if merchant is None and self.instance.merchant_id is not None:  # a merchant's user: their own
+            merchant = Merchant.objects.get(pk=self.instance.merchant_id)
+        if merchant is None:
+            raise StoreInputError("choose the store's merchant", field="merchant")
+        return store_create(connector=self.connector, merchant=merchant, dry_run=dry_run, **self.store_input)
+
+
+def _sentence(message: str) -> str:
+    """A service's one-line message as a sentence for a form."""
+    message = message.strip()
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith(".") else message + "."

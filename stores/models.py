@@ -26,6 +26,10 @@ def validate_timezone(value: str) -> None:
 
 
 class Merchant(models.Model):
+    # The lookup from a row to the merchant that owns it, declared on every merchant-owned
+    # model: the admin's scoping (stores/scoping.py) reads it.
+    merchant_lookup = "pk"
+
     name = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -38,6 +42,8 @@ class Merchant(models.Model):
 
 class User(AbstractUser):
     """A ShipBridge login. Staff users belong to one merchant; platform superusers to none."""
+
+    merchant_lookup = "merchant_id"
 
     merchant = models.ForeignKey(
         Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="users",
@@ -53,6 +59,8 @@ class RefreshStatus(models.TextChoices):
 
 
 class Store(models.Model):
+    merchant_lookup = "merchant_id"
+
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="stores")
     connector = models.CharField(max_length=40, choices=[(n, n) for n in CONNECTOR_NAMES])
     name = models.CharField(max_length=200)
@@ -79,8 +87,8 @@ class Store(models.Model):
     last_connection_test_ok = models.BooleanField(null=True, blank=True)
     last_connection_test_message = models.TextField(blank=True, default="")
 
-    # Marketplace / customer notifications
-    notify_marketplace = models.BooleanField(
+    # Store / customer notifications
+    notify_store = models.BooleanField(
         "notify the store when a shipment is created", default=True,
     )
     notify_customer = models.BooleanField("email the customer on shipment", default=False)
@@ -137,6 +145,8 @@ class Store(models.Model):
 
 class StatusMapping(models.Model):
     """One store status string (case-sensitive) mapped onto an internal status."""
+
+    merchant_lookup = "store__merchant_id"
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="status_mappings")
     store_status = models.CharField(max_length=100, db_collation=None)

@@ -30,26 +30,9 @@ def user_merchant_id(request) -> int | None:
 
 
 def merchant_path_of(model) -> str | None:
-    """The lookup from `model` to its merchant's id, or None for models no merchant owns."""
-    from orders.models import (ImportRun, NotificationAttempt, Order, OrderItem, Product, ProductAlias, Shipment,
-                               ShipmentItem, StoreNotification)
-    from stores.models import Merchant, StatusMapping, Store, User
-
-    return {
-        Merchant: "pk",
-        User: "merchant_id",
-        Store: "merchant_id",
-        StatusMapping: "store__merchant_id",
-        Order: "store__merchant_id",
-        OrderItem: "order__store__merchant_id",
-        Product: "merchant_id",
-        ProductAlias: "product__merchant_id",
-        Shipment: "order__store__merchant_id",
-        ShipmentItem: "shipment__order__store__merchant_id",
-        ImportRun: "store__merchant_id",
-        StoreNotification: "shipment__order__store__merchant_id",
-        NotificationAttempt: "notification__shipment__order__store__merchant_id",
-    }.get(model)
+    """The lookup from `model` to its merchant's id (the model's `merchant_lookup`), or None
+    for models no merchant owns."""
+    return getattr(model, "merchant_lookup", None)
 
 
 def scoped_queryset(model, request, queryset=None):
@@ -130,9 +113,12 @@ class ScopedRelatedFieldListFilter(RelatedFieldListFilter):
 
 
 class MerchantScopedAdmin(admin.ModelAdmin):
-    """`merchant_lookup` is the lookup from this model to its merchant's id (e.g. "store__merchant_id")."""
+    """The admin of a merchant-owned model: the model declares `merchant_lookup`, the lookup
+    from a row to its merchant's id (e.g. "store__merchant_id")."""
 
-    merchant_lookup: str = "merchant_id"
+    @property
+    def merchant_lookup(self) -> str:
+        return self.model.merchant_lookup
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

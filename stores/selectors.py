@@ -1,63 +1,14 @@
-"""Read queries for the store pages, the activity log and the dashboard."""
+"""Reads about stores on their own: a store's state and next refresh in words. (What needs
+orders — the activity log, the dashboard, the time-zone check — is in orders/selectors.py.)"""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, IntegerField, Func, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from .models import OrderStatus, RefreshStatus, Store
-
-# An order written with an order date or modification time this far past the moment it was
-# written has come from a store whose time-zone setting is probably wrong.
-FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-TIMEZONE_WARNING = "Timestamps from this store land in the future: its time zone setting is probably wrong."
-SUSPECT_SAMPLE = 20
-
-
-def _future_q() -> Q:
-    return Q(order_date__gt=F("updated_at") + FUTURE_TOLERANCE) | Q(modified_at__gt=F("updated_at") + FUTURE_TOLERANCE)
-
-
-def store_timezone_suspect(*, store: Store) -> bool:
-    """True when the store's newest orders, written since its settings last changed, carry
-    an order date or modification time in the future (beyond a few minutes)."""
-    from orders.models import Order
-
-    newest = (Order.objects.filter(store=store, updated_at__gte=store.updated_at)
-              .order_by("-updated_at", "-id").values("pk")[:SUSPECT_SAMPLE])
-    return Order.objects.filter(pk__in=Subquery(newest)).filter(_future_q()).exists()
-
-
-def _timezone_suspect_annotation():
-    from orders.models import Order
-
-    return Exists(Order.objects.filter(store=OuterRef("pk"), updated_at__gte=OuterRef("updated_at"))
-                  .filter(_future_q()))
-
-
-def count_subquery(qs) -> Coalesce:
-    """COUNT(*) of a correlated queryset, as a scalar subquery (no GROUP BY on the outer query,
-    no extra query per row). Used by the dashboard and the orders desk."""
-    counted = qs.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def stores_for_dashboard(*, stores: QuerySet[Store]) -> QuerySet[Store]:
-    """`stores` (already limited to what the user may see) with what the dashboard shows,
-    in a constant number of queries."""
-    from orders.models import NotificationStatus, Order, StoreNotification
-
-    awaiting = Order.objects.filter(store=OuterRef("pk"), status=OrderStatus.AWAITING_SHIPMENT)
-    failed = StoreNotification.objects.filter(shipment__order__store=OuterRef("pk"), status=NotificationStatus.FAILED)
-    return (stores.select_related("merchant")
-            .annotate(awaiting_shipment=count_subquery(awaiting),
-                      failed_notifications=count_subquery(failed),
-                      timezone_suspect=_timezone_suspect_annotation())
-            .order_by("merchant__name", "name"))
+from .models import RefreshStatus, Store
 
 
 @dataclass(frozen=True)
@@ -95,21 +46,3 @@ def next_refresh_words(*, store: Store, now: dt.datetime | None = None) -> str:
     if store.next_refresh_at is None or store.next_refresh_at <= now:
         return "due now"
     return f"in {timeuntil(store.next_refresh_at, now)}"
-
-
-def store_import_runs(*, store: Store, limit: int = 50):
-    return list(store.import_runs.select_related("triggered_by").order_by("-started_at", "-id")[:limit])
-
-
-def store_notifications(*, store: Store, limit: int = 50):
-    """The store's shipment notifications, newest first, each with its attempts (newest first)."""
-    from django.db.models import Prefetch
-
-    from orders.models import NotificationAttempt, StoreNotification
-
-    return list(
-        StoreNotification.objects.filter(shipment__order__store=store)
-        .select_related("shipment", "shipment__order")
-        .prefetch_related(Prefetch("attempt_log", queryset=NotificationAttempt.objects.order_by("-number")))
-        .order_by("-created_at", "-id")[:limit]
-    )

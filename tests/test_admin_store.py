@@ -9,7 +9,7 @@ from PIL import Image
 
 from orders.models import ImportRun, ImportRunStatus, ImportTrigger, NotificationAttempt, Order, StoreNotification
 from stores.models import RefreshStatus, StatusMapping, Store
-from stores.selectors import TIMEZONE_WARNING
+from orders.selectors import TIMEZONE_WARNING
 from tests.factories import OrderFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def store_form(merchant=None, **overrides):
         "active": "on",
         "refresh_interval_minutes": "15",
         "timezone": "UTC",
-        "notify_marketplace": "on",
+        "notify_store": "on",
         "brand_company_name": "Acme Goods",
         "brand_phone": "",
         "brand_email": "",
@@ -181,7 +181,7 @@ def test_duplicate_store_name_is_a_form_error(admin_client_su, merchant):
                       conn_password="p", **LISTS)
     response = admin_client_su.post(f"{ADD_URL}?connector=custom_store", data)
     assert response.status_code == 200
-    assert "already has a store with this name" in response.content.decode()
+    assert "already has a store named &#x27;Shop&#x27;" in response.content.decode()
     assert Store.objects.count() == 1
 
 

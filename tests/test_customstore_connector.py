@@ -19,7 +19,8 @@ from stores.connectors.base import (
     TransientError,
     Window,
 )
-from stores.connectors.customstore.client import CustomStoreClient, _scrub
+from stores.connectors import http
+from stores.connectors.customstore.client import CustomStoreClient
 from stores.connectors.customstore.connector import CustomStoreConnector, QuickBooksCommerceConnector
 from stores.connectors.registry import get_connector_class
 from stores.sandbox.customstore import (
@@ -388,10 +389,10 @@ def test_urls_keep_the_merchant_query_and_drop_duplicates_of_ours():
 
 def test_password_is_scrubbed_from_error_messages():
     err = TransientError("cannot reach the store: HTTPConnectionPool(...): /x?SS-UserName=u&SS-Password=s%C3%A9cret-pw")
-    _scrub(err, "sécret-pw")
+    http.redact_error(err, ("sécret-pw",))
     assert str(err) == "cannot reach the store: HTTPConnectionPool(...): /x?SS-UserName=u&SS-Password=***"
     err = ProtocolError("invalid request: bad url https://h/x?p=sécret-pw")
-    _scrub(err, "sécret-pw")
+    http.redact_error(err, ("sécret-pw",))
     assert "sécret" not in str(err)
 
 

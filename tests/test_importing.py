@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from orders.importing import StoreBusy, _lease_acquire, stores_dispatch_due, store_refresh
+from orders.importing import StoreBusy, _lease_acquire, stores_refresh_due, store_refresh
 from orders.models import ImportRun, Order, OrderItem, Product
 from stores.models import OrderStatus, Store
 from stores.sandbox.customstore import start_custom_store_sandbox, store_settings
@@ -291,20 +291,20 @@ def test_an_order_imported_as_shipped_can_be_reopened_by_the_store(sandbox):
 @pytest.mark.django_db
 def test_an_inactive_store_does_not_import(sandbox):
     from orders.importing import StoreInactive
-    from orders.tasks import import_store
+    from orders.tasks import refresh_store
 
     store = make_store(sandbox)
     Store.objects.filter(pk=store.pk).update(active=False)
     with pytest.raises(StoreInactive):
         store_refresh(store_id=store.pk)
-    assert import_store(store.pk) == "unavailable"  # a task queued before deactivation
-    assert import_store(987654) == "gone"  # a task for a store deleted since
+    assert refresh_store(store.pk) == "unavailable"  # a task queued before deactivation
+    assert refresh_store(987654) == "gone"  # a task for a store deleted since
     out = io.StringIO()
     with pytest.raises(SystemExit):
         call_command("refresh_store", str(store.pk), "--wait", stdout=out)
     assert "inactive" in json.loads(out.getvalue().strip().splitlines()[-1])["error"]
     assert not ImportRun.objects.exists() and not Order.objects.exists()
-    assert stores_dispatch_due() == []
+    assert stores_refresh_due() == []
 
 
 @pytest.mark.django_db

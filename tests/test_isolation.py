@@ -182,7 +182,7 @@ def test_new_rows_get_the_users_merchant_whatever_is_posted(client_a, worlds):
         "conn_url": "http://127.0.0.1:9/x", "conn_username": "u", "conn_password": "p",
         "map_list_awaiting_shipment": "paid",
     })
-    assert response.status_code == 200 and "already has a store with this name" in response.content.decode()
+    assert response.status_code == 200 and "already has a store named" in response.content.decode()
 
 
 def test_foreign_keys_of_forms_and_inlines_offer_own_rows_only(client_a, worlds):

@@ -14,10 +14,11 @@ from django.db import connection
 from orders import tasks
 from orders.importing import store_refresh
 from orders.models import NotificationAttempt, NotificationStatus, Order, StoreNotification
-from orders.notifying import (QBC_ADVICE, NotificationError, notification_attempt, notification_deliver,
+from orders.notifying import (NotificationError, notification_attempt, notification_deliver,
                               notification_deliver_now, notification_resend, notifications_requeue_stale)
 from orders.selectors import order_as_dict, order_list
 from orders.shipping import orders_combine, shipment_create, shipment_void
+from stores.connectors.customstore.connector import QBC_ADVICE
 from stores.connectors.acumatica.connector import AcumaticaConnector
 from stores.models import OrderStatus
 from stores.sandbox.acumatica import SANDBOX_BRANCH, SANDBOX_PASSWORD, SANDBOX_TENANT, SANDBOX_USERNAME
@@ -602,10 +603,3 @@ def test_acumatica_refusal_is_kept_and_not_retried(acumatica_sandboxes, ship):
     assert attempt_log(notification) == [(1, "failed", 422)]
     assert sandbox.state.open_sessions == 0
     assert NotificationAttempt.objects.filter(notification=notification, outcome="failed").exists()
-
-
-def test_the_beat_entry_that_requeues_lost_notifications_exists():
-    from django_celery_beat.models import PeriodicTask
-
-    task = PeriodicTask.objects.get(task="orders.tasks.requeue_stale_notifications")
-    assert task.enabled and task.interval.every == 300 and task.expire_seconds == 280

@@ -180,7 +180,7 @@ def clerk_of(store):
 
 
 def test_shipping_clerk_ships_without_editing_orders(client):
-    store = StoreFactory(name="Shop", notify_marketplace=False)
+    store = StoreFactory(name="Shop", notify_store=False)
     order = OrderFactory(store=store, order_number="SO-1")
     item = OrderItemFactory(order=order, quantity=2)
     client.force_login(clerk_of(store))

@@ -3,6 +3,7 @@ import io
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -29,12 +30,21 @@ def test_migrations_are_complete():
     call_command("makemigrations", "--check", "--dry-run", stdout=io.StringIO())
 
 
-def test_dispatch_beat_entry_exists():
+def test_beat_installs_the_schedule_declared_in_settings():
+    # Given a fresh database, when beat starts (its scheduler set up), then the entries of
+    # CELERY_BEAT_SCHEDULE are installed with their expiry, and each names a registered task.
     from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
 
-    task = PeriodicTask.objects.get(task="stores.tasks.dispatch_due_stores")
-    assert task.enabled and task.interval.every == 60 and task.interval.period == "seconds"
-    assert task.expire_seconds == 55
+    from shipbridge.celery import app
+
+    DatabaseScheduler(app=app)
+    entries = {t.task: t for t in PeriodicTask.objects.filter(name__in=list(settings.CELERY_BEAT_SCHEDULE))}
+    refresh, requeue = entries["orders.tasks.refresh_due_stores"], entries["orders.tasks.requeue_stale_notifications"]
+    assert refresh.enabled and refresh.interval.every == 60 and refresh.interval.period == "seconds"
+    assert refresh.expire_seconds == 55
+    assert requeue.enabled and requeue.interval.every == 300 and requeue.expire_seconds == 280
+    assert set(entries) <= set(app.tasks)
 
 
 def test_add_store_saves_and_prints_id_last():

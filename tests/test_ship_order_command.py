@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 
 from orders.importing import store_refresh
 from orders.models import Order, Shipment, StoreNotification
-from orders.notifying import QBC_ADVICE
+from stores.connectors.customstore.connector import QBC_ADVICE
 from stores.models import OrderStatus
 from stores.sandbox.customstore import QBC_FULFILLED_ERROR, SandboxLine, start_custom_store_sandbox, store_settings
 from stores.services import store_create
@@ -145,8 +145,8 @@ def test_exit_status_and_no_traceback_from_the_shell(tmp_path):
 def test_without_no_notify_the_stores_setting_decides(shop):
     # Given a store set not to be notified of shipments ("notify the store" off)
     sandbox, store, order = shop
-    store.notify_marketplace = False
-    store.save(update_fields=["notify_marketplace"])
+    store.notify_store = False
+    store.save(update_fields=["notify_store"])
     # When an order is shipped without --no-notify
     result = ship_order(store.pk, order.order_number, "--carrier", "UPS", "--wait")
     # Then the store is not notified, as its setting says
@@ -159,6 +159,6 @@ def test_without_no_notify_the_stores_setting_decides(shop):
 def test_with_the_store_setting_on_the_store_is_notified(shop):
     # Given a store set to be notified (the default): shipping without --no-notify notifies it
     sandbox, store, order = shop
-    assert store.notify_marketplace
+    assert store.notify_store
     result = ship_order(store.pk, order.order_number, "--carrier", "UPS", "--wait")
     assert result["notification"] == {"status": "sent", "error": None} and len(sandbox.state.notices) == 1

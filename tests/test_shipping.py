@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from orders.models import NotificationStatus, Order, Shipment, ShipmentItem, StoreNotification
 from orders.selectors import order_as_dict, order_list
-from orders.shipping import (ShippingError, StoreForbids, order_shipping_lines, order_split, orders_combine,
+from orders.selectors import order_shipping_lines
+from orders.shipping import (ShippingError, StoreForbids, order_split, orders_combine,
                              shipment_create, shipment_void)
 from stores.models import OrderStatus
 from tests.factories import OrderFactory, OrderItemFactory, StoreFactory
@@ -159,7 +160,7 @@ def test_everything_shipped_leaves_nothing_to_ship():
 def test_notify_defaults_come_from_the_store_and_do_not_notify_writes_no_notification(
         django_capture_on_commit_callbacks):
     # Given a store that does not notify the marketplace by default
-    store = StoreFactory(notify_marketplace=False)
+    store = StoreFactory(notify_store=False)
     order = make_order(store=store)
     # When an order ships with the defaults
     with django_capture_on_commit_callbacks() as callbacks:

@@ -57,7 +57,12 @@ class ProtocolError(ConnectorError):
 
 
 class ConfigurationError(ConnectorError):
-    """The store's settings cannot work (unknown version, malformed URL...)."""
+    """The store's settings cannot work (unknown version, malformed URL...). `field` is the
+    settings key at fault (None when no one setting is)."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 # --- records ------------------------------------------------------------------------------
@@ -226,16 +231,16 @@ def clean_http_url(url: str, key: str, *, example: str = "", allow_query: bool =
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         hint = f", e.g. {example}" if example else ""
         raise ConfigurationError(
-            f"setting {key!r} must be an http:// or https:// address with a host{hint} (got {shown!r})"
+            f"setting {key!r} must be an http:// or https:// address with a host{hint} (got {shown!r})", field=key
         )
     if any(ch.isspace() for ch in url):
-        raise ConfigurationError(f"setting {key!r} must not contain spaces")
+        raise ConfigurationError(f"setting {key!r} must not contain spaces", field=key)
     try:
         parts.port
     except ValueError:
-        raise ConfigurationError(f"setting {key!r} has an invalid port (got {shown!r})") from None
+        raise ConfigurationError(f"setting {key!r} has an invalid port (got {shown!r})", field=key) from None
     if not allow_query and (parts.query or parts.fragment):
-        raise ConfigurationError(f"setting {key!r} must not carry a query or fragment (got {shown!r})")
+        raise ConfigurationError(f"setting {key!r} must not carry a query or fragment (got {shown!r})", field=key)
     return url
 
 
@@ -243,16 +248,29 @@ def clean_http_url(url: str, key: str, *, example: str = "", allow_query: bool =
 
 
 class Connector:
-    """Base class. Subclasses set the class attributes and implement the three I/O methods."""
+    """Base class. Subclasses set the class attributes and implement the three I/O methods.
+
+    Everything ShipBridge needs to know about a store type is asked of its connector class:
+    services, forms and pages never branch on a connector's name."""
 
     name: ClassVar[str]
-    label: ClassVar[str]
+    label: ClassVar[str]  # "QuickBooks Commerce (TradeGecko)": lists, choosers
+    short_label: ClassVar[str]  # "QuickBooks Commerce": how people name the store type in a sentence
     settings_schema: ClassVar[tuple[SettingField, ...]]
     help_text: ClassVar[str] = ""
     notice: ClassVar[str] = ""  # shown on the store's admin page (e.g. a service shutdown)
-    can_combine: ClassVar[bool] = True
-    can_split: ClassVar[bool] = True
+    can_combine: ClassVar[bool] = True  # one package for several orders, each order notified
+    can_split: ClassVar[bool] = True  # an order shipped in several notified shipments
+    # Whether the store takes a notification for items it was already told were shipped (a
+    # shipment made again after a void, an additional shipment). When False, such a
+    # notification is skipped with `repeat_notification_advice` instead of being refused.
+    accepts_repeat_notification: ClassVar[bool] = True
+    repeat_notification_advice: ClassVar[str] = ""
     tracking_needs_package: ClassVar[bool] = False
+    # How the admin edits the status mapping: "lists" (five comma-separated lists of the
+    # store's statuses, for stores with open-ended statuses) or "per_status" (one choice per
+    # known store status, for a fixed set).
+    status_mapping_style: ClassVar[str] = "lists"
     # Store statuses the store is known to use (admin hints, Acumatica filter).
     known_statuses: ClassVar[tuple[str, ...]] = ()
     # Mapping suggested for a new store: store status -> internal status value.
@@ -279,17 +297,25 @@ class Connector:
         unknown = sorted(set(values) - cls.setting_keys())
         if unknown:
             raise ConfigurationError(
-                f"unknown setting {unknown[0]!r} for {cls.name} (known: {', '.join(sorted(cls.setting_keys()))})"
+                f"unknown setting {unknown[0]!r} for {cls.name} (known: {', '.join(sorted(cls.setting_keys()))})",
+                field=unknown[0],
             )
         cleaned = {k: (v or "").strip() for k, v in values.items()}
         for f in cls.settings_schema:
             if f.required and not cleaned.get(f.key):
-                raise ConfigurationError(f"missing required setting {f.key!r} ({f.label})")
+                raise ConfigurationError(f"missing required setting {f.key!r} ({f.label})", field=f.key)
             if f.choices and cleaned.get(f.key) and cleaned[f.key] not in f.choices:
                 raise ConfigurationError(
-                    f"setting {f.key!r} must be one of: {', '.join(f.choices)} (got {cleaned[f.key]!r})"
+                    f"setting {f.key!r} must be one of: {', '.join(f.choices)} (got {cleaned[f.key]!r})", field=f.key
                 )
         return {k: v for k, v in cleaned.items() if v}
+
+    # -- what the store says --
+    @classmethod
+    def refusal_advice(cls, exc: StoreRejected) -> str:
+        """Advice for a refusal of a shipment notification this store type is known to give
+        (what to do instead), or "" when the refusal is not one it recognises."""
+        return ""
 
     # -- I/O, implemented by each connector --
     def test_connection(self) -> str:

@@ -22,6 +22,8 @@ RELEASES = ("2018 R2", "2019 R1", "2019 R2", "2020 R1", "2020 R2", "2021 R1", "2
 class AcumaticaConnector(Connector):
     name = "acumatica"
     label = "Acumatica ERP"
+    short_label = "Acumatica"
+    status_mapping_style = "per_status"  # shipment statuses are a fixed set: one choice each
     help_text = (
         "The ShipStation customization package must be imported and published on your Acumatica "
         "instance; installing it is your job or your Acumatica partner's, not ShipBridge's."

@@ -165,8 +165,3 @@ def _rejection_message(body: str, status: int, content_type: str) -> str:
         return f"the store refused the shipment notice (HTTP {status}): {http.short(text, 200)}"
     return text if "\n" not in text else " ".join(text.split())
 
-
-def _scrub(exc: ConnectorError, password: str) -> ConnectorError:
-    """Remove the password (the SS-Password parameter, and the password in any encoding)
-    from an error: message and body. Kept for callers of the old name."""
-    return http.redact_error(exc, (password,) if password else ())

@@ -18,6 +18,7 @@ from ..base import (
     ProtocolError,
     SettingField,
     ShipmentNotice,
+    StoreRejected,
     Window,
 )
 from . import mapper
@@ -35,6 +36,7 @@ RESPONSE_BODY_LIMIT = 4000  # characters of a shipnotify reply kept in NotifyRes
 class CustomStoreConnector(Connector):
     name = "custom_store"
     label = "Custom Store (XML)"
+    short_label = "Custom Store"
     help_text = "Any store exposing the Custom Store XML endpoint (export and shipnotify actions)."
     settings_schema = (
         SettingField("url", "Store URL", help_text="The endpoint URL, query string included."),
@@ -61,7 +63,7 @@ class CustomStoreConnector(Connector):
         location = cleaned.get("stock_location_id", "")
         if location and not (location.isascii() and location.isdigit()):
             raise ConfigurationError(
-                f"setting 'stock_location_id' must be digits only (got {_clip(location)!r})"
+                f"setting 'stock_location_id' must be digits only (got {_clip(location)!r})", field="stock_location_id"
             )
         return cleaned
 
@@ -182,9 +184,19 @@ class CustomStoreConnector(Connector):
         )
 
 
+# QuickBooks Commerce's validation errors when it already has the items of a notice.
+QBC_REFUSAL_MARKERS = ("fulfilled state", "unpacked quantity")
+QBC_ADVICE = (
+    "QuickBooks Commerce cannot receive shipping information when every product of the order is "
+    "already packed or already has tracking. Tick \"do not notify the store\" before making "
+    "additional shipments of an order, and don't split QuickBooks Commerce orders."
+)
+
+
 class QuickBooksCommerceConnector(CustomStoreConnector):
     name = "quickbooks_commerce"
     label = "QuickBooks Commerce (TradeGecko)"
+    short_label = "QuickBooks Commerce"
     help_text = (
         "Use the username, password and custom page URL Intuit gives "
         "(e.g. https://shipstation.tradegecko.com/fulfillments/99999.xml)."
@@ -195,6 +207,8 @@ class QuickBooksCommerceConnector(CustomStoreConnector):
     )
     can_combine = False
     can_split = False
+    accepts_repeat_notification = False
+    repeat_notification_advice = QBC_ADVICE
     settings_schema = (
         SettingField("url", "Custom page URL"),
         SettingField("username", "Username"),
@@ -218,6 +232,11 @@ class QuickBooksCommerceConnector(CustomStoreConnector):
     def extra_query(self) -> str:
         location = self._setting("stock_location_id")
         return f"stock_location_id%5B%5D={location}" if location else ""
+
+    @classmethod
+    def refusal_advice(cls, exc: StoreRejected) -> str:
+        text = exc.body or exc.message
+        return QBC_ADVICE if any(marker in text for marker in QBC_REFUSAL_MARKERS) else ""
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -8,10 +8,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from .connectors.registry import get_connector_class
-from .models import Store
-from .scoping import scoped_queryset
-from .selectors import next_refresh_words, store_state, stores_for_dashboard
+from stores.models import Store
+from stores.scoping import scoped_queryset
+from stores.selectors import next_refresh_words, store_state
+
+from .models import Order
+from .selectors import stores_for_dashboard
 
 
 def dashboard(request):
@@ -22,7 +24,7 @@ def dashboard(request):
     stores = stores_for_dashboard(stores=scoped_queryset(Store, request))
     rows = []
     for s in stores:
-        connector = get_connector_class(s.connector)
+        connector = s.connector_class
         rows.append({"store": s, "connector": connector.label, "notice": connector.notice,
                      "state": store_state(store=s, now=now), "next_refresh": next_refresh_words(store=s, now=now)})
     context = {
@@ -38,8 +40,6 @@ def dashboard(request):
 
 def packing_slip(request, pk: int):
     """A printable packing slip for one order, with its store's branding."""
-    from orders.models import Order
-
     if not request.user.has_perm("orders.view_order"):
         raise PermissionDenied
     order = get_object_or_404(scoped_queryset(Order, request).select_related("store"), pk=pk)

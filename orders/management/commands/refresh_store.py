@@ -7,7 +7,7 @@ from django.utils import timezone
 from orders.importing import StoreUnavailable, store_queue_refresh, store_refresh
 from orders.models import ImportRun, ImportRunStatus, ImportTrigger
 
-from ._util import get_store, json_line
+from stores.management.commands._util import get_store, json_line
 
 
 def parse_since(value: str) -> dt.datetime:
@@ -23,7 +23,7 @@ def parse_since(value: str) -> dt.datetime:
 
 class Command(BaseCommand):
     help = (
-        "Import a store's orders: queue the import, or with --wait run it here. The last line is a "
+        "Refresh a store (import its orders): queue the refresh, or with --wait run it here. The last line is a "
         'JSON summary {"status", "imported", "updated", "unchanged", "skipped", "error"}.'
     )
 
@@ -37,11 +37,12 @@ class Command(BaseCommand):
         store = get_store(opts["store_id"])
         since = parse_since(opts["since"]) if opts["since"] else None
         if not opts["wait"]:
-            if not store.active:
-                raise CommandError("inactive: this store is deactivated and does not import (activate it first)")
-            if since is not None:
+            if since is not None and store.active:
                 raise CommandError("--since needs --wait (queued imports always resume from the cursor)")
-            store_queue_refresh(store=store, trigger=ImportTrigger.COMMAND)
+            try:
+                store_queue_refresh(store=store, trigger=ImportTrigger.COMMAND)
+            except StoreUnavailable as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(json_line({"status": "queued", "store": store.pk}))
             return
         try:
