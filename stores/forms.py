@@ -2,8 +2,8 @@
 
 The store page form is built for one connector: its connection fields come from the connector's
 settings schema (secrets write-only: never rendered back, blank keeps the stored value) and its
-status-mapping fields follow the connector's style — five comma-separated lists (Custom Store,
-QuickBooks Commerce) or one select per known store status (Acumatica shipments).
+status-mapping fields follow the connector's `status_mapping_style` — five comma-separated
+lists, or one select per known store status.
 The form only parses and shows errors: every rule (connection settings, secrets left blank,
 duplicate names, the mapping) is the services' (`store_create` / `store_update`, asked here in
 dry-run mode), and the admin saves through those same services.

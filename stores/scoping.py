@@ -17,7 +17,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.filters import RelatedFieldListFilter
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.http import Http404
 
 
@@ -238,8 +238,6 @@ def _scope_inline(inline) -> None:
 
 def _related_field(model, path: str):
     """The last field of a `a__b` list_filter path when it is a foreign key, else None."""
-    from django.core.exceptions import FieldDoesNotExist
-
     field = None
     current = model
     for part in path.split("__"):

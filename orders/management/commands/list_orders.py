@@ -3,11 +3,11 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from orders.selectors import order_as_dict, order_list
-from stores.models import OrderStatus
+from stores.models import OrderStatus, Store
 
 
 class Command(BaseCommand):
-    help = "List imported orders as a JSON array (the shape is a contract; see PRODUCT.md)."
+    help = "List imported orders as a JSON array (the shape is a contract; see the README)."
 
     def add_arguments(self, parser):
         parser.add_argument("--store", type=int, default=None, metavar="STORE_ID")
@@ -17,8 +17,6 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         orders = order_list(store_id=opts["store"], status=opts["status"])
         if opts["store"] is not None and not orders.exists():
-            from stores.models import Store
-
             if not Store.objects.filter(pk=opts["store"]).exists():
                 raise CommandError(f"no store with id {opts['store']}")
         data = [order_as_dict(o) for o in orders.iterator(chunk_size=500)]
