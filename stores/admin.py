@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .connectors.registry import CONNECTOR_NAMES, get_connector_class
+from .connectors.registry import CONNECTOR_NAMES, connector_choices, get_connector_class
 from .forms import StoreAdminForm, connection_field_names, mapping_field_names, mapping_style
 from .models import Merchant, OrderStatus, StatusMapping, Store, User
 from .scoping import MerchantScopedAdmin, user_merchant_id, without_merchant_field
@@ -98,13 +98,26 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+class ConnectorFilter(admin.SimpleListFilter):
+    """Filter stores by connector, named by its label (the registry's connectors)."""
+
+    title = "connector"
+    parameter_name = "connector"
+
+    def lookups(self, request, model_admin):
+        return connector_choices()
+
+    def queryset(self, request, queryset):
+        return queryset.filter(connector=self.value()) if self.value() else queryset
+
+
 @admin.register(Store)
 class StoreAdmin(MerchantScopedAdmin):
     form = StoreAdminForm
     change_form_template = "admin/stores/store/change_form.html"
     list_display = ("name", "merchant", "connector_label", "active", "state", "timezone", "last_refresh_at",
                     "next_refresh")
-    list_filter = ("connector", "active", "last_refresh_status", "merchant")
+    list_filter = (ConnectorFilter, "active", "last_refresh_status", "merchant")
     search_fields = ("name", "merchant__name")
     list_select_related = ("merchant",)
     activity_fields = ("last_refresh_status", "last_refresh_at", "last_refresh_error", "import_cursor",

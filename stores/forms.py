@@ -158,8 +158,7 @@ class StoreAdminForm(forms.ModelForm):
         connector = self.instance.connector if self.instance.pk else (self.connector_name or "")
         self.connector = connector if connector in CONNECTOR_NAMES else ""
         if "connector" in self.fields:
-            field = self.fields["connector"]
-            field.choices = connector_choices()
+            field = self.fields["connector"] = forms.ChoiceField(label="Connector", choices=connector_choices())
             if self.instance.pk:
                 field.disabled = True
                 field.help_text = "A store's connector cannot change; add a new store instead."
