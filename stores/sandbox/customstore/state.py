@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from .server import RunningSandbox, SandboxHandler
+from ..server import RunningSandbox, SandboxHandler
 
 UTC = dt.timezone.utc
 SANDBOX_PATH = "/shipstation.xml"

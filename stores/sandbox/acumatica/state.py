@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from stores.connectors.acumatica.mapper import RELEASE_ENDPOINT_VERSIONS
 
-from .server import RunningSandbox, SandboxHandler
+from ..server import RunningSandbox, SandboxHandler
 
 SANDBOX_USERNAME = "admin"
 SANDBOX_PASSWORD = "sandbox-pass-123"
