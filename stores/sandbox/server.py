@@ -5,6 +5,7 @@ Used by the tests (each test gets its own server on a free port), the benchmarks
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -77,3 +78,15 @@ class RunningSandbox:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def serve_until_interrupted(*sandboxes: RunningSandbox) -> None:
+    """Keep the started sandboxes serving until Ctrl-C, then stop them."""
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sandbox in sandboxes:
+            sandbox.stop()

@@ -1,10 +1,10 @@
 """Serve the sandbox stores of the embedded demo on loopback until interrupted."""
-import time
 
 from django.core.management.base import BaseCommand
 
 from stores.sandbox.acumatica import DEMO_SERVER_TIMEZONE, start_acumatica_sandbox
 from stores.sandbox.customstore import SANDBOX_PATH, start_custom_store_sandbox
+from stores.sandbox.server import serve_until_interrupted
 
 
 class Command(BaseCommand):
@@ -25,11 +25,4 @@ class Command(BaseCommand):
         self.stdout.write(f"sandbox QuickBooks Commerce feed: {qbc.url}{SANDBOX_PATH}")
         self.stdout.write(f"sandbox Acumatica server:         {acu.url} (clock in {DEMO_SERVER_TIMEZONE})")
         self.stdout.flush()
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            qbc.stop()
-            acu.stop()
+        serve_until_interrupted(qbc, acu)

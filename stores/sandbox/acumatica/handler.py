@@ -27,6 +27,9 @@ KEY_NOT_FOUND = {
 }
 
 
+NOT_JSON = object()  # a request body that is not JSON (already answered)
+
+
 class AcumaticaSandboxHandler(SandboxHandler):
     state: AcumaticaSandboxState
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
@@ -246,13 +249,19 @@ class AcumaticaSandboxHandler(SandboxHandler):
             nbr = wrapped.get("value") if isinstance(wrapped, dict) else None
             return self.state.shipments.get(nbr) if nbr else None
 
+    def json_body(self, body: bytes):
+        """The request's JSON, or NOT_JSON after answering 400 as Acumatica does."""
+        try:
+            return json.loads(body)
+        except ValueError:
+            self.send_json(400, {"message": "The request is invalid.", "modelState": {"entity": ["The body is not JSON."]}})
+            return NOT_JSON
+
     def put_shipment(self, query: dict, body: bytes) -> None:
         state = self.state
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return self.send_json(400, {"message": "The request is invalid.",
-                                        "modelState": {"entity": ["The body is not JSON."]}})
+        data = self.json_body(body)
+        if data is NOT_JSON:
+            return None
         rows = data.get("Packages") if isinstance(data, dict) else None
         if rows is not None and (not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows)):
             return self.send_json(400, {"message": "The request is invalid.",
@@ -299,11 +308,9 @@ class AcumaticaSandboxHandler(SandboxHandler):
 
     def confirm(self, version: str, body: bytes) -> None:
         state = self.state
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return self.send_json(400, {"message": "The request is invalid.",
-                                        "modelState": {"entity": ["The body is not JSON."]}})
+        data = self.json_body(body)
+        if data is NOT_JSON:
+            return None
         with state.lock:
             shipment = self._find(data.get("entity") if isinstance(data, dict) else None)
             if shipment is None:

@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import time
 
-from ..server import RunningSandbox, SandboxHandler
+from ..server import RunningSandbox, SandboxHandler, serve_until_interrupted
 from .data import (
     CATALOGUE, COMPANIES, FIRST_NAMES, LAST_NAMES, NOTES, PLACES, PRESETS, SERVICES, UTC, Preset, SandboxLine,
     SandboxOrder, generate_orders,
@@ -104,10 +103,4 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"{args.preset} sandbox: {sandbox.endpoint}  user={SANDBOX_USERNAME} password={SANDBOX_PASSWORD}",
           flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
+    serve_until_interrupted(sandbox)
