@@ -159,7 +159,7 @@ def test_everything_shipped_leaves_nothing_to_ship():
 
 def test_notify_defaults_come_from_the_store_and_do_not_notify_writes_no_notification(
         django_capture_on_commit_callbacks):
-    # Given a store that does not notify the marketplace by default
+    # Given a store that is not notified by default
     store = StoreFactory(notify_store=False)
     order = make_order(store=store)
     # When an order ships with the defaults

@@ -67,8 +67,8 @@ def test_worker_runs_the_scheduled_import_through_redis(worker):
             connector="custom_store", name="Worker shop",
             settings=store_settings(sandbox),
         )
-        # When the beat's dispatcher task is sent to Redis (what beat does every minute)
-        worker.send_task("stores.tasks.dispatch_due_stores")
+        # When the beat's "refresh due stores" task is sent to Redis (what beat does every minute)
+        worker.send_task("orders.tasks.refresh_due_stores")
         # Then the worker queues and runs the store's import, and the orders are in the database
         assert _wait_for(lambda: ImportRun.objects.filter(store=store, status="succeeded").exists()), \
             list(ImportRun.objects.values("status", "error"))
