@@ -30,6 +30,7 @@ def test_migrations_are_complete():
     call_command("makemigrations", "--check", "--dry-run", stdout=io.StringIO())
 
 
+@pytest.mark.django_db(transaction=True)  # the scheduler closes stale connections, as beat does
 def test_beat_installs_the_schedule_declared_in_settings():
     # Given a fresh database, when beat starts (its scheduler set up), then the entries of
     # CELERY_BEAT_SCHEDULE are installed with their expiry, and each names a registered task.
