@@ -56,6 +56,11 @@ admin.site.unregister(Store)
 class StoreAdmin(store_admin.StoreAdmin):
     actions = ["refresh_now", *store_admin.StoreAdmin.actions]
 
+    @property
+    def products_description(self):
+        return format_html('Products (SKU, name, weight, image, bin location) and SKU aliases are managed under '
+                           '<a href="{}">Products</a>.', reverse("admin:orders_product_changelist"))
+
     def _panel_context(self, request, store):
         info = self.opts.app_label, self.opts.model_name
         return {

@@ -73,7 +73,7 @@ class AttemptResult:
 
 
 def _lease() -> dt.timedelta:
-    # Long enough for a whole exchange with the store (Acumatica: login, PUT, action, polls, logout).
+    # Long enough for a whole exchange with the store (a login, several calls, polls, a logout).
     return dt.timedelta(seconds=max(300.0, 10 * settings.SHIPBRIDGE_HTTP_TIMEOUT))
 
 
@@ -195,9 +195,9 @@ def _round_tries(notification_id: int) -> int:
 
 
 def _store_message(exc: StoreRejected) -> str:
-    """The store's refusal in its own words: the connector's message carries them (verbatim
-    for a short text reply such as QuickBooks Commerce's JSON errors; the error texts of a
-    structured reply such as Acumatica's). The whole reply is kept in the attempt log."""
+    """The store's refusal in its own words: the connector's message carries them (a short
+    text reply verbatim, or the error texts of a structured reply). The whole reply is kept
+    in the attempt log."""
     return (exc.message or "").strip() or (exc.body or "").strip()[:MAX_MESSAGE_CHARS] or (
         f"the store refused the notification (HTTP {exc.status_code})")
 

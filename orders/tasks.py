@@ -51,6 +51,18 @@ def notify_store(notification_id: int, attempt: int | None = None) -> str:
     return outcome.outcome
 
 
+# The tasks' names before "refresh" became the one verb: messages queued by an older release
+# (a "Refresh now", a beat tick) are still run after an upgrade. To be removed in a later release.
+@shared_task(name="orders.tasks.import_store", ignore_result=True, acks_late=True)
+def import_store(store_id: int, trigger: str = ImportTrigger.SCHEDULE, user_id: int | None = None) -> str:
+    return refresh_store(store_id, trigger=trigger, user_id=user_id)
+
+
+@shared_task(name="stores.tasks.dispatch_due_stores", ignore_result=True)
+def dispatch_due_stores() -> int:
+    return refresh_due_stores()
+
+
 @shared_task(name="orders.tasks.requeue_stale_notifications", ignore_result=True)
 def requeue_stale_notifications() -> int:
     """Beat: queue again the pending store notifications whose task was lost."""

@@ -221,14 +221,14 @@ class StoreAdmin(MerchantScopedAdmin):
             }),
             ("Product management", {
                 "fields": ("create_products", "update_products"),
-                "description": format_html(
-                    'Products (SKU, name, weight, image, bin location) and SKU aliases are managed under '
-                    '<a href="{}">Products</a>.', reverse("admin:orders_product_changelist")),
+                "description": self.products_description,
             }),
         ]
         if obj is not None:
             fieldsets.append(("Import state", {"fields": self.activity_fields, "classes": ("collapse",)}))
         return without_merchant_field(request, fieldsets)
+
+    products_description = "Products (SKU, name, weight, image, bin location) and SKU aliases of imported lines."
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         model_fields = {f.name for f in Store._meta.get_fields()}

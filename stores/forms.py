@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from .connectors.base import SettingField
 from .connectors.registry import CONNECTOR_NAMES, connector_choices, get_connector_class
 from .models import Merchant, OrderStatus, Store
-from .services import EMPTY_MAPPING_MESSAGE, STORE_OPTION_FIELDS, StoreInputError, store_create, store_update
+from .services import STORE_OPTION_FIELDS, StoreInputError, store_create, store_update
 
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "WEBP": "WebP"}
@@ -223,9 +223,6 @@ class StoreAdminForm(forms.ModelForm):
             for name in self.fields:
                 if name.startswith(STATUS_FIELD_PREFIX) and cleaned.get(name):
                     mapping[_status_from_field_name(name)] = cleaned[name]
-        if not mapping:
-            self.add_error(None, _sentence(EMPTY_MAPPING_MESSAGE))
-            return None
         return mapping
 
     # -- branding --
@@ -256,8 +253,6 @@ class StoreAdminForm(forms.ModelForm):
                 self.add_error("connector", "Choose the connector on the previous page.")
             return cleaned
         self.status_mapping = self._clean_mapping(cleaned)
-        if self.errors:
-            return cleaned  # the fields' own errors say what is wrong
         self.store_input = {
             "name": cleaned.get("name") or "",
             "timezone": cleaned.get("timezone") or "UTC",
@@ -266,28 +261,39 @@ class StoreAdminForm(forms.ModelForm):
             "status_mapping": self.status_mapping,
             **{name: cleaned[name] for name in STORE_OPTION_FIELDS if name in cleaned},
         }
+        if "merchant" in cleaned:
+            self.store_input["merchant"] = cleaned["merchant"]
+        elif self.instance.merchant_id is not None:  # a merchant's own user: their merchant
+            self.store_input["merchant"] = Merchant.objects.get(pk=self.instance.merchant_id)
+        if not self.store_input.get("merchant"):
+            return cleaned  # no merchant chosen: its field says so
         try:
             self.save_store(dry_run=True)
         except StoreInputError as exc:
-            self.add_error(self._form_field(exc.field), _sentence(str(exc)))
+            for field, message in exc.errors:
+                self._add_service_error(field, _sentence(message))
         return cleaned
 
-    def _form_field(self, field: str | None) -> str | None:
-        """The form field showing a service error about `field` (None: the whole form)."""
+    def _add_service_error(self, field: str | None, message: str) -> None:
+        """Show a service's error on its field, unless the field's own check already said
+        what is wrong with it."""
         if field and field.startswith("settings."):
             field = setting_field_name(field.removeprefix("settings."))
-        return field if field in self.fields else None
+        field = field if field in self.fields else None
+        if field is not None and field in self.errors:
+            return
+        if field is None and message in self.non_field_errors():
+            return
+        self.add_error(field, message)
+
+    def validate_unique(self):
+        """The store's constraints (one name per merchant) are the services' to check."""
 
     def save_store(self, *, dry_run: bool = False) -> Store:
         """Create or change the store through the services, from what clean() parsed."""
         if self.instance.pk:
             return store_update(store=self.instance, dry_run=dry_run, **self.store_input)
-        merchant = self.cleaned_data.get("merchant")
-        if merchant is None and self.instance.merchant_id is not None:  # a merchant's user: their own
-            merchant = Merchant.objects.get(pk=self.instance.merchant_id)
-        if merchant is None:
-            raise StoreInputError("choose the store's merchant", field="merchant")
-        return store_create(connector=self.connector, merchant=merchant, dry_run=dry_run, **self.store_input)
+        return store_create(connector=self.connector, dry_run=dry_run, **self.store_input)
 
 
 def _sentence(message: str) -> str:

@@ -1,6 +1,8 @@
 """Writes on merchants and stores. Keyword-only, atomic, validated before anything is saved."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models, transaction
 from django.utils import timezone as django_timezone
@@ -15,14 +17,41 @@ EMPTY_MAPPING_MESSAGE = "map at least one store status: with no mapping, no orde
 
 
 class StoreInputError(ValueError):
-    """Bad operator/admin input for a store; the message is one line naming the problem.
+    """Bad operator/admin input for a store. `str()` is one line naming the (first) problem,
+    for commands; `errors` lists every problem found as (field, message), for forms.
 
-    `field` says where the problem is, for forms: a Store field name ("name", "timezone"...),
-    "settings.<key>" for a connection setting, "status_mapping", or None."""
+    A field is a Store field name ("name", "timezone"...), "settings.<key>" for a connection
+    setting, "status_mapping", or None (the store as a whole)."""
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None,
+                 errors: list[tuple[str | None, str]] | None = None):
         super().__init__(message)
-        self.field = field
+        self.errors = errors or [(field, message)]
+        self.field = self.errors[0][0]
+
+
+class _Problems:
+    """Collects the StoreInputErrors of independent checks, so a form shows them all at once;
+    the first one found is the message a command prints."""
+
+    def __init__(self):
+        self.first: StoreInputError | None = None
+        self.errors: list[tuple[str | None, str]] = []
+
+    @contextmanager
+    def check(self):
+        try:
+            yield
+        except StoreInputError as exc:
+            self.first = self.first or exc
+            self.errors.extend(exc.errors)
+
+    def fields(self) -> set[str]:
+        return {field for field, _ in self.errors if field}
+
+    def raise_any(self) -> None:
+        if self.first is not None:
+            raise StoreInputError(str(self.first), errors=self.errors)
 
 
 # Store fields set through store_create / store_update besides name, time zone and connection.
@@ -69,9 +98,13 @@ def validation_message(exc: ValidationError, model: type[models.Model], prefix: 
 
 
 def _invalid(exc: ValidationError, model: type[models.Model], prefix: str) -> StoreInputError:
-    fields = [f for f in getattr(exc, "error_dict", {}) if f != NON_FIELD_ERRORS]
-    return StoreInputError(validation_message(exc, model, prefix=prefix),
-                           field=fields[0] if len(fields) == 1 else None)
+    """One StoreInputError for a model's refusal: the whole line as its message, one error per field."""
+    if not hasattr(exc, "error_dict"):
+        return StoreInputError(validation_message(exc, model, prefix=prefix))
+    errors = [(None if field == NON_FIELD_ERRORS else field, validation_message(ValidationError({field: messages}),
+                                                                              model, prefix=prefix))
+              for field, messages in exc.error_dict.items()]
+    return StoreInputError(validation_message(exc, model, prefix=prefix), errors=errors)
 
 
 def _connector_class(connector: str):
@@ -94,22 +127,22 @@ def clean_connection_settings(connector: str, values: dict[str, str]) -> tuple[d
 
 
 def _stored_secrets(store: Store) -> dict:
-    if not store.pk:
-        return {}
     try:
         return store.get_secrets()
-    except (crypto.SecretDecryptionError, ImproperlyConfigured):
+    except crypto.SecretDecryptionError:
         return {}  # the keys changed: secrets left blank must be entered again
+    except ImproperlyConfigured as exc:  # SHIPBRIDGE_ENCRYPTION_KEYS empty or malformed
+        raise StoreInputError(str(exc)) from None
 
 
 def _with_stored_secrets(store: Store, settings: dict[str, str]) -> dict[str, str]:
     """`settings` with each secret left blank replaced by the stored one (secrets are
     write-only: a blank field keeps what is stored)."""
-    stored = _stored_secrets(store)
     values = dict(settings)
-    for key in store.connector_class.secret_keys():
-        if not (values.get(key) or ""):
-            values[key] = stored.get(key, "")
+    blank = [key for key in store.connector_class.secret_keys() if not (values.get(key) or "")]
+    stored = _stored_secrets(store) if blank else {}
+    for key in blank:
+        values[key] = stored.get(key, "")
     return values
 
 
@@ -129,29 +162,50 @@ def _apply_options(store: Store, options: dict) -> None:
         Store._meta.get_field(name).save_form_data(store, value)
 
 
-def _check_store(store: Store, *, merchant_name: str = "") -> None:
-    """The store's own fields, then its name among its merchant's stores (the merchant's, or
-    the one `merchant_name` names when the store has none yet)."""
-    try:  # before anything is written (full_clean adds the constraints when saving)
-        store.clean_fields(exclude=["merchant"])
-    except ValidationError as exc:
-        raise _invalid(exc, Store, "store ") from None
+def _check_store(store: Store, problems: _Problems, *, merchant_name: str = "") -> None:
+    """The store's own fields (but those already found wrong), then its name among its
+    merchant's stores (the merchant's, or the one `merchant_name` names when it has none yet)."""
+    with problems.check():
+        try:  # before anything is written (full_clean adds the constraints when saving)
+            store.clean_fields(exclude=["merchant", *problems.fields()])
+        except ValidationError as exc:
+            raise _invalid(exc, Store, "store ") from None
+    if "name" in problems.fields():
+        return
     same_name = Store.objects.filter(name=store.name).exclude(pk=store.pk)
     if store.merchant_id is not None:
         same_name, merchant_name = same_name.filter(merchant_id=store.merchant_id), store.merchant.name
     else:
         same_name = same_name.filter(merchant__name=merchant_name)
-    if same_name.exists():
-        raise StoreInputError(f"merchant {merchant_name!r} already has a store named {store.name!r}", field="name")
+    with problems.check():
+        if same_name.exists():
+            raise StoreInputError(f"merchant {merchant_name!r} already has a store named {store.name!r}",
+                                  field="name")
 
 
-def _save(store: Store, *, secrets: dict | None, mapping: dict[str, str] | None) -> Store:
-    """Write a checked store (inside the caller's transaction): secrets, row, mapping."""
-    if secrets is not None:
-        try:
-            store.set_secrets(secrets)
-        except ImproperlyConfigured as exc:  # SHIPBRIDGE_ENCRYPTION_KEYS empty or malformed
-            raise StoreInputError(str(exc)) from None
+def _set_secrets(store: Store, secrets: dict) -> None:
+    try:
+        store.set_secrets(secrets)
+    except ImproperlyConfigured as exc:  # SHIPBRIDGE_ENCRYPTION_KEYS empty or malformed
+        raise StoreInputError(str(exc)) from None
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise StoreInputError("a store needs a name", field="name")
+    return name
+
+
+def _check_mapping(mapping: dict[str, str]) -> dict[str, str]:
+    mapping = parse_status_mapping(mapping)
+    if not mapping:
+        raise StoreInputError(EMPTY_MAPPING_MESSAGE, field="status_mapping")
+    return mapping
+
+
+def _save(store: Store, *, mapping: dict[str, str] | None) -> Store:
+    """Write a checked store (inside the caller's transaction): the row, then its mapping."""
     try:
         store.full_clean()
     except ValidationError as exc:  # rolls back everything the caller wrote
@@ -175,36 +229,46 @@ def store_create(
     **options,
 ) -> Store:
     """Add a store of `merchant` (or of the merchant named `merchant_name`, created when new;
-    neither: the default merchant). Everything is validated before anything is written; the
-    first problem raises StoreInputError. `status_mapping` empty: the connector's usual one.
-    With dry_run the checked, unsaved store is returned and nothing is written."""
-    name = name.strip()
-    if not name:
-        raise StoreInputError("a store needs a name", field="name")
-    public, secrets = clean_connection_settings(connector, settings)
-    _check_timezone(timezone)
-    cls = get_connector_class(connector)
-    mapping = parse_status_mapping(status_mapping if status_mapping else dict(cls.default_status_mapping))
+    neither: the default merchant). Everything is checked before anything is written; every
+    problem found is in the StoreInputError raised. `status_mapping` None: the connector's
+    usual mapping. With dry_run the checked, unsaved store is returned and nothing is written."""
+    cls = _connector_class(connector)
+    problems = _Problems()
+    public = secrets = {}
+    with problems.check():
+        name = _check_name(name)
+    with problems.check():
+        public, secrets = clean_connection_settings(connector, settings)
+    with problems.check():
+        _check_timezone(timezone)
+    mapping = None
+    with problems.check():
+        mapping = _check_mapping(dict(cls.default_status_mapping) if status_mapping is None else status_mapping)
     if merchant is None:
         merchant_name = (merchant_name or "").strip() or DEFAULT_MERCHANT_NAME
-        try:
-            Merchant(name=merchant_name).clean_fields()
-        except ValidationError as exc:
-            raise _invalid(exc, Merchant, "merchant ") from None
+        with problems.check():
+            try:
+                Merchant(name=merchant_name).clean_fields()
+            except ValidationError as exc:
+                raise _invalid(exc, Merchant, "merchant ") from None
     store = Store(merchant=merchant, connector=connector, name=name, timezone=timezone, settings=public)
     _apply_options(store, options)
-    _check_store(store, merchant_name=merchant_name or "")
+    _check_store(store, problems, merchant_name=merchant_name or "")
+    with problems.check():
+        _set_secrets(store, secrets)
+    problems.raise_any()
     if dry_run:
         return store
     with transaction.atomic():
         if store.merchant_id is None:
             store.merchant, _ = Merchant.objects.get_or_create(name=merchant_name)
-        return _save(store, secrets=secrets, mapping=mapping)
+        return _save(store, mapping=mapping)
 
 
 def store_update(
     *,
     store: Store,
+    merchant: Merchant | None = None,
     name: str | None = None,
     timezone: str | None = None,
     settings: dict[str, str] | None = None,
@@ -214,30 +278,36 @@ def store_update(
 ) -> Store:
     """Change a store: what is given changes, the rest stays. `settings` is the whole
     connection (a secret left blank keeps the stored one); `status_mapping` replaces the
-    mapping (it cannot be empty). Validated like store_create, all or nothing. With dry_run the
+    mapping (it cannot be empty). Checked like store_create, all or nothing. With dry_run the
     checked, unsaved store is returned and nothing is written."""
     store = Store.objects.select_related("merchant").get(pk=store.pk)
+    problems = _Problems()
+    if merchant is not None:
+        store.merchant = merchant
     if name is not None:
         store.name = name.strip()
-        if not store.name:
-            raise StoreInputError("a store needs a name", field="name")
-    secrets = None
+        with problems.check():
+            _check_name(name)
     if settings is not None:
-        store.settings, secrets = clean_connection_settings(store.connector, _with_stored_secrets(store, settings))
+        with problems.check():
+            store.settings, secrets = clean_connection_settings(store.connector,
+                                                                _with_stored_secrets(store, settings))
+            _set_secrets(store, secrets)
     if timezone is not None:
-        _check_timezone(timezone)
         store.timezone = timezone
+        with problems.check():
+            _check_timezone(timezone)
     mapping = None
     if status_mapping is not None:
-        mapping = parse_status_mapping(status_mapping)
-        if not mapping:
-            raise StoreInputError(EMPTY_MAPPING_MESSAGE, field="status_mapping")
+        with problems.check():
+            mapping = _check_mapping(status_mapping)
     _apply_options(store, options)
-    _check_store(store)
+    _check_store(store, problems)
+    problems.raise_any()
     if dry_run:
         return store
     with transaction.atomic():
-        return _save(store, secrets=secrets, mapping=mapping)
+        return _save(store, mapping=mapping)
 
 
 def status_mapping_replace(*, store: Store, mapping: dict[str, str]) -> None:

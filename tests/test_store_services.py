@@ -1,6 +1,7 @@
 """store_create / store_update: the one write path for stores (the admin and `add_store` both use
 it), and what the connectors say for the services to ask."""
 import pytest
+from django.urls import reverse
 
 from stores.connectors.base import StoreRejected
 from stores.connectors.registry import CONNECTOR_NAMES, get_connector_class
@@ -14,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def shop(**kwargs) -> Store:
-    return store_create(connector="custom_store", name=kwargs.pop("name", "Shop"), merchant_name="Acme",
+    if "merchant" not in kwargs:
+        kwargs["merchant_name"] = "Acme"
+    return store_create(connector="custom_store", name=kwargs.pop("name", "Shop"),
                         settings=kwargs.pop("settings", CUSTOM), **kwargs)
 
 
@@ -95,3 +98,34 @@ def test_quickbooks_commerce_recognises_its_refusal_of_items_already_fulfilled()
                             body='{"errors":{"base":["Cannot fulfill items in a fulfilled state"]}}')
     assert cls.refusal_advice(refusal) == cls.repeat_notification_advice != ""
     assert get_connector_class("custom_store").refusal_advice(refusal) == ""
+
+
+# --- the admin store page: it parses, the services decide -------------------------------------
+
+PAGE = {"active": "on", "refresh_interval_minutes": "15", "timezone": "UTC", "notify_store": "on",
+        "conn_url": "http://127.0.0.1:9/feed.xml", "conn_username": "shop", "map_list_awaiting_shipment": "paid"}
+
+
+def test_the_store_page_shows_every_problem_at_once(admin_client_su):
+    merchant = MerchantFactory(name="Acme")
+    shop(name="Taken", merchant=merchant)
+    response = admin_client_su.post(reverse("admin:stores_store_add") + "?connector=custom_store", {
+        **PAGE, "merchant": merchant.pk, "name": "Taken", "conn_url": "ftp://nowhere", "conn_password": "p",
+        "map_list_awaiting_shipment": "",
+    })
+    html = response.content.decode().replace("&#x27;", "'")
+    assert response.status_code == 200
+    assert "Setting 'url' must be an http:// or https:// address" in html
+    assert "Merchant 'Acme' already has a store named 'Taken'." in html
+    assert "Map at least one store status: with no mapping, no order is imported." in html
+    assert Store.objects.count() == 1
+
+
+def test_a_superuser_moves_a_store_to_another_merchant(admin_client_su):
+    store = shop()
+    other = MerchantFactory(name="Other merchant")
+    response = admin_client_su.post(reverse("admin:stores_store_change", args=[store.pk]),
+                                    {**PAGE, "merchant": other.pk, "name": "Shop"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    store.refresh_from_db()
+    assert store.merchant == other and store.get_secrets() == {"password": "first-secret"}

@@ -266,7 +266,6 @@ class Connector:
     # notification is skipped with `repeat_notification_advice` instead of being refused.
     accepts_repeat_notification: ClassVar[bool] = True
     repeat_notification_advice: ClassVar[str] = ""
-    tracking_needs_package: ClassVar[bool] = False
     # How the admin edits the status mapping: "lists" (five comma-separated lists of the
     # store's statuses, for stores with open-ended statuses) or "per_status" (one choice per
     # known store status, for a fixed set).

@@ -1,5 +1,5 @@
 # One name for "notify the store": the store setting is called notify_store, like the shipment's.
-from django.db import migrations, models
+from django.db import migrations
 
 
 class Migration(migrations.Migration):
@@ -10,9 +10,4 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RenameField(model_name="store", old_name="notify_marketplace", new_name="notify_store"),
-        migrations.AlterField(
-            model_name="store",
-            name="notify_store",
-            field=models.BooleanField(default=True, verbose_name="notify the store when a shipment is created"),
-        ),
     ]

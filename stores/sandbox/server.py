@@ -4,6 +4,7 @@ Used by the tests (each test gets its own server on a free port), the benchmarks
 `manage.py run_sandboxes` for the embedded demo."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,8 +19,6 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.state = state  # the sandbox's data and fault switches, shared by request threads
 
     def handle_error(self, request, client_address):
-        import sys
-
         if isinstance(sys.exc_info()[1], ConnectionError):
             return  # the client hung up (e.g. it refused an oversized reply): not the sandbox's fault
         super().handle_error(request, client_address)

@@ -28,7 +28,6 @@ class AcumaticaConnector(Connector):
         "The ShipStation customization package must be imported and published on your Acumatica "
         "instance; installing it is your job or your Acumatica partner's, not ShipBridge's."
     )
-    tracking_needs_package = True
     settings_schema = (
         SettingField("base_url", "Base URL", help_text="e.g. https://mycompany.acumatica.com"),
         SettingField("username", "Username"),

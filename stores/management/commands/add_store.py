@@ -26,7 +26,7 @@ class Command(BaseCommand):
                 merchant_name=opts["merchant"],
                 timezone=opts["timezone"],
                 settings=parse_pairs(opts["set_values"], "--set"),
-                status_mapping=parse_pairs(opts["statuses"], "--map-status"),
+                status_mapping=parse_pairs(opts["statuses"], "--map-status") or None,
             )
         except StoreInputError as exc:
             raise CommandError(str(exc)) from None
