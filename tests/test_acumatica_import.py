@@ -8,10 +8,8 @@ from django.utils import timezone
 from orders.importing import store_refresh
 from orders.models import Order
 from stores.models import OrderStatus, Store
-from stores.sandbox.acumatica import (
-    SANDBOX_BRANCH, SANDBOX_PASSWORD, SANDBOX_TENANT, SANDBOX_USERNAME, start_acumatica_sandbox,
-)
 from stores.services import store_create
+from tests.utils import acumatica_settings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries")]
 CHICAGO = "America/Chicago"
@@ -19,24 +17,10 @@ MAPPING = {"Open": "awaiting_shipment", "On Hold": "on_hold", "Completed": "ship
            "Canceled": "cancelled"}
 
 
-@pytest.fixture
-def sandboxes():
-    started = []
-
-    def start(**kwargs):
-        started.append(start_acumatica_sandbox(**kwargs))
-        return started[-1]
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
-
-
 def acumatica_store(sandbox, *, zone="UTC", release="2021 R2", name="ERP"):
     return store_create(
         connector="acumatica", name=name, timezone=zone, status_mapping=MAPPING,
-        settings={"base_url": sandbox.url, "username": SANDBOX_USERNAME, "password": SANDBOX_PASSWORD,
-                  "company": SANDBOX_TENANT, "branch": SANDBOX_BRANCH, "version": release},
+        settings=acumatica_settings(sandbox, version=release),
     )
 
 
@@ -49,7 +33,7 @@ def complete(shipment) -> bool:
 
 @pytest.mark.parametrize("release", ["2018 R2", "2021 R2"])
 def test_imports_exactly_mapped_shipments_with_complete_addresses(sandboxes, release):
-    sandbox = sandboxes(release=release, shipments=40)
+    sandbox = sandboxes("acumatica", release=release, shipments=40)
     store = acumatica_store(sandbox, release=release)
 
     run = store_refresh(store_id=store.pk)
@@ -67,7 +51,7 @@ def test_imports_exactly_mapped_shipments_with_complete_addresses(sandboxes, rel
 
 
 def test_with_the_zone_set_late_day_shipments_arrive_with_the_right_date(sandboxes):
-    sandbox = sandboxes(server_timezone=CHICAGO, shipments=0)
+    sandbox = sandboxes("acumatica", server_timezone=CHICAGO, shipments=0)
     store = acumatica_store(sandbox, zone=CHICAGO)
     assert store_refresh(store_id=store.pk).status == "succeeded"
 
@@ -84,7 +68,7 @@ def test_with_the_zone_set_late_day_shipments_arrive_with_the_right_date(sandbox
 
 
 def test_with_the_zone_left_at_utc_the_seed_failures_show(sandboxes):
-    sandbox = sandboxes(server_timezone=CHICAGO, shipments=0)
+    sandbox = sandboxes("acumatica", server_timezone=CHICAGO, shipments=0)
     store = acumatica_store(sandbox, zone="UTC")
     old = sandbox.state.now_wall() - dt.timedelta(days=2)
     first = sandbox.state.add_shipment(created_at=old, modified_at=old)
@@ -106,11 +90,10 @@ def test_with_the_zone_left_at_utc_the_seed_failures_show(sandboxes):
 
 
 def test_a_failed_login_fails_the_run_and_leaves_no_session(sandboxes):
-    sandbox = sandboxes(shipments=5)
+    sandbox = sandboxes("acumatica", shipments=5)
     store = store_create(
         connector="acumatica", name="Wrong", status_mapping=MAPPING,
-        settings={"base_url": sandbox.url, "username": SANDBOX_USERNAME, "password": "nope",
-                  "company": SANDBOX_TENANT, "branch": SANDBOX_BRANCH, "version": "2021 R2"},
+        settings=acumatica_settings(sandbox, password="nope", version="2021 R2"),
     )
     run = store_refresh(store_id=store.pk)
     assert run.status == "failed" and "wrong username or password" in run.error
@@ -119,7 +102,7 @@ def test_a_failed_login_fails_the_run_and_leaves_no_session(sandboxes):
 
 def test_an_error_mid_import_fails_the_run_and_logs_out(sandboxes, settings):
     settings.SHIPBRIDGE_RETRY_ATTEMPTS = 2
-    sandbox = sandboxes(shipments=30)
+    sandbox = sandboxes("acumatica", shipments=30)
     store = acumatica_store(sandbox)
     sandbox.state.fail_next(5, 503, path_contains="/Shipment")
     run = store_refresh(store_id=store.pk)
