@@ -26,7 +26,9 @@ def run(*args):
 
 def test_migrations_are_complete():
     # Given the models, when makemigrations checks, then nothing is missing.
-    call_command("makemigrations", "--check", "--dry-run", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert out.getvalue().strip() == "No changes detected"
 
 
 def test_dispatch_beat_entry_exists():
