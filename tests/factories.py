@@ -2,6 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from orders.models import Order, OrderItem
@@ -31,6 +32,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     def save_after(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+    @factory.post_generation
+    def groups(obj, create, extracted, **kwargs):
+        """UserFactory(groups=["shipping clerk"]): the user joins these groups (made by a migration)."""
+        if create and extracted:
+            obj.groups.add(*[Group.objects.get(name=name) for name in extracted])
 
 
 class StoreFactory(factory.django.DjangoModelFactory):

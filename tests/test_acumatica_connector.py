@@ -1,49 +1,27 @@
 """Acumatica connector against the sandbox Acumatica over loopback HTTP."""
 import datetime as dt
 import threading
-import time
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from stores.connectors.acumatica import connector as acumatica_connector
 from stores.connectors.acumatica import mapper
-from stores.connectors.acumatica.client import _query
+from stores.connectors.acumatica.client import AcumaticaClient, _query
 from stores.connectors.acumatica.connector import AcumaticaConnector
 from stores.connectors.base import (
     Address, AuthError, ConfigurationError, NoticeItem, ShipmentNotice, StoreRejected, TransientError, Window,
 )
-from stores.sandbox.acumatica import (
-    SANDBOX_BRANCH, SANDBOX_PASSWORD, SANDBOX_TENANT, SANDBOX_USERNAME, start_acumatica_sandbox,
-)
+from stores.sandbox.acumatica import SANDBOX_BRANCH, SANDBOX_PASSWORD, SANDBOX_TENANT, SANDBOX_USERNAME
+from tests.utils import login_requests, shipment_requests, wait_for
 
 UTC = dt.timezone.utc
 CHICAGO = "America/Chicago"
 WANTED = ["Open", "On Hold"]
 
-
-@pytest.fixture(autouse=True)
-def fast_retries(fast_retries):
-    fast_retries.SHIPBRIDGE_RETRY_ATTEMPTS = 3
-    return fast_retries
-
-
-@pytest.fixture
-def sandboxes():
-    started = []
-
-    def start(**kwargs):
-        sandbox = start_acumatica_sandbox(**kwargs)
-        started.append(sandbox)
-        return sandbox
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
-
-
-@pytest.fixture
-def sandbox(sandboxes):
-    return sandboxes(release="2021 R2", shipments=40)
+pytestmark = [pytest.mark.usefixtures("fast_retries"), pytest.mark.retries(attempts=3),
+              pytest.mark.sandbox("acumatica", release="2021 R2", shipments=40)]
 
 
 def connect(sandbox, *, release=None, tz="UTC", page_size=100, **overrides) -> AcumaticaConnector:
@@ -81,16 +59,12 @@ def notice_for(nbr, raw=None, tracking="1Z999AA10123456784") -> ShipmentNotice:
     )
 
 
-def shipment_requests(state, method="GET"):
-    return [(m, p, q) for m, p, q in state.requests if m == method and "/Shipment" in p]
-
-
 # --- fetching ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("release, version", [("2018 R2", "18.200.001"), ("2021 R2", "20.200.001")])
 def test_fetch_pages_every_wanted_shipment_once(sandboxes, release, version):
-    sandbox = sandboxes(release=release, shipments=40)
+    sandbox = sandboxes("acumatica", release=release, shipments=40)
     connector = connect(sandbox, page_size=7)
     connector.page_overlap = 2
 
@@ -184,7 +158,7 @@ JUST_AFTER = Window(start=dt.datetime(2021, 7, 16, 4, 50, tzinfo=UTC), end=dt.da
 
 
 def test_store_zone_set_to_the_server_clock_reads_and_filters_right(sandboxes):
-    sandbox = sandboxes(server_timezone=CHICAGO, shipments=0)
+    sandbox = sandboxes("acumatica", server_timezone=CHICAGO, shipments=0)
     nbr = late_day_shipment(sandbox)
 
     pages = fetch_all(connect(sandbox, tz=CHICAGO), window=JUST_AFTER)
@@ -201,7 +175,7 @@ def test_store_zone_set_to_the_server_clock_reads_and_filters_right(sandboxes):
 
 
 def test_zone_left_at_utc_reproduces_the_shift_and_the_missed_late_order(sandboxes):
-    sandbox = sandboxes(server_timezone=CHICAGO, shipments=0)
+    sandbox = sandboxes("acumatica", server_timezone=CHICAGO, shipments=0)
     nbr = late_day_shipment(sandbox)
     connector = connect(sandbox, tz="UTC")
 
@@ -222,7 +196,7 @@ def wide_window_2021() -> Window:
 
 
 def test_cloud_instance_sending_utc_offset_with_zone_utc_stays_right(sandboxes):
-    sandbox = sandboxes(server_timezone="UTC", shipments=0)
+    sandbox = sandboxes("acumatica", server_timezone="UTC", shipments=0)
     sandbox.state.timestamp_offset = "+00:00"
     at = dt.datetime(2021, 7, 15, 23, 55, 12)
     sandbox.state.add_shipment(created_at=at, modified_at=at)
@@ -286,17 +260,18 @@ def test_idle_sessions_expire_and_free_their_seat(sandbox, fast_retries):
 
 
 @pytest.mark.parametrize("licence_status", [500, 429])
-def test_licence_limit_gives_up_with_the_reason_never_hangs(sandbox, licence_status):
+def test_licence_limit_gives_up_with_the_reason_never_hangs(sandbox, licence_status, fast_retries, monkeypatch):
     sandbox.state.licence_status = licence_status
     sandbox.state.hold_session(), sandbox.state.hold_session()
-    started = time.monotonic()
+    slept = []  # the client's waits between logins, recorded instead of slept
+    monkeypatch.setattr(acumatica_connector, "AcumaticaClient", partial(AcumaticaClient, sleep=slept.append))
     with pytest.raises(TransientError, match="the Acumatica licence's API user limit is reached") as info:
         fetch_all(connect(sandbox))
-    assert time.monotonic() - started < 5
     assert "API Login Limit" in str(info.value)
     assert sandbox.state.open_sessions == 2 and sandbox.state.logins == 0
-    logins = [r for r in sandbox.state.requests if r[1] == "/entity/auth/login"]
-    assert len(logins) == 3  # SHIPBRIDGE_RETRY_ATTEMPTS
+    # never hangs: SHIPBRIDGE_RETRY_ATTEMPTS logins, each wait between them within the back-off cap
+    assert len(login_requests(sandbox.state)) == 3
+    assert len(slept) == 2 and all(0 < s <= fast_retries.SHIPBRIDGE_RETRY_MAX_SECONDS for s in slept)
 
 
 # --- test_connection --------------------------------------------------------------------------
@@ -312,7 +287,7 @@ def test_connection_ok_and_closed(sandbox):
 
 
 def test_connection_unreachable(sandboxes):
-    gone = sandboxes(shipments=0)
+    gone = sandboxes("acumatica", shipments=0)
     gone.stop()
     with pytest.raises(TransientError, match=r"^Acumatica is unreachable: cannot reach Acumatica at http://127"):
         connect(gone).test_connection()
@@ -332,11 +307,11 @@ def test_connection_says_which_login_part_is_wrong(sandbox, overrides, error, me
         connect(sandbox, **overrides).test_connection()
     assert str(info.value).startswith(message)
     assert sandbox.state.open_sessions == 0
-    assert len([r for r in sandbox.state.requests if r[1] == "/entity/auth/login"]) == 1  # not retried
+    assert len(login_requests(sandbox.state)) == 1  # not retried
 
 
 def test_connection_missing_endpoint_version(sandboxes):
-    sandbox = sandboxes(release="2018 R2", shipments=3)
+    sandbox = sandboxes("acumatica", release="2018 R2", shipments=3)
     with pytest.raises(ConfigurationError) as info:
         connect(sandbox, release="2021 R2").test_connection()
     text = str(info.value)
@@ -350,7 +325,7 @@ def test_connection_licence_limit_answers_at_once(sandbox):
     sandbox.state.login_limit_reached = True
     with pytest.raises(TransientError, match="licence's API user limit is reached"):
         connect(sandbox).test_connection()
-    assert len([r for r in sandbox.state.requests if r[1] == "/entity/auth/login"]) == 1
+    assert len(login_requests(sandbox.state)) == 1
 
 
 # --- notify_shipment --------------------------------------------------------------------------
@@ -358,7 +333,7 @@ def test_connection_licence_limit_answers_at_once(sandbox):
 
 @pytest.mark.parametrize("release", ["2018 R2", "2021 R2"])
 def test_tracking_lands_on_the_existing_package_before_confirmation(sandboxes, release):
-    sandbox = sandboxes(release=release, shipments=0)
+    sandbox = sandboxes("acumatica", release=release, shipments=0)
     nbr = sandbox.state.add_shipment(packages=1)
     [package] = sandbox.state.packages(nbr)
     [record] = [r for p in fetch_all(connect(sandbox)) for r in p.records]
@@ -450,17 +425,15 @@ def test_confirmation_waits_for_the_long_running_action(sandbox):
 
 
 def test_live_sandbox_keeps_producing_shipments(sandboxes):
-    sandbox = sandboxes(shipments=5, live_every=0.02)
-    deadline = time.monotonic() + 3
-    while len(sandbox.state.shipments) < 8 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    sandbox = sandboxes("acumatica", shipments=5, live_every=0.02)
+    wait_for(lambda: len(sandbox.state.shipments) >= 8, timeout=3, interval=0.02)
     assert len(sandbox.state.shipments) >= 8
 
 
 def test_sandbox_data_is_seeded_and_realistic(sandboxes):
     anchor = dt.datetime(2021, 7, 15, 12, 0)
-    one = sandboxes(shipments=40, anchor=anchor).state
-    two = sandboxes(shipments=40, anchor=anchor).state
+    one = sandboxes("acumatica", shipments=40, anchor=anchor).state
+    two = sandboxes("acumatica", shipments=40, anchor=anchor).state
     assert one.shipments == two.shipments
     statuses = {s["Status"] for s in one.shipments.values()}
     assert statuses == {"Open", "On Hold", "Confirmed", "Completed", "Canceled"}

@@ -11,8 +11,10 @@ from orders.models import ImportRun, ImportRunStatus, ImportTrigger, Notificatio
 from stores.models import RefreshStatus, StatusMapping, Store
 from orders.selectors import TIMEZONE_WARNING
 from tests.factories import OrderFactory, StoreFactory
+from tests.utils import sandbox_store
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords"),
+              pytest.mark.sandbox("custom_store", orders=12)]
 
 ADD_URL = reverse("admin:stores_store_add")
 
@@ -51,32 +53,10 @@ def png_bytes(size=(40, 20), fmt="PNG") -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def sandbox():
-    from stores.sandbox.customstore import start_custom_store_sandbox
-
-    running = start_custom_store_sandbox(port=0, preset="custom_store", orders=12, live_every=None)
-    yield running
-    running.stop()
-
-
-def sandbox_store(sandbox, merchant, **fields):
-    from stores.sandbox.customstore import store_settings
-    from stores.services import store_create
-
-    return store_create(connector="custom_store", name=fields.pop("name", "Sandbox shop"), merchant_name=merchant.name,
-                        settings=store_settings(sandbox), **fields)
 
 
 # --- adding a store ------------------------------------------------------------------------
@@ -281,7 +261,7 @@ def test_logo_upload_is_saved_and_used_on_the_packing_slip(admin_client_su, medi
 
 
 def test_test_connection_result_is_shown_on_the_store_page(admin_client_su, merchant, sandbox):
-    store = sandbox_store(sandbox, merchant)
+    store = sandbox_store(sandbox, merchant_name=merchant.name)
     response = admin_client_su.post(reverse("admin:stores_store_test_connection", args=[store.pk]), follow=True)
     html = response.content.decode()
     assert response.redirect_chain[-1][0].endswith(change_url(store) + "#connection-test")
@@ -297,7 +277,7 @@ def test_test_connection_result_is_shown_on_the_store_page(admin_client_su, merc
 
 def test_refresh_now_imports_and_shows_the_run_in_activity(admin_client_su, merchant, sandbox, eager_celery,
                                                            django_capture_on_commit_callbacks):
-    store = sandbox_store(sandbox, merchant)
+    store = sandbox_store(sandbox, merchant_name=merchant.name)
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client_su.post(reverse("admin:stores_store_refresh", args=[store.pk]), follow=True)
     assert "Import queued for Sandbox shop" in response.content.decode()
@@ -325,7 +305,7 @@ def test_buttons_are_post_only(admin_client_su):
 
 def test_failed_import_has_a_retry_button_that_queues_a_new_run(admin_client_su, merchant, sandbox, eager_celery,
                                                                 django_capture_on_commit_callbacks):
-    store = sandbox_store(sandbox, merchant)
+    store = sandbox_store(sandbox, merchant_name=merchant.name)
     sandbox.state.serve_html(count=None)
     with django_capture_on_commit_callbacks(execute=True):
         admin_client_su.post(reverse("admin:stores_store_refresh", args=[store.pk]))

@@ -11,17 +11,18 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 
 from orders.models import NotificationStatus, Order, OrderStatus, StoreNotification
 from stores.models import Store
 from tests.factories import MerchantFactory, UserFactory
+from tests.utils import log_in
 
 # Playwright's sync API keeps an event loop in this thread; Django's ORM is used here from
 # plain synchronous test code only.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.sandbox("custom_store", orders=24)]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -50,50 +51,24 @@ def shots(tmp_path):
 
 
 @pytest.fixture
-def sandbox():
-    from stores.sandbox.customstore import start_custom_store_sandbox
-
-    running = start_custom_store_sandbox(port=0, preset="custom_store", orders=24, live_every=None)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def people(settings):
+def people(fast_passwords):
     # A transactional test starts from an emptied database: make the groups as the migration does.
     import importlib
 
     from django.apps import apps
 
     importlib.import_module("stores.migrations.0003_merchant_groups").create_groups(apps, None)
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     acme, globex = MerchantFactory(name="Acme Goods"), MerchantFactory(name="Globex")
-    boss = UserFactory(username="acme-admin", merchant=acme, first_name="Ada")
-    boss.groups.add(Group.objects.get(name="merchant admin"))
-    clerk = UserFactory(username="globex-clerk", merchant=globex)
-    clerk.groups.add(Group.objects.get(name="shipping clerk"))
+    boss = UserFactory(username="acme-admin", merchant=acme, first_name="Ada", groups=["merchant admin"])
+    clerk = UserFactory(username="globex-clerk", merchant=globex, groups=["shipping clerk"])
     return {"boss": boss, "clerk": clerk}
-
-
-def log_in(browser, live_server, username):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
-    page.goto(f"{live_server.url}/admin/dashboard/")
-    page.click("#toggle-nav-sidebar")  # more room for the pages (remembered by the browser)
-    return page
 
 
 def test_merchant_admin_adds_refreshes_and_ships_a_clerk_elsewhere_sees_nothing(
         browser, live_server, sandbox, people, eager_celery, shots):
     from playwright.sync_api import expect
 
-    page = log_in(browser, live_server, "acme-admin")
+    page = log_in(browser, live_server, "acme-admin", PASSWORD)
 
     # Add a store: the connector first, then its own fields only.
     page.goto(f"{live_server.url}/admin/stores/store/add/")
@@ -166,7 +141,7 @@ def test_merchant_admin_adds_refreshes_and_ships_a_clerk_elsewhere_sees_nothing(
     page.context.close()
 
     # A shipping clerk of another merchant sees none of it.
-    page = log_in(browser, live_server, "globex-clerk")
+    page = log_in(browser, live_server, "globex-clerk", PASSWORD)
     page.goto(f"{live_server.url}/admin/orders/order/")
     expect(page.locator("#content")).not_to_contain_text(order.order_number)
     expect(page.locator("#content")).to_contain_text("0 orders")
@@ -182,7 +157,7 @@ def test_merchant_admin_adds_refreshes_and_ships_a_clerk_elsewhere_sees_nothing(
 def test_bad_store_input_shows_form_errors_in_the_browser(browser, live_server, people):
     from playwright.sync_api import expect
 
-    page = log_in(browser, live_server, "acme-admin")
+    page = log_in(browser, live_server, "acme-admin", PASSWORD)
     page.goto(f"{live_server.url}/admin/stores/store/add/?connector=acumatica")
     page.fill("#id_name", "ERP")
     page.fill("input[name=conn_base_url]", "not a url")

@@ -30,7 +30,6 @@ from stores.sandbox.customstore import (
     SANDBOX_USERNAME,
     CustomStoreState,
     generate_orders,
-    start_custom_store_sandbox,
 )
 
 UTC = dt.timezone.utc
@@ -38,26 +37,11 @@ NOW = dt.datetime.now(UTC).replace(second=0, microsecond=0)
 WINDOW = Window(NOW - dt.timedelta(days=30), NOW + dt.timedelta(minutes=5))
 
 
-@pytest.fixture(autouse=True)
-def fast_http(fast_retries):
-    fast_retries.SHIPBRIDGE_RETRY_ATTEMPTS = 3
-    return fast_retries
-
-
-@pytest.fixture
-def qbc_sandbox():
-    sandbox = start_custom_store_sandbox(preset="quickbooks_commerce", orders=45, live_every=None,
-                                         page_size=10, now=NOW, seed=11)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def store_sandbox():
-    sandbox = start_custom_store_sandbox(preset="custom_store", orders=25, live_every=None,
-                                         page_size=10, now=NOW, seed=5)
-    yield sandbox
-    sandbox.stop()
+# The sandbox: a QuickBooks Commerce feed of 45 orders in pages of 10; CUSTOM_STORE marks the
+# tests whose sandbox is a Custom Store of 25 orders instead.
+pytestmark = [pytest.mark.usefixtures("fast_retries"), pytest.mark.retries(attempts=3),
+              pytest.mark.sandbox("quickbooks_commerce", orders=45, page_size=10, now=NOW, seed=11)]
+CUSTOM_STORE = pytest.mark.sandbox("custom_store", orders=25, page_size=10, now=NOW, seed=5)
 
 
 def connector(sandbox, cls=QuickBooksCommerceConnector, *, url=None, password=SANDBOX_PASSWORD,
@@ -92,14 +76,14 @@ def test_registry_names_the_two_connectors():
     assert QuickBooksCommerceConnector.can_combine is False and QuickBooksCommerceConnector.can_split is False
 
 
-def test_fetch_reads_every_page(qbc_sandbox):
-    pages = fetch(connector(qbc_sandbox))
+def test_fetch_reads_every_page(sandbox):
+    pages = fetch(connector(sandbox))
     assert [p.number for p in pages] == [1, 2, 3, 4, 5]
     assert all(p.total_pages == 5 for p in pages)
     assert [len(p.records) for p in pages] == [10, 10, 10, 10, 5]
-    assert sorted(ids(pages)) == sorted(qbc_sandbox.state.orders)
+    assert sorted(ids(pages)) == sorted(sandbox.state.orders)
     assert all(p.skipped == [] for p in pages)
-    requests = qbc_sandbox.state.export_requests()
+    requests = sandbox.state.export_requests()
     assert [r.params["page"] for r in requests] == [["1"], ["2"], ["3"], ["4"], ["5"]]
     first = requests[0]
     assert first.action == "export"  # lower-case
@@ -109,9 +93,9 @@ def test_fetch_reads_every_page(qbc_sandbox):
     assert first.params["end_date"] == [WINDOW.end.strftime("%m/%d/%Y %H:%M")]
 
 
-def test_records_match_the_store(qbc_sandbox):
-    records = {r.external_id: r for page in fetch(connector(qbc_sandbox)) for r in page.records}
-    for order in qbc_sandbox.state.orders.values():
+def test_records_match_the_store(sandbox):
+    records = {r.external_id: r for page in fetch(connector(sandbox)) for r in page.records}
+    for order in sandbox.state.orders.values():
         record = records[order.order_id]
         assert record.order_number == order.order_number
         assert record.store_status == order.status
@@ -134,22 +118,23 @@ def test_records_match_the_store(qbc_sandbox):
     assert any("]]>" in line.name for r in records.values() for line in r.lines)
 
 
-def test_both_auth_forms_work_alone(store_sandbox):
-    conn = connector(store_sandbox, CustomStoreConnector)
-    store_sandbox.state.accept_query_auth = False
+@CUSTOM_STORE
+def test_both_auth_forms_work_alone(sandbox):
+    conn = connector(sandbox, CustomStoreConnector)
+    sandbox.state.accept_query_auth = False
     assert len(ids(fetch(conn))) == 25
-    store_sandbox.state.accept_query_auth, store_sandbox.state.accept_basic = True, False
+    sandbox.state.accept_query_auth, sandbox.state.accept_basic = True, False
     assert len(ids(fetch(conn))) == 25
 
 
-def test_unstable_paging_is_deduplicated(qbc_sandbox):
-    qbc_sandbox.state.page_overlap = 4  # each page repeats the last 4 orders of the previous one
-    found = ids(fetch(connector(qbc_sandbox)))
+def test_unstable_paging_is_deduplicated(sandbox):
+    sandbox.state.page_overlap = 4  # each page repeats the last 4 orders of the previous one
+    found = ids(fetch(connector(sandbox)))
     assert len(found) == len(set(found)) == 45
 
 
-def test_order_changed_between_pages_is_yielded_again_and_nothing_is_missed(qbc_sandbox):
-    state = qbc_sandbox.state
+def test_order_changed_between_pages_is_yielded_again_and_nothing_is_missed(sandbox):
+    state = sandbox.state
     first_on_page_1 = state.orders_in(WINDOW.start, WINDOW.end)[0]
     changed_at = NOW - dt.timedelta(minutes=1)
 
@@ -158,7 +143,7 @@ def test_order_changed_between_pages_is_yielded_again_and_nothing_is_missed(qbc_
             st.set_status(first_on_page_1.order_id, "void", when=changed_at)
 
     state.on_export = change_order
-    pages = fetch(connector(qbc_sandbox))
+    pages = fetch(connector(sandbox))
     versions = [(p.number, r.store_status, r.modified_at) for p in pages for r in p.records
                 if r.external_id == first_on_page_1.order_id]
     assert versions[0][0] == 1 and versions[0][1] != "void"
@@ -169,53 +154,51 @@ def test_order_changed_between_pages_is_yielded_again_and_nothing_is_missed(qbc_
     assert [r.params["page"][0] for r in state.export_requests()] == list("12345") + list("12345")
 
 
-def test_stock_location_in_the_merchant_url_is_kept(qbc_sandbox):
-    url = qbc_sandbox.endpoint + "?stock_location_id[]=4101"
-    found = set(ids(fetch(connector(qbc_sandbox, url=url))))
-    expected = {o.order_id for o in qbc_sandbox.state.orders.values() if o.stock_location_id == "4101"}
+def test_stock_location_in_the_merchant_url_is_kept(sandbox):
+    url = sandbox.endpoint + "?stock_location_id[]=4101"
+    found = set(ids(fetch(connector(sandbox, url=url))))
+    expected = {o.order_id for o in sandbox.state.orders.values() if o.stock_location_id == "4101"}
     assert found == expected and 0 < len(found) < 45
-    assert qbc_sandbox.state.export_requests()[0].params["stock_location_id[]"] == ["4101"]
+    assert sandbox.state.export_requests()[0].params["stock_location_id[]"] == ["4101"]
 
 
-def test_stock_location_setting_restricts_the_feed(qbc_sandbox):
-    conn = connector(qbc_sandbox, stock_location_id="4102")
+def test_stock_location_setting_restricts_the_feed(sandbox):
+    conn = connector(sandbox, stock_location_id="4102")
     found = set(ids(fetch(conn)))
-    expected = {o.order_id for o in qbc_sandbox.state.orders.values() if o.stock_location_id == "4102"}
+    expected = {o.order_id for o in sandbox.state.orders.values() if o.stock_location_id == "4102"}
     assert found == expected and 0 < len(found) < 45
-    assert qbc_sandbox.state.export_requests()[0].params["stock_location_id[]"] == ["4102"]
+    assert sandbox.state.export_requests()[0].params["stock_location_id[]"] == ["4102"]
 
 
-def test_store_time_zone_is_applied(store_sandbox):
-    sandbox = start_custom_store_sandbox(preset="custom_store", orders=0, live_every=None,
-                                         timezone="America/New_York", date_style="ampm")
-    try:
-        edge = NOW - dt.timedelta(hours=2)
-        order = sandbox.state.add_order(when=edge)
-        inside = Window(edge, edge + dt.timedelta(minutes=1))
-        records = [r for p in fetch(connector(sandbox, CustomStoreConnector, tz="America/New_York"), inside)
-                   for r in p.records]
-        assert [(r.external_id, r.modified_at) for r in records] == [(order.order_id, edge)]
-        # ShipBridge's window is UTC; a store reading the bounds in its own zone still finds the order
-        sent = sandbox.state.export_requests()[-1].params["start_date"][0]
-        assert sent == (edge.astimezone(ZoneInfo("America/New_York"))).strftime("%m/%d/%Y %H:%M")
-    finally:
-        sandbox.stop()
+def test_store_time_zone_is_applied(sandboxes):
+    sandbox = sandboxes("custom_store", orders=0, timezone="America/New_York", date_style="ampm")
+    edge = NOW - dt.timedelta(hours=2)
+    order = sandbox.state.add_order(when=edge)
+    inside = Window(edge, edge + dt.timedelta(minutes=1))
+    records = [r for p in fetch(connector(sandbox, CustomStoreConnector, tz="America/New_York"), inside)
+               for r in p.records]
+    assert [(r.external_id, r.modified_at) for r in records] == [(order.order_id, edge)]
+    # ShipBridge's window is UTC; a store reading the bounds in its own zone still finds the order
+    sent = sandbox.state.export_requests()[-1].params["start_date"][0]
+    assert sent == (edge.astimezone(ZoneInfo("America/New_York"))).strftime("%m/%d/%Y %H:%M")
 
 
-def test_empty_window_yields_one_empty_page(store_sandbox):
-    pages = fetch(connector(store_sandbox, CustomStoreConnector), Window(NOW + dt.timedelta(days=1),
+@CUSTOM_STORE
+def test_empty_window_yields_one_empty_page(sandbox):
+    pages = fetch(connector(sandbox, CustomStoreConnector), Window(NOW + dt.timedelta(days=1),
                                                                          NOW + dt.timedelta(days=2)))
     assert [(p.number, p.total_pages, p.records) for p in pages] == [(1, 0, [])]
 
 
+@CUSTOM_STORE
 @pytest.mark.parametrize("field, words", [
     ("OrderTotal", "OrderTotal '12,34.5x' is not a number"),
     ("OrderDate", "OrderDate '13/45/2024 25:99' is not a real date/time"),
     ("Quantity", "Quantity 'two' is not a whole number"),
 ])
-def test_an_order_with_invalid_values_is_skipped_naming_order_and_field(store_sandbox, field, words):
-    store_sandbox.state.serve_invalid_values(field, page=2)
-    gen = connector(store_sandbox, CustomStoreConnector).fetch_orders(WINDOW, statuses=[])
+def test_an_order_with_invalid_values_is_skipped_naming_order_and_field(sandbox, field, words):
+    sandbox.state.serve_invalid_values(field, page=2)
+    gen = connector(sandbox, CustomStoreConnector).fetch_orders(WINDOW, statuses=[])
     assert len(next(gen).records) == 10
     second = next(gen)
     # one bad order does not block the others: it is skipped with its reason
@@ -227,25 +210,25 @@ def test_an_order_with_invalid_values_is_skipped_naming_order_and_field(store_sa
 # --- transient failures -------------------------------------------------------------------
 
 
-def test_a_503_on_one_page_is_retried(qbc_sandbox):
-    qbc_sandbox.state.fail_next(1, status=503, page=2)
-    pages = fetch(connector(qbc_sandbox))
+def test_a_503_on_one_page_is_retried(sandbox):
+    sandbox.state.fail_next(1, status=503, page=2)
+    pages = fetch(connector(sandbox))
     assert len(ids(pages)) == 45
-    assert [r.params["page"][0] for r in qbc_sandbox.state.export_requests()] == ["1", "2", "2", "3", "4", "5"]
-    assert [r.status for r in qbc_sandbox.state.export_requests()][:3] == [200, 503, 200]
+    assert [r.params["page"][0] for r in sandbox.state.export_requests()] == ["1", "2", "2", "3", "4", "5"]
+    assert [r.status for r in sandbox.state.export_requests()][:3] == [200, 503, 200]
 
 
-def test_a_429_with_retry_after_is_retried(qbc_sandbox):
-    qbc_sandbox.state.fail_next(2, status=429, page=1, retry_after="0")
-    assert len(ids(fetch(connector(qbc_sandbox)))) == 45
+def test_a_429_with_retry_after_is_retried(sandbox):
+    sandbox.state.fail_next(2, status=429, page=1, retry_after="0")
+    assert len(ids(fetch(connector(sandbox)))) == 45
 
 
-def test_a_store_down_for_good_is_a_transient_error(qbc_sandbox):
-    qbc_sandbox.state.fail_next(None, status=503)
+def test_a_store_down_for_good_is_a_transient_error(sandbox):
+    sandbox.state.fail_next(None, status=503)
     with pytest.raises(TransientError, match="HTTP 503") as err:
-        fetch(connector(qbc_sandbox))
+        fetch(connector(sandbox))
     assert err.value.status_code == 503
-    assert len(qbc_sandbox.state.export_requests()) == 3  # SHIPBRIDGE_RETRY_ATTEMPTS
+    assert len(sandbox.state.export_requests()) == 3  # SHIPBRIDGE_RETRY_ATTEMPTS
 
 
 def test_unreachable_store_is_a_transient_error():
@@ -263,11 +246,11 @@ def test_unreachable_store_is_a_transient_error():
 # --- refusals and broken replies ----------------------------------------------------------
 
 
-def test_wrong_password_is_an_auth_error(qbc_sandbox):
+def test_wrong_password_is_an_auth_error(sandbox):
     with pytest.raises(AuthError) as err:
-        fetch(connector(qbc_sandbox, password="wrong-password"))
+        fetch(connector(sandbox, password="wrong-password"))
     assert "HTTP 401" in str(err.value) and "wrong-password" not in str(err.value)
-    assert len(qbc_sandbox.state.export_requests()) == 1  # never retried
+    assert len(sandbox.state.export_requests()) == 1  # never retried
 
 
 @pytest.mark.parametrize(
@@ -281,43 +264,43 @@ def test_wrong_password_is_an_auth_error(qbc_sandbox):
         (lambda s: s.fail_next(1, status=404, body="Not Found"), "has no such page (HTTP 404): check the URL"),
     ],
 )
-def test_broken_replies_are_protocol_errors(qbc_sandbox, arm, message):
-    arm(qbc_sandbox.state)
+def test_broken_replies_are_protocol_errors(sandbox, arm, message):
+    arm(sandbox.state)
     with pytest.raises((ProtocolError, StoreRejected)) as err:
-        fetch(connector(qbc_sandbox))
+        fetch(connector(sandbox))
     assert message in str(err.value)
     assert "\n" not in str(err.value)
 
 
-def test_truncated_later_page_fails_the_fetch(qbc_sandbox):
-    qbc_sandbox.state.serve_truncated_xml(page=3)
-    gen = connector(qbc_sandbox).fetch_orders(WINDOW, statuses=[])
+def test_truncated_later_page_fails_the_fetch(sandbox):
+    sandbox.state.serve_truncated_xml(page=3)
+    gen = connector(sandbox).fetch_orders(WINDOW, statuses=[])
     assert [next(gen).number, next(gen).number] == [1, 2]
     with pytest.raises(ProtocolError, match="truncated or invalid"):
         next(gen)
 
 
-def test_oversized_reply_is_refused(qbc_sandbox, settings):
+def test_oversized_reply_is_refused(sandbox, settings):
     settings.SHIPBRIDGE_MAX_REPLY_BYTES = 64 * 1024
-    qbc_sandbox.state.serve_oversized(size=200 * 1024)
+    sandbox.state.serve_oversized(size=200 * 1024)
     with pytest.raises(ProtocolError, match="larger than the"):
-        fetch(connector(qbc_sandbox))
+        fetch(connector(sandbox))
 
 
-def test_shop_home_page_instead_of_the_endpoint(qbc_sandbox):
+def test_shop_home_page_instead_of_the_endpoint(sandbox):
     with pytest.raises(ProtocolError, match="HTML, not XML"):
-        connector(qbc_sandbox, url=qbc_sandbox.url + "/").test_connection()
+        connector(sandbox, url=sandbox.url + "/").test_connection()
 
 
 # --- test_connection ----------------------------------------------------------------------
 
 
-def test_test_connection_ok(qbc_sandbox):
-    qbc_sandbox.state.orders.clear()
-    assert connector(qbc_sandbox).test_connection() == "ok: the store answered with 0 order page(s)"
-    qbc_sandbox.state.add_order()
-    assert connector(qbc_sandbox).test_connection() == "ok: the store answered with 1 order page(s)"
-    request = qbc_sandbox.state.export_requests()[-1]
+def test_test_connection_ok(sandbox):
+    sandbox.state.orders.clear()
+    assert connector(sandbox).test_connection() == "ok: the store answered with 0 order page(s)"
+    sandbox.state.add_order()
+    assert connector(sandbox).test_connection() == "ok: the store answered with 1 order page(s)"
+    request = sandbox.state.export_requests()[-1]
     assert request.params["page"] == ["1"]
     start = dt.datetime.strptime(request.params["start_date"][0], "%m/%d/%Y %H:%M")
     end = dt.datetime.strptime(request.params["end_date"][0], "%m/%d/%Y %H:%M")
@@ -333,11 +316,11 @@ def test_test_connection_ok(qbc_sandbox):
         (lambda s: s.fail_next(1, status=403, body="Blocked by firewall"), StoreRejected, "firewall or host block"),
     ],
 )
-def test_test_connection_failures(qbc_sandbox, arm, error, message):
-    arm(qbc_sandbox.state)
+def test_test_connection_failures(sandbox, arm, error, message):
+    arm(sandbox.state)
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
-        connector(qbc_sandbox).test_connection()
-    assert len(qbc_sandbox.state.export_requests()) == 1  # no retries in an interactive check
+        connector(sandbox).test_connection()
+    assert len(sandbox.state.export_requests()) == 1  # no retries in an interactive check
 
 
 # --- settings and URLs --------------------------------------------------------------------
@@ -426,13 +409,13 @@ def notice_for(order, lines, **overrides):
     return ShipmentNotice(**values)
 
 
-def test_shipnotify_is_received_with_params_body_and_only_this_shipments_items(qbc_sandbox):
-    state = qbc_sandbox.state
+def test_shipnotify_is_received_with_params_body_and_only_this_shipments_items(sandbox):
+    state = sandbox.state
     order = open_order_with_lines(state)
     first_line = order.lines[0]
-    result = connector(qbc_sandbox).notify_shipment(notice_for(order, [first_line]))
+    result = connector(sandbox).notify_shipment(notice_for(order, [first_line]))
     assert result.response_code == 200 and result.response_body == "OK"
-    assert result.request_summary.startswith("POST " + qbc_sandbox.endpoint + "?action=shipnotify&order_number=")
+    assert result.request_summary.startswith("POST " + sandbox.endpoint + "?action=shipnotify&order_number=")
     assert SANDBOX_PASSWORD not in result.request_summary
     [received] = state.notices
     assert received.params == {"action": "shipnotify", "order_number": order.order_number, "carrier": "UPS",
@@ -453,10 +436,10 @@ def test_shipnotify_is_received_with_params_body_and_only_this_shipments_items(q
     assert first_line.unshipped == 0 and order.status == "finalized"
 
 
-def test_partial_shipments_then_the_store_refuses_more(qbc_sandbox):
-    state = qbc_sandbox.state
+def test_partial_shipments_then_the_store_refuses_more(sandbox):
+    state = sandbox.state
     order = open_order_with_lines(state)
-    conn = connector(qbc_sandbox)
+    conn = connector(sandbox)
     products = [x for x in order.lines if not x.adjustment]
     for line in products:
         conn.notify_shipment(notice_for(order, [line], tracking_number=f"T-{line.line_item_id}"))
@@ -468,22 +451,22 @@ def test_partial_shipments_then_the_store_refuses_more(qbc_sandbox):
     assert str(err.value) == '{"base":["Cannot create fulfilment on an order in the fulfilled state"]}'
 
 
-def test_shipnotify_422_is_kept_verbatim(qbc_sandbox):
-    qbc_sandbox.state.reject_shipnotify_422()
-    order = open_order_with_lines(qbc_sandbox.state)
+def test_shipnotify_422_is_kept_verbatim(sandbox):
+    sandbox.state.reject_shipnotify_422()
+    order = open_order_with_lines(sandbox.state)
     with pytest.raises(StoreRejected) as err:
-        connector(qbc_sandbox).notify_shipment(notice_for(order, order.lines[:1]))
+        connector(sandbox).notify_shipment(notice_for(order, order.lines[:1]))
     assert str(err.value) == QBC_FULFILLED_ERROR
     assert err.value.body == QBC_FULFILLED_ERROR
     assert err.value.status_code == 422
-    assert len(qbc_sandbox.state.notices) == 1
+    assert len(sandbox.state.notices) == 1
 
 
-def test_shipnotify_502_is_transient_and_not_retried_inside(qbc_sandbox):
-    state = qbc_sandbox.state
+def test_shipnotify_502_is_transient_and_not_retried_inside(sandbox):
+    state = sandbox.state
     state.fail_shipnotify(1, status=502)
     order = open_order_with_lines(state)
-    conn = connector(qbc_sandbox)
+    conn = connector(sandbox)
     with pytest.raises(TransientError, match="HTTP 502") as err:
         conn.notify_shipment(notice_for(order, order.lines[:1]))
     assert err.value.status_code == 502
@@ -493,13 +476,14 @@ def test_shipnotify_502_is_transient_and_not_retried_inside(qbc_sandbox):
     assert [n.status_code for n in state.notices] == [502, 200]
 
 
-def test_shipnotify_wrong_password_and_unknown_order(store_sandbox):
-    order = next(o for o in store_sandbox.state.orders.values() if o.ship_to)
+@CUSTOM_STORE
+def test_shipnotify_wrong_password_and_unknown_order(sandbox):
+    order = next(o for o in sandbox.state.orders.values() if o.ship_to)
     notice = notice_for(order, order.lines[:1])
     with pytest.raises(AuthError):
-        connector(store_sandbox, CustomStoreConnector, password="nope").notify_shipment(notice)
+        connector(sandbox, CustomStoreConnector, password="nope").notify_shipment(notice)
     with pytest.raises(StoreRejected) as err:
-        connector(store_sandbox, CustomStoreConnector).notify_shipment(
+        connector(sandbox, CustomStoreConnector).notify_shipment(
             notice_for(order, order.lines[:1], order_number="NO-SUCH"))
     assert err.value.status_code == 404 and str(err.value) == "Order 'NO-SUCH' not found"
 
@@ -541,12 +525,13 @@ def test_live_mode_adds_orders_as_time_passes():
     assert len({o.order_number for o in added}) == 3
 
 
-def test_sandbox_action_is_case_insensitive_and_auth_is_checked(store_sandbox):
-    url = store_sandbox.endpoint + "?action=EXPORT&start_date=01/01/2000 00:00&end_date=01/01/2100 00:00"
+@CUSTOM_STORE
+def test_sandbox_action_is_case_insensitive_and_auth_is_checked(sandbox):
+    url = sandbox.endpoint + "?action=EXPORT&start_date=01/01/2000 00:00&end_date=01/01/2100 00:00"
     denied = requests.get(url, timeout=5)
     assert denied.status_code == 401 and denied.headers["WWW-Authenticate"].startswith("Basic")
     ok = requests.get(url + f"&SS-UserName={SANDBOX_USERNAME}&SS-Password={SANDBOX_PASSWORD}", timeout=5)
     assert ok.status_code == 200 and ok.content.startswith(b'<?xml version="1.0" encoding="utf-8"?>\n<Orders pages="3">')
-    unknown = requests.get(store_sandbox.endpoint + "?action=nothing", auth=(SANDBOX_USERNAME, SANDBOX_PASSWORD),
+    unknown = requests.get(sandbox.endpoint + "?action=nothing", auth=(SANDBOX_USERNAME, SANDBOX_PASSWORD),
                            timeout=5)
     assert unknown.status_code == 400

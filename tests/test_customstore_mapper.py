@@ -398,7 +398,9 @@ def test_sniff_refuses_non_xml(body, content_type, message):
     (b"<Orders/>", ""),
 ])
 def test_sniff_accepts_xml(body, content_type):
-    mapper.sniff_reply(body, content_type)
+    # accepted: no ProtocolError, the bytes go on to the parser, which reads the Orders document
+    assert mapper.sniff_reply(body, content_type) is None
+    assert mapper.parse_document(body).tag == "Orders"
 
 
 # --- ShipNotice ---------------------------------------------------------------------------

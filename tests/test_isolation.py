@@ -15,16 +15,11 @@ from stores.models import Merchant, StatusMapping, Store, User
 from stores.scoping import merchant_path_of
 from tests.factories import MerchantFactory, OrderFactory, OrderItemFactory, StoreFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 # Every string of merchant B's rows carries this token: it must appear nowhere merchant A looks.
 B = "Bravoxq"
 A = "Alphazw"
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def world(token: str) -> dict:
@@ -338,9 +333,7 @@ def test_migration_creates_the_two_groups_with_their_permissions():
 
 
 def member(token_world, group_name, username):
-    user = UserFactory(merchant=token_world[Merchant], username=username)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
+    return UserFactory(merchant=token_world[Merchant], username=username, groups=[group_name])
 
 
 def test_shipping_clerk_views_but_cannot_change_stores(client, worlds):

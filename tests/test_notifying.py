@@ -4,9 +4,7 @@ against the sandbox stores: Custom Store, QuickBooks Commerce and Acumatica (201
 Orders come from the real import engine (store_refresh) reading the sandbox; shipments are made
 with the shipping services; the notify task runs eagerly after the commit, as the worker would."""
 import datetime as dt
-import socket
 import threading
-from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -19,89 +17,17 @@ from orders.notifying import (NotificationError, notification_attempt, notificat
 from orders.selectors import order_as_dict, order_list
 from orders.shipping import orders_combine, shipment_create, shipment_void
 from stores.connectors.customstore.connector import QBC_ADVICE
-from stores.connectors.acumatica.connector import AcumaticaConnector
 from stores.models import OrderStatus
-from stores.sandbox.acumatica import SANDBOX_BRANCH, SANDBOX_PASSWORD, SANDBOX_TENANT, SANDBOX_USERNAME
-from stores.sandbox.acumatica import start_acumatica_sandbox
-from stores.sandbox.customstore import QBC_FULFILLED_ERROR, SandboxLine, start_custom_store_sandbox
-from stores.sandbox.customstore import store_settings as custom_store_settings
+from stores.sandbox.customstore import QBC_FULFILLED_ERROR
 from stores.services import store_create
+from tests.utils import acumatica_settings, import_orders, shipnotify_requests
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast(fast_retries, monkeypatch):
-    fast_retries.SHIPBRIDGE_RETRY_ATTEMPTS = 2
-    fast_retries.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 3
-    monkeypatch.setattr(AcumaticaConnector, "confirm_poll_interval", 0.01)  # the sandbox's 202 → 204 poll
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries"),
+              pytest.mark.retries(attempts=2, notify_attempts=3)]
+QBC = pytest.mark.shop("quickbooks_commerce")  # the shop's sandbox is QuickBooks Commerce (default: Custom Store)
 
 
 # --- custom store / QuickBooks Commerce ----------------------------------------------------
-
-
-def lines(prefix):
-    return [
-        SandboxLine(line_item_id=f"{prefix}-1", sku="TEA-001", name="Tea & Biscuits gift box", quantity=2,
-                    unit_price=Decimal("19.90")),
-        SandboxLine(line_item_id=f"{prefix}-2", sku="MUG-BLU", name='Mug, blue "Classic"', quantity=1,
-                    unit_price=Decimal("12.50")),
-        SandboxLine(line_item_id=f"{prefix}-adj", sku="", name="Discount", quantity=1, unit_price=Decimal("-5.00"),
-                    adjustment=True),
-    ]
-
-
-def stop_quickly(sandbox):
-    """Stop a sandbox without waiting for its accept loop's next 0.5 s poll: wake it up."""
-    stopper = threading.Thread(target=sandbox.httpd.shutdown, daemon=True)
-    stopper.start()
-    while stopper.is_alive():
-        try:
-            socket.create_connection((sandbox.host, sandbox.port), timeout=0.2).close()
-        except OSError:
-            pass
-        stopper.join(0.02)
-    sandbox.stop()
-
-
-@pytest.fixture
-def custom_sandboxes():
-    started = []
-
-    def start(preset):
-        sandbox = start_custom_store_sandbox(preset=preset, orders=0, live_every=None)
-        started.append(sandbox)
-        return sandbox
-
-    yield start
-    for sandbox in started:
-        stop_quickly(sandbox)
-
-
-def import_custom(sandbox, connector, count=1):
-    """Orders in the sandbox store, imported through the real import engine. Returns
-    (store, [Order...]) in creation order."""
-    state = sandbox.state
-    created = [state.add_order(lines=lines(f"L{i}"), when=state.now() - dt.timedelta(minutes=5)) for i in range(count)]
-    store = store_create(connector=connector, name=f"{connector} shop", settings=custom_store_settings(sandbox))
-    run = store_refresh(store_id=store.pk, trigger="command")
-    assert run.status == "succeeded" and run.imported == count, run.error
-    orders = [Order.objects.get(store=store, external_id=o.order_id) for o in created]
-    return store, orders
-
-
-@pytest.fixture
-def custom_store(custom_sandboxes):
-    sandbox = custom_sandboxes("custom_store")
-    store, (order,) = import_custom(sandbox, "custom_store")
-    return sandbox, store, order
-
-
-@pytest.fixture
-def qbc_store(custom_sandboxes):
-    sandbox = custom_sandboxes("quickbooks_commerce")
-    store, (order,) = import_custom(sandbox, "quickbooks_commerce")
-    return sandbox, store, order
 
 
 @pytest.fixture
@@ -125,12 +51,8 @@ def attempt_log(notification):
     return [(a.number, a.outcome, a.response_code) for a in notification.attempt_log.order_by("number")]
 
 
-def shipnotify_requests(sandbox):
-    return [r for r in sandbox.state.requests if r.action.lower() == "shipnotify"]
-
-
-def test_one_shipnotify_per_shipment_with_the_exported_line_item_ids(custom_store, ship):
-    sandbox, store, order = custom_store
+def test_one_shipnotify_per_shipment_with_the_exported_line_item_ids(shop, ship):
+    sandbox, store, order = shop
     # When the order is shipped whole
     shipment = ship(order=order, carrier="UPS", service="Ground", tracking_number="1Z999AA10123456784",
                     ship_date=dt.date(2024, 5, 31), cost="7.25")
@@ -156,8 +78,8 @@ def test_one_shipnotify_per_shipment_with_the_exported_line_item_ids(custom_stor
     assert sandbox.state.get(order.external_id).status == "shipped"
 
 
-def test_a_partial_shipment_notifies_only_its_own_items(custom_store, ship):
-    sandbox, store, order = custom_store
+def test_a_partial_shipment_notifies_only_its_own_items(shop, ship):
+    sandbox, store, order = shop
     tea, mug = order.items.filter(adjustment=False).order_by("line_item_id")
     first = ship(order=order, items=[(tea, 1)], tracking_number="T1")
     second = ship(order=order, tracking_number="T2")  # the rest
@@ -168,10 +90,10 @@ def test_a_partial_shipment_notifies_only_its_own_items(custom_store, ship):
     assert sandbox.state.get(order.external_id).status == "shipped"
 
 
-def test_combined_orders_each_notify_their_own_items(custom_sandboxes, eager_celery,
+def test_combined_orders_each_notify_their_own_items(sandboxes, eager_celery,
                                                      django_capture_on_commit_callbacks):
-    sandbox = custom_sandboxes("custom_store")
-    store, (a, b) = import_custom(sandbox, "custom_store", count=2)
+    sandbox = sandboxes("custom_store", orders=0)
+    store, (a, b) = import_orders(sandbox, count=2)
     Order.objects.filter(pk=b.pk).update(**{f: getattr(a, f) for f in (
         "ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2", "ship_to_city", "ship_to_state",
         "ship_to_postal_code", "ship_to_country")})
@@ -183,16 +105,17 @@ def test_combined_orders_each_notify_their_own_items(custom_sandboxes, eager_cel
     assert [i["LineItemID"] for i in notices[b.order_number].items] == ["L1-1", "L1-2"]
 
 
-def test_do_not_notify_sends_nothing(qbc_store, ship):
-    sandbox, store, order = qbc_store
+@QBC
+def test_do_not_notify_sends_nothing(shop, ship):
+    sandbox, store, order = shop
     shipment = ship(order=order, notify_store=False)
     assert shipnotify_requests(sandbox) == [] and sandbox.state.notices == []
     assert not StoreNotification.objects.filter(shipment=shipment).exists()
     assert order_as_dict(order_list().get(pk=order.pk))["shipments"][0]["notification"]["status"] == "not_requested"
 
 
-def test_a_502_then_200_ends_sent_after_one_retry(custom_store, ship):
-    sandbox, store, order = custom_store
+def test_a_502_then_200_ends_sent_after_one_retry(shop, ship):
+    sandbox, store, order = shop
     sandbox.state.fail_shipnotify(1, status=502)
     shipment = ship(order=order, tracking_number="1Z1")
     notification = notification_of(shipment)
@@ -201,8 +124,8 @@ def test_a_502_then_200_ends_sent_after_one_retry(custom_store, ship):
     assert [n.status_code for n in sandbox.state.notices] == [502, 200]
 
 
-def test_transient_failures_give_up_at_the_limit(custom_store, ship):
-    sandbox, store, order = custom_store
+def test_transient_failures_give_up_at_the_limit(shop, ship):
+    sandbox, store, order = shop
     sandbox.state.fail_shipnotify(None, status=503)  # until cleared
     shipment = ship(order=order)
     notification = notification_of(shipment)
@@ -226,8 +149,9 @@ def resend(notification):
     return notification_deliver(notification_id=notification.pk, expected_attempts=notification.attempts)
 
 
-def test_a_422_ends_failed_with_the_store_message_verbatim_and_the_advice(qbc_store, ship):
-    sandbox, store, order = qbc_store
+@QBC
+def test_a_422_ends_failed_with_the_store_message_verbatim_and_the_advice(shop, ship):
+    sandbox, store, order = shop
     sandbox.state.reject_shipnotify_422()
     shipment = ship(order=order)
     notification = notification_of(shipment)
@@ -241,9 +165,10 @@ def test_a_422_ends_failed_with_the_store_message_verbatim_and_the_advice(qbc_st
         "status": "failed", "error": QBC_FULFILLED_ERROR}
 
 
-def test_quickbooks_commerce_refuses_an_order_it_already_fulfilled(qbc_store, ship):
+@QBC
+def test_quickbooks_commerce_refuses_an_order_it_already_fulfilled(shop, ship):
     # Given an order fulfilled in QuickBooks Commerce after the import
-    sandbox, store, order = qbc_store
+    sandbox, store, order = shop
     sandbox.state.set_status(order.external_id, "fulfilled")
     # When it is shipped here, then the store's own refusal is kept verbatim, with the advice
     notification = notification_of(ship(order=order))
@@ -252,9 +177,10 @@ def test_quickbooks_commerce_refuses_an_order_it_already_fulfilled(qbc_store, sh
     assert notification.advice == QBC_ADVICE
 
 
-def test_quickbooks_commerce_is_not_sent_items_it_already_has(qbc_store, ship):
+@QBC
+def test_quickbooks_commerce_is_not_sent_items_it_already_has(shop, ship):
     # Given an order shipped and notified, then voided (the store is not told about voids)
-    sandbox, store, order = qbc_store
+    sandbox, store, order = shop
     first = ship(order=order, tracking_number="FIRST")
     shipment_void(shipment=first)
     order.refresh_from_db()
@@ -270,8 +196,8 @@ def test_quickbooks_commerce_is_not_sent_items_it_already_has(qbc_store, ship):
     assert attempt_log(notification) == [(1, "skipped", None)]
 
 
-def test_a_duplicated_task_delivery_sends_once(custom_store, eager_celery, django_capture_on_commit_callbacks):
-    sandbox, store, order = custom_store
+def test_a_duplicated_task_delivery_sends_once(shop, eager_celery, django_capture_on_commit_callbacks):
+    sandbox, store, order = shop
     with django_capture_on_commit_callbacks() as queued:
         shipment = shipment_create(order=order, carrier="UPS")
     notification_id = notification_of(shipment).pk
@@ -286,9 +212,9 @@ def test_a_duplicated_task_delivery_sends_once(custom_store, eager_celery, djang
     assert attempt_log(notification_of(shipment)) == [(1, "sent", 200)]
 
 
-def test_a_duplicate_of_the_first_delivery_during_the_retry_wait_does_nothing(custom_store,
+def test_a_duplicate_of_the_first_delivery_during_the_retry_wait_does_nothing(shop,
                                                                                django_capture_on_commit_callbacks):
-    sandbox, store, order = custom_store
+    sandbox, store, order = shop
     with django_capture_on_commit_callbacks():
         shipment = shipment_create(order=order, carrier="UPS")
     notification_id = notification_of(shipment).pk
@@ -304,11 +230,11 @@ def test_a_duplicate_of_the_first_delivery_during_the_retry_wait_does_nothing(cu
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_duplicate_deliveries_send_once(custom_sandboxes):
+def test_concurrent_duplicate_deliveries_send_once(sandboxes):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL (scripts/test); SQLite is covered sequentially above")
-    sandbox = custom_sandboxes("custom_store")
-    store, (order,) = import_custom(sandbox, "custom_store")
+    sandbox = sandboxes("custom_store", orders=0)
+    store, (order,) = import_orders(sandbox)
     shipment = shipment_create(order=order, carrier="UPS", queue_notification=False)
     notification_id = notification_of(shipment).pk
     barrier = threading.Barrier(4)
@@ -331,8 +257,8 @@ def test_concurrent_duplicate_deliveries_send_once(custom_sandboxes):
     assert attempt_log(notification_of(shipment)) == [(1, "sent", 200)]
 
 
-def test_void_after_the_notice_sends_nothing_more(custom_store, ship):
-    sandbox, store, order = custom_store
+def test_void_after_the_notice_sends_nothing_more(shop, ship):
+    sandbox, store, order = shop
     shipment = ship(order=order)
     requests_before = len(sandbox.state.requests)
     shipment_void(shipment=shipment)
@@ -343,8 +269,8 @@ def test_void_after_the_notice_sends_nothing_more(custom_store, ship):
         notification_resend(notification=notification_of(shipment))
 
 
-def test_void_before_delivery_sends_nothing(custom_store, eager_celery, django_capture_on_commit_callbacks):
-    sandbox, store, order = custom_store
+def test_void_before_delivery_sends_nothing(shop, eager_celery, django_capture_on_commit_callbacks):
+    sandbox, store, order = shop
     with django_capture_on_commit_callbacks() as queued:
         shipment = shipment_create(order=order, carrier="UPS")
     shipment_void(shipment=shipment)
@@ -355,8 +281,8 @@ def test_void_before_delivery_sends_nothing(custom_store, eager_celery, django_c
         notification_resend(notification=notification_of(shipment))
 
 
-def test_wrong_credentials_fail_without_retry(custom_store, ship):
-    sandbox, store, order = custom_store
+def test_wrong_credentials_fail_without_retry(shop, ship):
+    sandbox, store, order = shop
     store.set_secrets({"password": "wrong"})
     store.save()
     notification = notification_of(ship(order=order))
@@ -365,8 +291,8 @@ def test_wrong_credentials_fail_without_retry(custom_store, ship):
     assert len(shipnotify_requests(sandbox)) == 1
 
 
-def test_deliver_now_sleeps_the_back_off_between_tries(custom_store, django_capture_on_commit_callbacks):
-    sandbox, store, order = custom_store
+def test_deliver_now_sleeps_the_back_off_between_tries(shop, django_capture_on_commit_callbacks):
+    sandbox, store, order = shop
     shipment = shipment_create(order=order, carrier="UPS", queue_notification=False)
     sandbox.state.fail_shipnotify(2, status=503)
     slept = []
@@ -375,8 +301,8 @@ def test_deliver_now_sleeps_the_back_off_between_tries(custom_store, django_capt
     assert len(slept) == 2 and all(0 < s <= 0.05 for s in slept)
 
 
-def test_lost_tasks_are_queued_again(custom_store, eager_celery, django_capture_on_commit_callbacks):
-    sandbox, store, order = custom_store
+def test_lost_tasks_are_queued_again(shop, eager_celery, django_capture_on_commit_callbacks):
+    sandbox, store, order = shop
     with django_capture_on_commit_callbacks():  # the queueing is lost (broker down)
         shipment = shipment_create(order=order, carrier="UPS")
     assert notifications_requeue_stale() == 0  # not stale yet
@@ -388,7 +314,7 @@ def test_lost_tasks_are_queued_again(custom_store, eager_celery, django_capture_
 # --- the outcome cannot be recorded after the store answered --------------------------------
 
 
-def test_a_lost_outcome_is_never_sent_again_by_itself(custom_store, eager_celery, django_capture_on_commit_callbacks,
+def test_a_lost_outcome_is_never_sent_again_by_itself(shop, eager_celery, django_capture_on_commit_callbacks,
                                                      monkeypatch):
     from django.db import DatabaseError
     from django.utils import timezone
@@ -397,7 +323,7 @@ def test_a_lost_outcome_is_never_sent_again_by_itself(custom_store, eager_celery
 
     # Given a shipment whose notification the store accepts, but whose outcome ShipBridge fails
     # to write (the database goes away right after the store answered)
-    sandbox, store, order = custom_store
+    sandbox, store, order = shop
     with django_capture_on_commit_callbacks():
         shipment = shipment_create(order=order, carrier="UPS")
     notification_id = notification_of(shipment).pk
@@ -451,7 +377,7 @@ def test_a_lost_outcome_is_never_sent_again_by_itself(custom_store, eager_celery
     assert len(sandbox.state.notices) == 2
 
 
-def test_a_redelivered_task_after_the_claim_expired_does_not_resend_a_lost_outcome(custom_store, monkeypatch,
+def test_a_redelivered_task_after_the_claim_expired_does_not_resend_a_lost_outcome(shop, monkeypatch,
                                                                                    django_capture_on_commit_callbacks):
     from django.db import DatabaseError
     from django.utils import timezone
@@ -459,7 +385,7 @@ def test_a_redelivered_task_after_the_claim_expired_does_not_resend_a_lost_outco
     import orders.notifying as notifying
 
     # Given a delivery whose outcome could not be written, and whose claim has since expired
-    sandbox, store, order = custom_store
+    sandbox, store, order = shop
     with django_capture_on_commit_callbacks():
         shipment = shipment_create(order=order, carrier="UPS")
     notification_id = notification_of(shipment).pk
@@ -482,12 +408,12 @@ def test_a_redelivered_task_after_the_claim_expired_does_not_resend_a_lost_outco
     assert attempt_log(notification) == [(1, "unknown", None)]
 
 
-def test_a_failure_before_the_store_is_called_releases_the_claim(custom_store, monkeypatch,
+def test_a_failure_before_the_store_is_called_releases_the_claim(shop, monkeypatch,
                                                                  django_capture_on_commit_callbacks):
     import orders.notifying as notifying
 
     # Given a delivery that fails before it talks to the store
-    sandbox, store, order = custom_store
+    sandbox, store, order = shop
     with django_capture_on_commit_callbacks():
         shipment = shipment_create(order=order, carrier="UPS")
     notification_id = notification_of(shipment).pk
@@ -506,11 +432,11 @@ def test_a_failure_before_the_store_is_called_releases_the_claim(custom_store, m
     assert attempt_log(notification_of(shipment)) == [(1, "sent", 200)] and len(sandbox.state.notices) == 1
 
 
-def test_an_attempt_is_recorded_in_flight_while_the_store_is_called(custom_store, monkeypatch,
+def test_an_attempt_is_recorded_in_flight_while_the_store_is_called(shop, monkeypatch,
                                                                     django_capture_on_commit_callbacks):
     from stores.connectors.customstore.connector import CustomStoreConnector
 
-    sandbox, store, order = custom_store
+    sandbox, store, order = shop
     with django_capture_on_commit_callbacks():
         shipment = shipment_create(order=order, carrier="UPS")
     seen = []
@@ -529,34 +455,18 @@ def test_an_attempt_is_recorded_in_flight_while_the_store_is_called(custom_store
 # --- Acumatica -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def acumatica_sandboxes():
-    started = []
-
-    def start(release="2021 R2"):
-        sandbox = start_acumatica_sandbox(release=release, shipments=0)
-        started.append(sandbox)
-        return sandbox
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
-
-
 def import_acumatica(sandbox, **shipment):
     nbr = sandbox.state.add_shipment(**shipment)
-    store = store_create(connector="acumatica", name=f"Acumatica {sandbox.state.release}", settings={
-        "base_url": sandbox.url, "username": SANDBOX_USERNAME, "password": SANDBOX_PASSWORD,
-        "company": SANDBOX_TENANT, "branch": SANDBOX_BRANCH, "version": sandbox.state.release,
-    })
+    store = store_create(connector="acumatica", name=f"Acumatica {sandbox.state.release}",
+                         settings=acumatica_settings(sandbox))
     run = store_refresh(store_id=store.pk, trigger="command")
     assert run.status == "succeeded" and run.imported == 1, run.error
     return nbr, Order.objects.get(store=store, external_id=nbr)
 
 
 @pytest.mark.parametrize("release", ["2018 R2", "2021 R2"])
-def test_acumatica_tracking_on_the_existing_package_then_confirmed(acumatica_sandboxes, ship, release):
-    sandbox = acumatica_sandboxes(release)
+def test_acumatica_tracking_on_the_existing_package_then_confirmed(sandboxes, ship, release):
+    sandbox = sandboxes("acumatica", release=release, shipments=0)
     nbr, order = import_acumatica(sandbox, packages=1)
     [package] = sandbox.state.packages(nbr)
     shipment = ship(order=order, carrier="UPS", tracking_number="1Z999AA10123456784")
@@ -571,8 +481,8 @@ def test_acumatica_tracking_on_the_existing_package_then_confirmed(acumatica_san
     assert "ConfirmShipment" in notification.attempt_log.get().request_summary
 
 
-def test_acumatica_without_a_package_is_confirmed_with_a_warning(acumatica_sandboxes, ship):
-    sandbox = acumatica_sandboxes()
+def test_acumatica_without_a_package_is_confirmed_with_a_warning(sandboxes, ship):
+    sandbox = sandboxes("acumatica", shipments=0)
     nbr, order = import_acumatica(sandbox, packages=0)
     notification = notification_of(ship(order=order, tracking_number="1ZNOPACKAGE"))
     assert notification.status == NotificationStatus.SENT
@@ -582,8 +492,8 @@ def test_acumatica_without_a_package_is_confirmed_with_a_warning(acumatica_sandb
     assert sandbox.state.open_sessions == 0
 
 
-def test_acumatica_server_error_on_confirm_is_retried_without_writing_twice(acumatica_sandboxes, ship):
-    sandbox = acumatica_sandboxes()
+def test_acumatica_server_error_on_confirm_is_retried_without_writing_twice(sandboxes, ship):
+    sandbox = sandboxes("acumatica", shipments=0)
     nbr, order = import_acumatica(sandbox, packages=1)
     sandbox.state.fail_next(1, 503, path_contains="ConfirmShipment")
     notification = notification_of(ship(order=order, tracking_number="1ZRETRY"))
@@ -593,8 +503,8 @@ def test_acumatica_server_error_on_confirm_is_retried_without_writing_twice(acum
     assert sandbox.state.open_sessions == 0
 
 
-def test_acumatica_refusal_is_kept_and_not_retried(acumatica_sandboxes, ship):
-    sandbox = acumatica_sandboxes()
+def test_acumatica_refusal_is_kept_and_not_retried(sandboxes, ship):
+    sandbox = sandboxes("acumatica", shipments=0)
     nbr, order = import_acumatica(sandbox, packages=1)
     sandbox.state.modify_shipment(nbr, Status="Canceled")  # cancelled in Acumatica after the import
     notification = notification_of(ship(order=order, tracking_number="1ZLATE"))

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,14 +14,9 @@ from orders.models import ImportRun, Order, OrderItem, Shipment, ShipmentItem, S
 from stores.models import OrderStatus
 from tests.factories import OrderFactory, OrderItemFactory, StoreFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 DESK = reverse("admin:orders_order_changelist")
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def bulk_orders(store, count, *, start=0):
@@ -146,24 +140,21 @@ def test_packing_slip_is_printable_with_branding_and_shippable_lines(admin_clien
     assert "Happy birthday &lt;Zoë&gt;" in html and "window.print()" in html and "@media print" in html
 
 
-def test_bulk_refresh_of_the_selected_orders_stores(admin_client_su, eager_celery, django_capture_on_commit_callbacks):
-    from stores.sandbox.customstore import start_custom_store_sandbox, store_settings
+def test_bulk_refresh_of_the_selected_orders_stores(admin_client_su, eager_celery, django_capture_on_commit_callbacks,
+                                                    sandboxes):
+    from stores.sandbox.customstore import store_settings
+    from stores.services import status_mapping_replace
 
-    sandbox = start_custom_store_sandbox(port=0, preset="custom_store", orders=5, live_every=None)
-    try:
-        live = StoreFactory(name="Live shop", settings={k: v for k, v in store_settings(sandbox).items()
-                                                        if k != "password"},
-                            secrets={"password": sandbox.state.password})
-        from stores.services import status_mapping_replace
-
-        status_mapping_replace(store=live, mapping={"paid": "awaiting_shipment"})
-        asleep = StoreFactory(name="Old shop", active=False)
-        picked = [OrderFactory(store=live).pk, OrderFactory(store=live).pk, OrderFactory(store=asleep).pk]
-        with django_capture_on_commit_callbacks(execute=True):
-            response = admin_client_su.post(DESK, {"action": "refresh_stores", "_selected_action": picked},
-                                            follow=True)
-    finally:
-        sandbox.stop()
+    sandbox = sandboxes("custom_store", orders=5)
+    live = StoreFactory(name="Live shop", settings={k: v for k, v in store_settings(sandbox).items()
+                                                    if k != "password"},
+                        secrets={"password": sandbox.state.password})
+    status_mapping_replace(store=live, mapping={"paid": "awaiting_shipment"})
+    asleep = StoreFactory(name="Old shop", active=False)
+    picked = [OrderFactory(store=live).pk, OrderFactory(store=live).pk, OrderFactory(store=asleep).pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_su.post(DESK, {"action": "refresh_stores", "_selected_action": picked},
+                                        follow=True)
     html = response.content.decode()
     assert "Import queued for Live shop" in html and "Inactive, left alone: Old shop." in html
     runs = ImportRun.objects.all()
@@ -174,9 +165,7 @@ def test_bulk_refresh_of_the_selected_orders_stores(admin_client_su, eager_celer
 
 
 def clerk_of(store):
-    clerk = UserFactory(merchant=store.merchant, username="clerk")
-    clerk.groups.add(Group.objects.get(name="shipping clerk"))
-    return clerk
+    return UserFactory(merchant=store.merchant, username="clerk", groups=["shipping clerk"])
 
 
 def test_shipping_clerk_ships_without_editing_orders(client):

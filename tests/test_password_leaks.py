@@ -4,28 +4,26 @@ our request back (URL with SS-Password, decoded query, Authorization header) in 
 Against the sandbox Custom Store's "echo" fault, through the real import, connection test and
 notification services; plus unit tests of the redaction helpers (stores/connectors/http.py)."""
 import base64
-import datetime as dt
 import logging
-from decimal import Decimal
 from urllib.parse import quote, quote_plus
 
 import pytest
 
 from orders.importing import store_refresh
-from orders.models import ImportRun, NotificationAttempt, NotificationStatus, Order, StoreNotification
+from orders.models import ImportRun, NotificationAttempt, NotificationStatus, StoreNotification
 from orders.shipping import shipment_create
 from stores.connectors import http
 from stores.connectors.base import ProtocolError, StoreRejected, TransientError
 from stores.models import Store
-from stores.sandbox.customstore import SandboxLine, start_custom_store_sandbox, store_settings
-from stores.services import store_create, store_test_connection
-from tests.test_notifying import stop_quickly
-
-pytestmark = pytest.mark.django_db
+from stores.services import store_test_connection
 
 # Characters that URL-, HTML- and JSON-encode differently from the password as typed.
 PASSWORD = "p@ss wörd&=+<1>"
 USERNAME = "sandbox"
+
+# The shop: a sandbox Custom Store with that password, one order imported.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries"),
+              pytest.mark.retries(attempts=2, notify_attempts=2), pytest.mark.shop("custom_store", password=PASSWORD)]
 
 
 def leaked_forms(password=PASSWORD):
@@ -41,26 +39,6 @@ def assert_no_password(*texts):
     for text in texts:
         for form in leaked_forms():
             assert form not in (text or ""), (form, text)
-
-
-@pytest.fixture(autouse=True)
-def fast(fast_retries):
-    fast_retries.SHIPBRIDGE_RETRY_ATTEMPTS = 2
-    fast_retries.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 2
-
-
-@pytest.fixture
-def shop():
-    """A sandbox Custom Store with a password that encodes differently, one order imported."""
-    sandbox = start_custom_store_sandbox(preset="custom_store", orders=0, live_every=None, password=PASSWORD)
-    remote = sandbox.state.add_order(when=sandbox.state.now() - dt.timedelta(minutes=5), lines=[
-        SandboxLine(line_item_id="LI-1", sku="TEA-001", name="Tea", quantity=1, unit_price=Decimal("19.90")),
-    ])
-    store = store_create(connector="custom_store", name="Echo shop", settings=store_settings(sandbox))
-    assert store_refresh(store_id=store.pk, trigger="command").status == "succeeded"
-    order = Order.objects.get(store=store, external_id=remote.order_id)
-    yield sandbox, store, order
-    stop_quickly(sandbox)
 
 
 @pytest.fixture

@@ -7,42 +7,19 @@ import json
 import os
 import subprocess
 import sys
-from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from orders.importing import store_refresh
 from orders.models import Order, Shipment, StoreNotification
 from stores.connectors.customstore.connector import QBC_ADVICE
 from stores.models import OrderStatus
-from stores.sandbox.customstore import QBC_FULFILLED_ERROR, SandboxLine, start_custom_store_sandbox, store_settings
-from stores.services import store_create
-from tests.test_notifying import stop_quickly
+from stores.sandbox.customstore import QBC_FULFILLED_ERROR
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast(fast_retries):
-    fast_retries.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 3
-
-
-@pytest.fixture
-def shop():
-    """A sandbox QuickBooks Commerce store with one order awaiting shipment, imported through
-    the import engine."""
-    sandbox = start_custom_store_sandbox(preset="quickbooks_commerce", orders=0, live_every=None)
-    remote = sandbox.state.add_order(when=sandbox.state.now() - dt.timedelta(minutes=5), lines=[
-        SandboxLine(line_item_id="LI-1", sku="TEA-001", name="Tea", quantity=2, unit_price=Decimal("19.90")),
-        SandboxLine(line_item_id="LI-2", sku="MUG-BLU", name="Mug", quantity=1, unit_price=Decimal("12.50")),
-    ])
-    store = store_create(connector="quickbooks_commerce", name="Shop", settings=store_settings(sandbox))
-    assert store_refresh(store_id=store.pk, trigger="command").imported == 1
-    order = Order.objects.get(store=store, external_id=remote.order_id)
-    yield sandbox, store, order
-    stop_quickly(sandbox)
+# The shop: a sandbox QuickBooks Commerce store, one order awaiting shipment imported.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries"), pytest.mark.retries(notify_attempts=3),
+              pytest.mark.shop("quickbooks_commerce")]
 
 
 def ship_order(*args):
@@ -60,7 +37,7 @@ def test_wait_delivers_the_notification_here_and_prints_json(shop):
     assert (shipment.carrier, shipment.service, shipment.tracking_number, shipment.ship_date) == (
         "UPS", "Ground", "1Z999", dt.date(2024, 5, 31))
     [notice] = sandbox.state.notices
-    assert sorted(i["LineItemID"] for i in notice.items) == ["LI-1", "LI-2"]
+    assert sorted(i["LineItemID"] for i in notice.items) == ["L0-1", "L0-2"]
     order.refresh_from_db()
     assert order.status == OrderStatus.SHIPPED
 

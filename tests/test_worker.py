@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -10,8 +9,7 @@ from celery import Celery
 from django.db import connection
 
 from orders.models import ImportRun, Order
-from stores.sandbox.customstore import start_custom_store_sandbox, store_settings
-from stores.services import store_create
+from tests.utils import sandbox_store, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,27 +49,14 @@ def worker(redis_url, tmp_path, monkeypatch):
     print((tmp_path / "worker.log").read_text()[-3000:])
 
 
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
-
-
-def test_worker_runs_the_scheduled_import_through_redis(worker):
+def test_worker_runs_the_scheduled_import_through_redis(worker, sandboxes):
     # Given a sandbox store due for a refresh
-    with start_custom_store_sandbox(port=0, preset="custom_store", orders=30, live_every=None) as sandbox:
-        store = store_create(
-            connector="custom_store", name="Worker shop",
-            settings=store_settings(sandbox),
-        )
-        # When the beat's "refresh due stores" task is sent to Redis (what beat does every minute)
-        worker.send_task("orders.tasks.refresh_due_stores")
-        # Then the worker queues and runs the store's import, and the orders are in the database
-        assert _wait_for(lambda: ImportRun.objects.filter(store=store, status="succeeded").exists()), \
-            list(ImportRun.objects.values("status", "error"))
+    store = sandbox_store(sandboxes("custom_store", orders=30), name="Worker shop")
+    # When the beat's "refresh due stores" task is sent to Redis (what beat does every minute)
+    worker.send_task("orders.tasks.refresh_due_stores")
+    # Then the worker queues and runs the store's import, and the orders are in the database
+    assert wait_for(lambda: ImportRun.objects.filter(store=store, status="succeeded").exists(), timeout=60.0), \
+        list(ImportRun.objects.values("status", "error"))
     run = ImportRun.objects.get(store=store)
     assert run.trigger == "schedule"
     assert run.imported > 0 and Order.objects.filter(store=store).count() == run.imported
