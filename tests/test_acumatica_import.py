@@ -1,5 +1,5 @@
 """Acumatica imports end to end (store_refresh → connector → sandbox over loopback HTTP):
-the seed's two time-zone failures, release versions, status and address rules, sessions."""
+the two time-zone failures (a store clock in another zone, and its cure), release versions, status and address rules, sessions."""
 import datetime as dt
 from zoneinfo import ZoneInfo
 

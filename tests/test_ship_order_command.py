@@ -1,4 +1,4 @@
-"""`manage.py ship_order` (PRODUCT.md's contract) against the sandbox Custom Store:
+"""`manage.py ship_order` (the README's contract) against the sandbox Custom Store:
 the last line is JSON {"shipment": id, "notification": {"status", "error"}}; errors exit
 non-zero with one line and save nothing."""
 import datetime as dt
