@@ -513,7 +513,7 @@ class ShipmentItemAdmin(MerchantScopedAdmin):
 @admin.register(ImportRun)
 class ImportRunAdmin(MerchantScopedAdmin):
     list_display = ("store", "trigger", "status", "started_at", "finished_at", "imported", "updated",
-                    "unchanged", "skipped", "error")
+                    "unchanged", "skipped", "error", "warning")
     list_filter = ("status", "trigger", "store")
     search_fields = ("store__name", "error")
     list_select_related = ("store",)

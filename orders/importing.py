@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -270,6 +271,7 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
     run.finished_at = finished
     run.status = ImportRunStatus.FAILED if error else ImportRunStatus.SUCCEEDED
     run.error = error
+    run.warning = attention_words(run.skip_reasons)
     with transaction.atomic():
         run.save()
         updates = {
@@ -277,6 +279,8 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
             "last_refresh_status": RefreshStatus.FAILED if error else RefreshStatus.SUCCEEDED,
             "last_refresh_error": error,
         }
+        if not error:
+            updates["last_refresh_warning"] = run.warning
         if not error and (store.import_cursor is None or window.start <= store.import_cursor):
             # The cursor moves only after a successful run that covered it, never backwards: a
             # run started later than the cursor (--since) must not jump over what it skipped.
@@ -296,11 +300,63 @@ def _record_hash(record: OrderRecord, status: str) -> str:
     return hashlib.sha256(f"{status}|{record!r}".encode()).hexdigest()
 
 
-def _skip(run: ImportRun, record_or_skip, reason: str) -> None:
+# Why an order is skipped when the merchant can fix it: the status mapping, or the address in the store.
+UNMAPPED, NO_ADDRESS = "unmapped_status", "incomplete_address"
+
+
+def _skip(run: ImportRun, record_or_skip, reason: str, *, fixable: str = "", status: str = "") -> None:
     run.skipped += 1
-    run.skip_reasons.append(
-        {"external_id": record_or_skip.external_id, "order_number": record_or_skip.order_number, "reason": reason}
-    )
+    entry = {"external_id": record_or_skip.external_id, "order_number": record_or_skip.order_number, "reason": reason}
+    if fixable:
+        entry["fixable"] = fixable
+        if status:
+            entry["store_status"] = status
+    run.skip_reasons.append(entry)
+
+
+def attention_words(skip_reasons: list[dict]) -> str:
+    """What a run skipped that the merchant can fix, in one line ("" when nothing):
+    "Attention: 80 orders skipped — status 'processing' is not mapped"."""
+    unmapped = Counter(s.get("store_status", "") for s in skip_reasons if s.get("fixable") == UNMAPPED)
+    no_address = sum(1 for s in skip_reasons if s.get("fixable") == NO_ADDRESS)
+    parts = []
+    if unmapped:
+        count = sum(unmapped.values())
+        if len(unmapped) == 1:
+            (status,) = unmapped
+            parts.append(f"{_orders(count)} skipped — status {status!r} is not mapped")
+        else:
+            listed = ", ".join(f"{status!r} ({n})" for status, n in unmapped.most_common())
+            parts.append(f"{_orders(count)} skipped — statuses {listed} are not mapped")
+    if no_address:
+        parts.append(f"{_orders(no_address)} skipped — no complete shipping address")
+    return ("Attention: " + "; ".join(parts)) if parts else ""
+
+
+def _orders(count: int) -> str:
+    return f"{count} order" + ("" if count == 1 else "s")
+
+
+# Text columns of orders and their lines: a value longer than its column makes the order unreadable.
+_ORDER_LIMITS = {f.name: f.max_length for f in Order._meta.fields if f.max_length and f.name in ORDER_FIELDS}
+_LINE_LIMITS = {f.name: f.max_length for f in OrderItem._meta.fields if f.max_length}
+_EXTERNAL_ID_LIMIT = Order._meta.get_field("external_id").max_length
+
+
+def _too_long(record: OrderRecord, status: str) -> str:
+    """Why the record does not fit ShipBridge's columns ("" when it does)."""
+    if len(record.external_id) > _EXTERNAL_ID_LIMIT:
+        return f"its id is longer than {_EXTERNAL_ID_LIMIT} characters"
+    for name, value in zip(ORDER_FIELDS, _order_values(record, status, "", None)):
+        limit = _ORDER_LIMITS.get(name)
+        if limit and isinstance(value, str) and len(value) > limit:
+            return f"its {name.replace('_', ' ')} is longer than {limit} characters"
+    for line in record.lines:
+        for name in ("line_item_id", "sku", "name", "image_url", "location"):
+            value = getattr(line, name)
+            if len(value) > _LINE_LIMITS[name]:
+                return f"a line's {name.replace('_', ' ')} is longer than {_LINE_LIMITS[name]} characters"
+    return ""
 
 
 def _order_values(record: OrderRecord, status: str, content_hash: str, now: dt.datetime) -> tuple:
@@ -363,11 +419,17 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
     for record in latest.values():
         status = status_map.get(record.store_status)
         if status is None:
-            _skip(run, record, f"store status {record.store_status!r} is not mapped")
+            _skip(run, record, f"store status {record.store_status!r} is not mapped", fixable=UNMAPPED,
+                  status=record.store_status)
             continue
         missing = record.ship_to.missing_fields() if record.ship_to is not None else ["shipping address"]
         if missing:
-            _skip(run, record, "no complete shipping address (missing: " + ", ".join(missing) + ")")
+            _skip(run, record, "no complete shipping address (missing: " + ", ".join(missing) + ")",
+                  fixable=NO_ADDRESS)
+            continue
+        too_long = _too_long(record, status)
+        if too_long:
+            _skip(run, record, f"unreadable order: {too_long}")
             continue
         wanted[record.external_id] = (record, status)
 

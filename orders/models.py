@@ -196,6 +196,10 @@ class ImportRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    warning = models.TextField(
+        blank=True, default="",
+        help_text="Orders skipped for a reason the merchant can fix (an unmapped status, an incomplete address).",
+    )
     skip_reasons = models.JSONField(
         default=list, blank=True, help_text="[{external_id, order_number, reason}] for every skipped order."
     )
@@ -214,6 +218,7 @@ class ImportRun(models.Model):
             "unchanged": self.unchanged,
             "skipped": self.skipped,
             "error": self.error or None,
+            "warning": self.warning or None,
         }
 
 

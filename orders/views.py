@@ -33,6 +33,7 @@ def dashboard(request):
         "rows": rows,
         "show_merchant": request.user.is_superuser,
         "failing": sum(1 for r in rows if r["state"].code == "failing"),
+        "attention": sum(1 for r in rows if r["state"].code == "attention"),
         "can_view_orders": request.user.has_perm("orders.view_order"),
     }
     return TemplateResponse(request, "admin/dashboard.html", context)

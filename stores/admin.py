@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .connectors.registry import CONNECTOR_NAMES, connector_choices, get_connector_class
-from .forms import StoreAdminForm, connection_field_names, mapping_field_names, mapping_style
+from .forms import StoreAdminForm, connection_field_names, mapping_field_names, mapping_style, setting_field_name
 from .models import Merchant, OrderStatus, StatusMapping, Store, User
 from .scoping import MerchantScopedAdmin, user_merchant_id, without_merchant_field
 from .selectors import next_refresh_words, store_state
@@ -180,7 +180,7 @@ class StoreAdmin(MerchantScopedAdmin):
         editable = self.has_change_permission(request, obj) if obj else True
         setup = ["merchant", "connector", "name", "active", "refresh_interval_minutes"]
         if editable:
-            current = obj.status_map() if obj else dict(cls.default_status_mapping)
+            current = obj.status_map() if obj else cls.default_mapping({})
             connection, mapping = connection_field_names(connector), mapping_field_names(connector, current)
         else:
             connection, mapping = ("connection_summary",), ("status_mapping_summary",)
@@ -250,14 +250,19 @@ class StoreAdmin(MerchantScopedAdmin):
         if self._add_connector(request) is None:
             if not self.has_add_permission(request):
                 raise PermissionDenied
-            query = request.GET.copy()
-            query.pop("connector", None)
             choices = []
             for name in CONNECTOR_NAMES:
                 cls = get_connector_class(name)
-                query["connector"] = name
-                choices.append({"name": name, "label": cls.label, "help_text": cls.help_text,
-                                "notice": cls.notice, "url": f"?{query.urlencode()}"})
+                for index, preset in enumerate(cls.presets()):
+                    query = request.GET.copy()
+                    query["connector"] = name
+                    for key, value in preset.settings.items():  # the add page's initial values
+                        query[setting_field_name(key)] = value
+                    choices.append({
+                        "id": "-".join([name, *(list(preset.settings.values()) if index else [])]),
+                        "label": preset.label, "help_text": preset.help_text, "notice": cls.notice,
+                        "url": f"?{query.urlencode()}",
+                    })
             context = {
                 **self.admin_site.each_context(request),
                 "title": "Add store: choose its connector",

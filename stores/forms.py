@@ -136,7 +136,7 @@ def _connection_form_field(f: SettingField, *, stored_secret: bool) -> forms.Fie
         )
     if f.choices:
         return forms.ChoiceField(label=f.label, required=f.required, help_text=f.help_text,
-                                 choices=[("", "---------")] + [(c, c) for c in f.choices])
+                                 choices=[("", "---------")] + list(zip(f.choices, f.choice_labels or f.choices)))
     return forms.CharField(label=f.label, required=f.required, help_text=f.help_text,
                            widget=forms.TextInput(attrs={"size": 60}))
 
@@ -190,7 +190,10 @@ class StoreAdminForm(forms.ModelForm):
     def current_mapping(self) -> dict[str, str]:
         if self.instance.pk:
             return self.instance.status_map()
-        return dict(get_connector_class(self.connector).default_status_mapping)
+        # a new store: the usual mapping for the settings chosen with the connector (its platform)
+        chosen = {f.key: self.initial.get(setting_field_name(f.key)) or ""
+                  for f in get_connector_class(self.connector).settings_schema}
+        return get_connector_class(self.connector).default_mapping(chosen)
 
     def _add_mapping_fields(self) -> None:
         current = self.current_mapping()

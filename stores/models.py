@@ -87,6 +87,8 @@ class Store(models.Model):
     last_refresh_at = models.DateTimeField(null=True, blank=True)
     last_refresh_status = models.CharField(max_length=20, choices=RefreshStatus.choices, default=RefreshStatus.NEVER)
     last_refresh_error = models.TextField(blank=True, default="")
+    last_refresh_warning = models.TextField(
+        blank=True, default="", help_text="What the last successful refresh skipped that the merchant can fix.")
     lease_token = models.CharField(max_length=64, blank=True, default="", editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_connection_test_at = models.DateTimeField(null=True, blank=True)

@@ -13,7 +13,7 @@ from .models import RefreshStatus, Store
 
 @dataclass(frozen=True)
 class StoreState:
-    code: str  # ok / failing / running / never / inactive
+    code: str  # ok / attention / failing / running / never / inactive
     label: str
     detail: str
 
@@ -31,6 +31,8 @@ def store_state(*, store: Store, now: dt.datetime | None = None) -> StoreState:
         error = store.last_refresh_error or "no reason was recorded"
         return StoreState("failing", "Failing",
                           f"The last import failed {when}: {error}. It is retried at the next refresh.")
+    if status == RefreshStatus.SUCCEEDED and store.last_refresh_warning:
+        return StoreState("attention", "Attention", store.last_refresh_warning)
     if status == RefreshStatus.SUCCEEDED:
         when = f"{timesince(store.last_refresh_at, now)} ago" if store.last_refresh_at else ""
         return StoreState("ok", "OK", f"The last import succeeded {when}.".replace(" .", "."))

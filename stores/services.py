@@ -243,7 +243,7 @@ def store_create(
         _check_timezone(timezone)
     mapping = None
     with problems.check():
-        mapping = _check_mapping(dict(cls.default_status_mapping) if status_mapping is None else status_mapping)
+        mapping = _check_mapping(cls.default_mapping(public) if status_mapping is None else status_mapping)
     if merchant is None:
         merchant_name = (merchant_name or "").strip() or DEFAULT_MERCHANT_NAME
         with problems.check():

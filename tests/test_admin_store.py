@@ -63,14 +63,31 @@ def media(settings, tmp_path):
 
 
 def test_add_page_asks_for_the_connector_first(admin_client_su):
-    # Given no connector chosen, when the add page opens, then it offers the three connectors.
+    # Given no connector chosen, when the add page opens, then it offers the three connectors,
+    # the Custom Store once per platform behind its feed.
     response = admin_client_su.get(ADD_URL)
     assert response.status_code == 200
-    html = response.content.decode()
-    for name, label in [("custom_store", "Custom Store (XML)"), ("quickbooks_commerce", "QuickBooks Commerce"),
-                        ("acumatica", "Acumatica ERP")]:
-        assert f"?connector={name}" in html and label in html
+    html = response.content.decode().replace("&amp;", "&")
+    for query, label in [("connector=custom_store&conn_platform=generic", "Custom Store: Other (generic Custom Store)"),
+                         ("connector=custom_store&conn_platform=woocommerce", "Custom Store: WooCommerce"),
+                         ("connector=custom_store&conn_platform=magento2", "Custom Store: Magento 2"),
+                         ("connector=custom_store&conn_platform=spree", "Custom Store: Spree / Solidus"),
+                         ("connector=quickbooks_commerce", "QuickBooks Commerce (TradeGecko)"),
+                         ("connector=acumatica", "Acumatica ERP")]:
+        assert f"?{query}" in html and label in html
     assert "shut QuickBooks Commerce down on 31 August 2023" in html
+
+
+@pytest.mark.parametrize("platform, mapped", [
+    ("woocommerce", {"awaiting_shipment": "processing", "shipped": "completed", "cancelled": "cancelled, refunded"}),
+    ("magento2", {"awaiting_shipment": "processing", "on_hold": "fraud, holded", "cancelled": "canceled, closed"}),
+    ("spree", {"awaiting_payment": "pending", "awaiting_shipment": "ready", "cancelled": "canceled"}),
+])
+def test_a_platform_chosen_first_fills_the_mapping_with_its_statuses(admin_client_su, platform, mapped):
+    html = admin_client_su.get(f"{ADD_URL}?connector=custom_store&conn_platform={platform}").content.decode()
+    assert f'<option value="{platform}" selected>' in html
+    for status, lists in mapped.items():
+        assert f'name="map_list_{status}" value="{lists}"' in html
 
 
 @pytest.mark.parametrize("connector, shown, hidden", [

@@ -221,6 +221,7 @@ class SettingField:
     secret: bool = False
     help_text: str = ""
     choices: tuple[str, ...] = ()
+    choice_labels: tuple[str, ...] = ()  # how each choice is shown (default: the choice itself)
 
 
 def clean_http_url(url: str, key: str, *, example: str = "", allow_query: bool = True) -> str:
@@ -275,6 +276,15 @@ class Connector:
     # Mapping suggested for a new store: store status -> internal status value.
     default_status_mapping: ClassVar[dict[str, str]] = {}
 
+    @dataclass(frozen=True)
+    class Preset:
+        """One way to add a store of this type, as the add-store page offers it: some settings
+        chosen in advance (e.g. the platform behind a Custom Store feed)."""
+
+        label: str
+        help_text: str
+        settings: dict[str, str]
+
     def __init__(self, *, settings: dict[str, str], secrets: dict[str, str], timezone: ZoneInfo):
         self.settings = settings
         self.secrets = secrets
@@ -308,6 +318,16 @@ class Connector:
                     f"setting {f.key!r} must be one of: {', '.join(f.choices)} (got {cleaned[f.key]!r})", field=f.key
                 )
         return {k: v for k, v in cleaned.items() if v}
+
+    @classmethod
+    def default_mapping(cls, settings: dict[str, str]) -> dict[str, str]:
+        """The status mapping suggested for a new store with these settings."""
+        return dict(cls.default_status_mapping)
+
+    @classmethod
+    def presets(cls) -> list[Connector.Preset]:
+        """The add-store page's choices for this store type (one by default)."""
+        return [cls.Preset(label=cls.label, help_text=cls.help_text, settings={})]
 
     # -- what the store says --
     @classmethod

@@ -20,7 +20,7 @@ from requests.auth import HTTPBasicAuth
 
 from .. import http
 from ..base import AuthError, ConnectorError, ProtocolError, StoreRejected
-from .mapper import format_protocol_datetime, sniff_reply
+from .mapper import format_protocol_datetime, shipnotify_fault, sniff_reply
 
 # Parameters we own: a copy of them in the merchant's URL is dropped, not sent twice.
 RESERVED_PARAMS = frozenset({
@@ -122,7 +122,8 @@ class CustomStoreClient:
             if 400 <= reply.status_code < 500:
                 body = reply.text
                 raise StoreRejected(
-                    _rejection_message(body, reply.status_code, reply.headers.get("Content-Type", "")),
+                    shipnotify_fault(body)
+                    or _rejection_message(body, reply.status_code, reply.headers.get("Content-Type", "")),
                     status_code=reply.status_code, body=body,
                 )
             raise ProtocolError(

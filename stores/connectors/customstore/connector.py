@@ -23,6 +23,7 @@ from ..base import (
 )
 from . import mapper
 from .client import CustomStoreClient
+from .platforms import DEFAULT_PLATFORM, PLATFORMS, platform_of
 
 log = logging.getLogger("shipbridge.connectors.customstore")
 
@@ -39,17 +40,17 @@ class CustomStoreConnector(Connector):
     short_label = "Custom Store"
     help_text = "Any store exposing the Custom Store XML endpoint (export and shipnotify actions)."
     settings_schema = (
+        SettingField(
+            "platform", "Platform", required=False, choices=tuple(PLATFORMS),
+            choice_labels=tuple(p.label for p in PLATFORMS.values()),
+            help_text="The store software behind the feed: it decides the usual status mapping and how the "
+                      "feed's quirks are read. Empty: other (generic).",
+        ),
         SettingField("url", "Store URL", help_text="The endpoint URL, query string included."),
         SettingField("username", "Username"),
         SettingField("password", "Password", secret=True),
     )
-    default_status_mapping = {
-        "unpaid": "awaiting_payment",
-        "paid": "awaiting_shipment",
-        "shipped": "shipped",
-        "cancelled": "cancelled",
-        "on-hold": "on_hold",
-    }
+    default_status_mapping = PLATFORMS[DEFAULT_PLATFORM].status_mapping
     # Unit assumed for an item <Weight> that comes without <WeightUnits> (None: weight unknown).
     default_weight_units: ClassVar[str | None] = None
 
@@ -87,11 +88,26 @@ class CustomStoreConnector(Connector):
             extra_query=self.extra_query(),
         )
 
+    # A preset of its own (QuickBooks Commerce) has no platform setting.
+    @classmethod
+    def default_mapping(cls, settings: dict[str, str]) -> dict[str, str]:
+        if "platform" not in cls.setting_keys():
+            return super().default_mapping(settings)
+        return dict(platform_of(settings).status_mapping)
+
+    @classmethod
+    def presets(cls) -> list[Connector.Preset]:
+        if "platform" not in cls.setting_keys():
+            return super().presets()
+        return [cls.Preset(label=f"{cls.short_label}: {p.label}", help_text=p.help_text, settings={"platform": key})
+                for key, p in PLATFORMS.items()]
+
     def parse_page(self, data: bytes):
         # One unreadable order (bad date, number, quantity...) is skipped with its reason;
         # the others import. A broken document (HTML, truncated, bomb...) still fails the page.
         return mapper.parse_export(data, tz=self.timezone, default_weight_units=self.default_weight_units,
-                                   skip_bad_orders=True)
+                                   skip_bad_orders=True,
+                                   amp_escaped_twice=platform_of(self.settings).amp_escaped_twice)
 
     def request_bounds(self, window: Window) -> tuple[dt.datetime, dt.datetime]:
         """The export bounds to send, UTC and minute precision, both inclusive.
@@ -177,10 +193,14 @@ class CustomStoreConnector(Connector):
             f"{client.describe([('action', 'shipnotify'), *params], 'POST')} "
             f"({len(notice.items)} line(s), {items} unit(s))"
         )
+        fault = mapper.shipnotify_fault(reply.text)
+        if fault is not None:  # a 2xx that says no (Magento answers some faults with HTTP 200)
+            raise StoreRejected(fault, status_code=reply.status_code, body=reply.text[:RESPONSE_BODY_LIMIT])
         return NotifyResult(
             request_summary=summary,
             response_code=reply.status_code,
             response_body=reply.text[:RESPONSE_BODY_LIMIT],
+            warning="" if reply.text.strip() else mapper.NO_CONFIRMATION.format(status=reply.status_code),
         )
 
 

@@ -3,6 +3,12 @@
 No I/O and no Django here. Every problem with the store's document is a ProtocolError whose
 message is one line naming what is wrong (and, for one order, which order and which field).
 
+Real producers stray from the protocol, and are read as they are: an XML declaration whose
+encoding contradicts the bytes, a default namespace or element names in another case, no
+<OrderID> (the order number is then the id), country and region names, refunded lines with
+quantity 0, dates as M/d/yyyy (12- or 24-hour, with or without seconds) or ISO. What no order
+can mean (a 24-digit quantity, a date in year 9999) makes that one order unreadable.
+
 Export documents look like:
 
     <Orders pages="3">
@@ -15,14 +21,17 @@ Export documents look like:
 """
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import json
 import re
 import xml.etree.ElementTree as ET
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
+import pycountry
 
 from ..base import (
     Address,
@@ -46,13 +55,19 @@ _GRAMS_PER_UNIT = {
 }
 
 _DATETIME_RE = re.compile(
-    r"^(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4})"
+    r"^(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4}|\d{2})"
     r"(?:[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?"
     r"(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?))?)?$"
 )
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _INT_RE = re.compile(r"^\+?\d+(?:\.0*)?$")
 _TRUE = frozenset({"true", "1", "yes", "y", "t", "on"})
+# What no real order carries: beyond these, the order is unreadable (and skipped with the reason).
+MAX_QUANTITY = 1_000_000
+MAX_AMOUNT = Decimal("10000000000")  # money columns hold 12 digits, 2 after the point
+MAX_WEIGHT_GRAMS = Decimal("1000000000")
+YEARS = range(1970, 2101)
+CENT = Decimal("0.01")
 # Characters XML 1.0 cannot carry at all (even escaped).
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -75,21 +90,28 @@ def parse_store_datetime(text: str, tz: ZoneInfo | dt.tzinfo = UTC) -> dt.dateti
             if not 1 <= hour <= 12:
                 raise ValueError(f"{value!r} has hour {hour} with {ampm}")
             hour = (hour % 12) + (12 if ampm == "PM" else 0)
+        year = int(parts["year"]) + (2000 if len(parts["year"]) == 2 else 0)
         try:
             naive = dt.datetime(
-                int(parts["year"]), int(parts["month"]), int(parts["day"]),
+                year, int(parts["month"]), int(parts["day"]),
                 hour, int(parts["minute"] or 0), int(parts["second"] or 0),
             )
         except ValueError:
             raise ValueError(f"{_clip(value)!r} is not a real date/time") from None
-        return naive.replace(tzinfo=tz).astimezone(UTC)
+        parsed = naive.replace(tzinfo=tz)
+    else:
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{_clip(value)!r} is not a date (expected M/d/yyyy H:mm)") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+    if parsed.year not in YEARS:
+        raise ValueError(f"{_clip(value)!r} is not a plausible date (year {parsed.year})")
     try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{_clip(value)!r} is not a date (expected M/d/yyyy H:mm)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{_clip(value)!r} is not a plausible date") from None
 
 
 def format_protocol_datetime(value: dt.datetime) -> str:
@@ -106,13 +128,25 @@ def parse_decimal(text: str) -> Decimal:
     return Decimal(value)
 
 
+def parse_amount(text: str) -> Decimal:
+    """A money amount, to the cent (producers write 24, 4.5 or 102.5400)."""
+    amount = parse_decimal(text)
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValueError(f"{_clip(text)!r} is not a plausible amount")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def parse_quantity(text: str) -> int:
+    """A line's quantity: a whole number from 0 (a line refunded in full: kept, nothing to
+    ship) to MAX_QUANTITY."""
     value = (text or "").strip()
     if not _INT_RE.match(value):
         raise ValueError(f"{_clip(value)!r} is not a whole number")
+    if len(value.split(".")[0].lstrip("+")) > len(str(MAX_QUANTITY)):
+        raise ValueError(f"{_clip(value)!r} is not a plausible quantity")
     quantity = int(Decimal(value))
-    if quantity < 1:
-        raise ValueError(f"{quantity} is less than 1")
+    if quantity > MAX_QUANTITY:
+        raise ValueError(f"{quantity} is not a plausible quantity")
     return quantity
 
 
@@ -127,7 +161,37 @@ def weight_to_grams(weight: Decimal, units: str) -> Decimal:
         factor = _GRAMS_PER_UNIT[key]
     except KeyError:
         raise ValueError(f"unknown weight unit {_clip(units)!r} (expected Pounds, Ounces or Grams)") from None
-    return weight if factor == 1 else (weight * factor).quantize(Decimal("0.001"))
+    grams = (weight * factor).quantize(Decimal("0.001"))
+    if abs(grams) >= MAX_WEIGHT_GRAMS:
+        raise ValueError(f"{weight} {units} is not a plausible weight")
+    return grams
+
+
+def country_code(text: str) -> str:
+    """A country as the store wrote it (ISO code, or name: "United States", "us", "USA") ->
+    its ISO 3166-1 alpha-2 code; "" for none. Raises ValueError for an unknown country."""
+    value = " ".join((text or "").split())
+    if not value:
+        return ""
+    try:
+        return pycountry.countries.lookup(value).alpha_2
+    except LookupError:
+        raise ValueError(f"{_clip(value)!r} is not a country ShipBridge knows") from None
+
+
+def region_code(text: str, country: str) -> str:
+    """A state or province as written ("Michigan", "MI", "US-MI") -> its ISO 3166-2 code
+    without the country prefix ("MI") when `country` has such a subdivision; anything else
+    (free text, a region of a country without subdivision codes) as written."""
+    value = " ".join((text or "").split())
+    if not value or not country:
+        return value
+    wanted = value.casefold()
+    for subdivision in pycountry.subdivisions.get(country_code=country) or ():
+        code = subdivision.code.split("-", 1)[1]
+        if wanted in (code.casefold(), subdivision.code.casefold(), subdivision.name.casefold()):
+            return code
+    return value
 
 
 def _clip(value: str, limit: int = 40) -> str:
@@ -138,7 +202,11 @@ def _clip(value: str, limit: int = 40) -> str:
 def sniff_reply(body: bytes, content_type: str = "") -> None:
     """Refuse a reply that is plainly not an XML document (empty, HTML, plain text).
     The Custom Store protocol's classic misconfiguration symptom."""
-    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:512]
+    for bom, encoding in _UNICODE_BOMS:
+        if body.startswith(bom):
+            body = body[len(bom):len(bom) + 2048].decode(encoding, errors="ignore").encode("utf-8")
+            break
+    head = body.lstrip(b" \t\r\n")[:512]
     if not head:
         raise ProtocolError("the store answered an empty page, not XML: check the URL")
     lowered = head.lower()
@@ -154,13 +222,59 @@ def sniff_reply(body: bytes, content_type: str = "") -> None:
 # --- export -------------------------------------------------------------------------------
 
 
+# Byte-order marks, longest first (UTF-32's little-endian mark begins like UTF-16's).
+_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_DECLARATION_RE = re.compile(r"^\s*<\?xml\b[^>]*?\?>")
+_DECLARED_ENCODING_RE = re.compile(rb"^\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+
+
+def decode_document(data: bytes) -> str:
+    """The document's text, read the way real producers mean it: a byte-order mark decides;
+    else a declared single-byte encoding (ISO-8859-1, windows-1252...) is honoured; else the
+    bytes are UTF-8, whatever the declaration claims (a feed declaring utf-16 over UTF-8
+    bytes). The XML declaration is dropped: the text is parsed as what it is."""
+    for bom, encoding in _UNICODE_BOMS:
+        if data.startswith(bom):
+            text = data[len(bom):].decode(encoding, errors="replace")
+            break
+    else:
+        declared = _DECLARED_ENCODING_RE.match(data)
+        encoding = "utf-8"
+        if declared:
+            try:
+                codec = codecs.lookup(declared.group(1).decode("ascii"))
+            except LookupError:
+                raise ProtocolError(f"the store's XML declares an unknown encoding ({_clip(declared.group(1).decode('ascii'))})") from None
+            if _single_byte(codec.name):
+                encoding = codec.name
+            elif codec.name.startswith(("utf-16", "utf-32")) and b"\x00" in data[:4]:
+                encoding = codec.name  # really UTF-16/32, without a mark
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"the store's XML is not valid {encoding.upper()} (byte {exc.start})") from None
+    return _DECLARATION_RE.sub("", text, count=1).strip()
+
+
+def _single_byte(codec_name: str) -> bool:
+    try:
+        return len("é".encode(codec_name)) == 1 and len("a".encode(codec_name)) == 1
+    except (UnicodeEncodeError, LookupError):
+        return codec_name in ("ascii", "us-ascii")
+
+
 def parse_document(data: bytes) -> ET.Element:
-    """Parse the store's bytes safely. Entities, DTD tricks and external references refused."""
-    data = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not data:
+    """Parse the store's bytes safely. Entities, DTD tricks and external references refused.
+    Element names lose their namespace and take the protocol's spelling whatever their case."""
+    text = decode_document(data)
+    if not text:
         raise ProtocolError("the store answered an empty page, not XML: check the URL")
     try:
-        return SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        root = SafeET.fromstring(text.encode("utf-8"), forbid_dtd=False, forbid_entities=True,
+                                 forbid_external=True)
     except defusedxml.EntitiesForbidden:
         raise ProtocolError(
             "the store's XML declares entities (a possible XML bomb): refused"
@@ -171,8 +285,23 @@ def parse_document(data: bytes) -> ET.Element:
         raise ProtocolError(f"the store's XML uses a forbidden construct ({type(exc).__name__}): refused") from None
     except ET.ParseError as exc:
         raise ProtocolError(f"the store's XML is truncated or invalid ({_clip(str(exc), 120)})") from None
-    except (ValueError, LookupError) as exc:  # e.g. unknown encoding in the XML declaration
+    except (ValueError, LookupError) as exc:
         raise ProtocolError(f"the store's XML cannot be read ({_clip(str(exc), 120)})") from None
+    for element in root.iter():
+        local = _local(element.tag)
+        element.tag = _CANONICAL_TAGS.get(local.casefold(), local)
+    return root
+
+
+# The protocol's element names; a document's names are read whatever their case.
+_CANONICAL_TAGS = {name.casefold(): name for name in (
+    "Orders", "Order", "OrderID", "OrderNumber", "OrderDate", "LastModified", "OrderStatus", "Customer",
+    "CustomerCode", "BillTo", "ShipTo", "Name", "Company", "Phone", "Email", "Address1", "Address2", "City",
+    "State", "PostalCode", "Country", "Items", "Item", "SKU", "Quantity", "Weight", "WeightUnits", "Options",
+    "Option", "Value", "LineItemID", "UnitPrice", "ImageUrl", "Location", "Adjustment", "CustomField1",
+    "CustomField2", "CustomField3", "CurrencyCode", "OrderTotal", "TaxAmount", "ShippingAmount",
+    "ShippingMethod", "PaymentMethod", "CustomerNotes", "InternalNotes", "Gift", "GiftMessage",
+)}
 
 
 def parse_export(
@@ -181,14 +310,16 @@ def parse_export(
     tz: ZoneInfo | dt.tzinfo = UTC,
     default_weight_units: str | None = None,
     skip_bad_orders: bool = False,
+    amp_escaped_twice: bool = False,
 ) -> tuple[int, list[OrderRecord], list[SkippedRecord]]:
     """One export page -> (pages_total, records, skipped).
 
     Any problem raises ProtocolError with a one-line message: the document's (bomb,
     truncation, not <Orders>...) or one order's (invalid date, number, quantity, weight unit:
     the message names the order and the field). An order that cannot even be identified (no
-    OrderID or OrderNumber) is reported in `skipped` instead; with `skip_bad_orders` every
-    unreadable order is. Repeated OrderIDs on the page: the most recently modified wins."""
+    OrderNumber) is reported in `skipped` instead; with `skip_bad_orders` every unreadable
+    order is. Repeated OrderIDs on the page: the most recently modified wins.
+    `amp_escaped_twice`: the producer writes "&amp;" inside CDATA for "&" (read back as "&")."""
     root = parse_document(data)
     tag = _local(root.tag)
     if tag.lower() != "orders":
@@ -204,11 +335,13 @@ def parse_export(
     records: dict[str, OrderRecord] = {}
     skipped: list[SkippedRecord] = []
     for element in orders:
-        external_id, number = _text(element, "OrderID"), _text(element, "OrderNumber")
+        number = _text(element, "OrderNumber")
+        external_id = _text(element, "OrderID") or number
         try:
-            record = parse_order(element, tz=tz, default_weight_units=default_weight_units)
+            record = parse_order(element, tz=tz, default_weight_units=default_weight_units,
+                                 amp_escaped_twice=amp_escaped_twice)
         except ProtocolError as exc:
-            if not (skip_bad_orders or not external_id or not number):
+            if not (skip_bad_orders or not number):
                 raise
             skipped.append(SkippedRecord(external_id=external_id, order_number=number, reason=str(exc)))
             continue
@@ -223,17 +356,18 @@ def parse_order(
     *,
     tz: ZoneInfo | dt.tzinfo = UTC,
     default_weight_units: str | None = None,
+    amp_escaped_twice: bool = False,
 ) -> OrderRecord:
-    """One <Order> -> OrderRecord. Raises ProtocolError naming the order and the field."""
-    order_id = _text(element, "OrderID")
+    """One <Order> -> OrderRecord. Raises ProtocolError naming the order and the field.
+    Without <OrderID> the order number is the order's id (and what shipnotify sends back)."""
+    _text = _text_reader(amp_escaped_twice)
     number = _text(element, "OrderNumber")
-    ref = f"order {number or '?'} (OrderID {order_id or '?'})"
+    order_id = _text(element, "OrderID") or number
+    ref = f"order {number or '?'}" + (f" (OrderID {order_id})" if order_id != number else "")
 
     def fail(field: str, reason: str) -> ProtocolError:
         return ProtocolError(f"{ref}: {field} {reason}")
 
-    if not order_id:
-        raise fail("OrderID", "is missing")
     if not number:
         raise fail("OrderNumber", "is missing")
 
@@ -246,13 +380,14 @@ def parse_order(
         except ValueError as exc:
             raise fail(field, str(exc)) from None
 
-    def number_field(path: str, node: ET.Element = element, label: str | None = None) -> Decimal | None:
+    def number_field(path: str, node: ET.Element = element, label: str | None = None,
+                     parse=parse_amount) -> Decimal | None:
         value = _text(node, path)
         if not value:
             return None
         try:
-            return parse_decimal(value)
-        except ValueError as exc:
+            return parse(value)
+        except (ValueError, InvalidOperation) as exc:
             raise fail(label or path, str(exc)) from None
 
     order_date, modified_at = date("OrderDate"), date("LastModified")
@@ -273,15 +408,19 @@ def parse_order(
         )
     ship_to = None
     if ship is not None:
+        try:
+            country = country_code(_text(ship, "Country"))
+        except ValueError as exc:
+            raise fail("ShipTo Country", str(exc)) from None
         ship_to = Address(
             name=_text(ship, "Name"),
             company=_text(ship, "Company"),
             street1=_text(ship, "Address1"),
             street2=_text(ship, "Address2"),
             city=_text(ship, "City"),
-            state=_text(ship, "State"),
+            state=region_code(_text(ship, "State"), country),
             postal_code=_text(ship, "PostalCode"),
-            country=_text(ship, "Country").upper(),
+            country=country,
             phone=_text(ship, "Phone"),
         )
     email = bill_to.email if bill_to and bill_to.email else (customer_code if "@" in customer_code else "")
@@ -293,7 +432,7 @@ def parse_order(
             quantity = parse_quantity(_text(item, "Quantity"))
         except ValueError as exc:
             raise fail(f"{line_ref} Quantity", str(exc)) from None
-        weight = number_field("Weight", item, f"{line_ref} Weight")
+        weight = number_field("Weight", item, f"{line_ref} Weight", parse=parse_decimal)
         weight_grams = None
         if weight is not None:
             units = _text(item, "WeightUnits") or default_weight_units
@@ -368,7 +507,47 @@ def _text(element: ET.Element | None, path: str) -> str:
     return "".join(found.itertext()).strip()
 
 
+def _text_reader(amp_escaped_twice: bool):
+    if not amp_escaped_twice:
+        return _text
+    return lambda element, path: _text(element, path).replace("&amp;", "&")
+
+
 # --- shipnotify ---------------------------------------------------------------------------
+
+NO_CONFIRMATION = (
+    "the store answered HTTP {status} with an empty reply: it confirms nothing (some stores answer the same "
+    "for an order they do not know). Check the order in the store if the tracking number does not show there."
+)
+_FAULT_ROOTS = frozenset({"fault", "error", "errors"})
+
+
+def shipnotify_fault(body: str) -> str | None:
+    """The store's refusal when a 2xx shipnotify reply is really a fault or error document
+    (Magento's <fault><faultstring>…</faultstring></fault>, a JSON {"success": false, ...} or
+    {"error": ...}): its own words, else the body. None for a reply that is not one."""
+    text = (body or "").strip()
+    if text.startswith("<"):
+        try:
+            root = parse_document(text.encode("utf-8"))
+        except ProtocolError:
+            return None
+        if _local(root.tag).casefold() not in _FAULT_ROOTS:
+            return None
+        words = [" ".join("".join(el.itertext()).split()) for el in root.iter()
+                 if _local(el.tag).casefold() in ("faultstring", "message", "error") and el is not root]
+        return next((w for w in words if w), " ".join("".join(root.itertext()).split()) or text)
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        if data.get("success") is False or "error" in data or "errors" in data:
+            words = data.get("data") or data.get("message") or data.get("error") or data.get("errors")
+            return words if isinstance(words, str) and words.strip() else text
+    return None
 
 
 def build_ship_notice(notice: ShipmentNotice) -> bytes:
