@@ -1,5 +1,6 @@
 pytest_plugins = [
     "tests.fixtures.celery",
+    "tests.fixtures.replay",
     "tests.fixtures.retries",
     "tests.fixtures.sandboxes",
     "tests.fixtures.stores",

@@ -484,3 +484,101 @@ def test_ship_notice_options():
     assert root.findtext("Service") == ""
     assert root.findtext("LabelCreateDate") == "03/06/2024 23:59"  # naive taken as UTC
     assert root.findall("Items/Item") == []
+
+
+# --- what real producers send ---------------------------------------------------------------
+
+
+def body_of(*orders, declaration='<?xml version="1.0" encoding="utf-8"?>') -> str:
+    return declaration + '<Orders pages="1">' + "".join(orders) + "</Orders>"
+
+
+@pytest.mark.parametrize("data", [
+    body_of(order_xml(), declaration='<?xml version="1.0" encoding="utf-16"?>').encode("utf-8"),  # Magento
+    b"\xef\xbb\xbf" + body_of(order_xml()).encode("utf-8"),
+    "\ufeff".encode("utf-16-le") + body_of(order_xml(), declaration='<?xml version="1.0"?>').encode("utf-16-le"),
+    body_of(order_xml(), declaration='<?xml version="1.0" encoding="UTF-16"?>').encode("utf-16"),
+])
+def test_the_bytes_decide_not_a_declaration_that_contradicts_them(data):
+    assert one(data).order_number == "1001"
+
+
+def test_a_declared_single_byte_encoding_is_honoured():
+    text = body_of(order_xml().replace("<Name>Ann</Name>", "<Name>Anaïs Müller</Name>"),
+                   declaration='<?xml version="1.0" encoding="ISO-8859-1"?>')
+    assert one(text.encode("latin-1")).ship_to.name == "Anaïs Müller"
+    with pytest.raises(ProtocolError, match="not valid UTF-8"):
+        mapper.parse_export(text.replace("ISO-8859-1", "utf-8").encode("latin-1"))
+
+
+def test_entities_are_still_refused_whatever_the_encoding():
+    bomb = ('<?xml version="1.0" encoding="utf-16"?><!DOCTYPE x [<!ENTITY a "aaaa">]><Orders pages="1">'
+            "<Order><OrderNumber>&a;</OrderNumber></Order></Orders>")
+    with pytest.raises(ProtocolError, match="entities"):
+        mapper.parse_export(bomb.encode("utf-8"))
+    with pytest.raises(ProtocolError, match="entities"):
+        mapper.parse_export(b"\xff\xfe" + bomb.encode("utf-16-le"))
+
+
+def test_default_namespace_and_element_names_in_another_case():
+    text = body_of(order_xml()).replace("<Orders ", '<Orders xmlns="http://example.test/ns" ')
+    assert one(text.encode()).order_number == "1001"
+    lower = body_of(order_xml()).replace("<OrderNumber>", "<ordernumber>").replace("</OrderNumber>", "</ordernumber>")
+    lower = lower.replace("<Items>", "<ITEMS>").replace("</Items>", "</ITEMS>")
+    record = one(lower.encode())
+    assert record.order_number == "1001" and [line.sku for line in record.lines] == ["S1"]
+
+
+def test_no_order_id_makes_the_order_number_the_id():
+    record = one(doc(order_xml(order_id="", number="000000123")))
+    assert record.external_id == record.order_number == "000000123"
+
+
+@pytest.mark.parametrize("country, state, expected", [
+    ("United States", "Michigan", ("US", "MI")),
+    ("us", "mi", ("US", "MI")),
+    ("USA", "US-MI", ("US", "MI")),
+    ("Canada", "Quebec", ("CA", "QC")),
+    ("United Kingdom", "Greater London", ("GB", "Greater London")),  # free text stays as written
+    ("Netherlands", "", ("NL", "")),
+])
+def test_country_and_region_names_or_codes_become_iso_codes(country, state, expected):
+    xml = order_xml().replace("<State>TX</State>", f"<State>{state}</State>").replace(
+        "<Country>US</Country>", f"<Country>{country}</Country>")
+    ship = one(doc(xml)).ship_to
+    assert (ship.country, ship.state) == expected
+
+
+def test_an_unknown_country_skips_that_order_with_its_reason():
+    bad = order_xml("2", "1002").replace("<Country>US</Country>", "<Country>Narnia</Country>")
+    pages, records, skipped = mapper.parse_export(doc(order_xml(), bad), skip_bad_orders=True)
+    assert [r.order_number for r in records] == ["1001"]
+    assert skipped[0].order_number == "1002" and "'Narnia' is not a country" in skipped[0].reason
+
+
+def test_a_line_refunded_in_full_has_quantity_zero_and_the_order_imports():
+    items = ("<Item><LineItemID>L1</LineItemID><SKU>A</SKU><Quantity>2</Quantity></Item>"
+             "<Item><LineItemID>L2</LineItemID><SKU>B</SKU><Quantity>0</Quantity></Item>")
+    assert [line.quantity for line in one(doc(order_xml(items=items))).lines] == [2, 0]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("3/5/2024 2:07 PM", dt.datetime(2024, 3, 5, 14, 7, tzinfo=UTC)),
+    ("03/05/2024 14:07:09", dt.datetime(2024, 3, 5, 14, 7, 9, tzinfo=UTC)),
+    ("3/5/24 14:07", dt.datetime(2024, 3, 5, 14, 7, tzinfo=UTC)),  # the XSD allows 2-digit years
+    ("2024-03-05 14:07:09", dt.datetime(2024, 3, 5, 14, 7, 9, tzinfo=UTC)),  # Magento: the database's form
+])
+def test_dates_in_the_forms_real_producers_write(text, expected):
+    assert mapper.parse_store_datetime(text) == expected
+
+
+@pytest.mark.parametrize("body, refusal", [
+    ("<?xml version='1.0' encoding='UTF-8'?><fault>\t\t<faultcode>400</faultcode>\n\t\t"
+     "<faultstring>Order '000000999' does not exist</faultstring>\n</fault>", "Order '000000999' does not exist"),
+    ('{"success":false,"data":"Invalid authentication key"}', "Invalid authentication key"),
+    ('{"errors":{"base":["already fulfilled"]}}', '{"errors":{"base":["already fulfilled"]}}'),
+    ("<Error><Message>No such order</Message></Error>", "No such order"),
+    ("", None), ("success", None), ("<ok/>", None), ('{"success":true}', None), ("not <xml", None),
+])
+def test_a_shipnotify_reply_that_is_a_fault_document(body, refusal):
+    assert mapper.shipnotify_fault(body) == refusal
