@@ -1,6 +1,7 @@
 """The orders desk, shipping pages, products, logs — and what the store pages do with
 orders: "Refresh now", the activity log and resending notifications (this app's StoreAdmin
 builds on the store settings admin of `stores`)."""
+import datetime as dt
 import logging
 
 from django.contrib import admin, messages
@@ -19,8 +20,8 @@ from stores.models import OrderStatus, Store
 from stores.scoping import MerchantScopedAdmin, scoped_queryset
 from stores.selectors import next_refresh_words, store_state
 
-from .forms import ShipForm, ShipmentDetailsForm
-from .importing import stores_queue_refresh
+from .forms import ReimportForm, ShipForm, ShipmentDetailsForm
+from .importing import StoreUnavailable, store_queue_refresh, stores_queue_refresh
 from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, Order, OrderItem,
                      Product, ProductAlias, Shipment, ShipmentItem, StoreNotification)
 from .notifying import NotificationError, notification_resend
@@ -67,6 +68,7 @@ class StoreAdmin(store_admin.StoreAdmin):
             **super()._panel_context(request, store),
             "timezone_warning": TIMEZONE_WARNING if store_timezone_suspect(store=store) else "",
             "refresh_url": reverse("admin:%s_%s_refresh" % info, args=[store.pk]),
+            "reimport_url": reverse("admin:%s_%s_reimport" % info, args=[store.pk]),
             "activity_url": reverse("admin:%s_%s_activity" % info, args=[store.pk]),
         }
 
@@ -75,6 +77,7 @@ class StoreAdmin(store_admin.StoreAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<path:object_id>/refresh/", wrap(self.refresh_view), name="%s_%s_refresh" % info),
+            path("<path:object_id>/reimport/", wrap(self.reimport_view), name="%s_%s_reimport" % info),
             path("<path:object_id>/activity/", wrap(self.activity_view), name="%s_%s_activity" % info),
             path("<path:object_id>/activity/resend/<int:notification_id>/", wrap(self.resend_view),
                  name="%s_%s_resend" % info),
@@ -86,6 +89,30 @@ class StoreAdmin(store_admin.StoreAdmin):
         store = self.store_or_404(request, object_id, change=True)
         queue_refreshes(self, request, [store])
         return self.redirect_back(request, self.change_url(store))
+
+    def reimport_view(self, request, object_id):
+        """"Re-import from a date…": one refresh whose window starts that day (in the store's
+        zone), the cursor left where it is (`refresh_store --since`)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        store = self.store_or_404(request, object_id, change=True)
+        form = ReimportForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, f"{store.name}: {' '.join(form.errors.get('since', []))}", messages.ERROR)
+            return HttpResponseRedirect(self.change_url(store))
+        since = dt.datetime.combine(form.cleaned_data["since"], dt.time.min, tzinfo=store.tz)
+        try:
+            store_queue_refresh(store=store, trigger=ImportTrigger.USER, user=request.user, since=since)
+        except StoreUnavailable as exc:
+            self.message_user(request, f"{store.name}: {exc}.", messages.WARNING)
+        except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable
+            log.exception("could not queue a re-import of store %s", store.pk)
+            self.message_user(request, f"{store.name}: the import could not be queued ({store_admin.first_line(exc)}).",
+                              messages.ERROR)
+        else:
+            self.message_user(request, f"Re-import of {store.name} from {form.cleaned_data['since']:%Y-%m-%d} queued; "
+                                       "its run appears under Activity.", messages.SUCCESS)
+        return HttpResponseRedirect(self.change_url(store))
 
     def activity_view(self, request, object_id):
         store = self.store_or_404(request, object_id, change=False)

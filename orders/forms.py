@@ -1,5 +1,10 @@
-"""Forms of the shipping pages: the shipment's details, and the order page's "Ship" form."""
+"""Forms of the orders pages: the shipment's details, the order page's "Ship" form, and a store's
+"Re-import from a date"."""
+import datetime as dt
+
 from django import forms
+from django.conf import settings
+from django.utils import timezone
 
 from .models import OrderItem
 
@@ -51,3 +56,20 @@ class ShipForm(ShipmentDetailsForm):
             field = None if line["item"].adjustment else self[f"qty_{line['item'].pk}"]
             yield line, field
 
+
+
+class ReimportForm(forms.Form):
+    """A day to re-import from: not in the future, not before a first refresh's reach."""
+
+    since = forms.DateField(label="Re-import from", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_since(self):
+        since = self.cleaned_data["since"]
+        today = timezone.now().date()
+        if since > today:
+            raise forms.ValidationError("The date is in the future.")
+        earliest = today - dt.timedelta(days=settings.SHIPBRIDGE_FIRST_IMPORT_DAYS)
+        if since < earliest:
+            raise forms.ValidationError(f"Choose a day from {earliest:%Y-%m-%d} on "
+                                        f"({settings.SHIPBRIDGE_FIRST_IMPORT_DAYS} days back at most).")
+        return since

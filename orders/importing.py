@@ -101,6 +101,14 @@ def _lease_release(store_id: int, token: str) -> None:
 # --- scheduling ----------------------------------------------------------------------------
 
 
+def _next_refresh(store: Store, now: dt.datetime) -> dt.datetime:
+    """When the store is next due: one interval on, less half a beat tick (at most half the
+    interval), so the tick one interval later finds it due even when this one ran a little
+    late — a 1-minute store refreshes at every tick."""
+    slack = min(dt.timedelta(seconds=30), store.refresh_interval / 2)
+    return now + store.refresh_interval - slack
+
+
 def stores_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
     """Queue a refresh of every active store whose next refresh is due, moving its next
     refresh time in the same transaction (so two beat ticks never queue it twice)."""
@@ -114,7 +122,7 @@ def stores_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
             .only("pk", "refresh_interval_minutes")
         )
         for store in due:
-            store.next_refresh_at = now + store.refresh_interval
+            store.next_refresh_at = _next_refresh(store, now)
             due_ids.append(store.pk)
         Store.objects.bulk_update(due, ["next_refresh_at"]) if due_ids else None
         for store_id in due_ids:
@@ -127,13 +135,15 @@ def stores_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
 INACTIVE_ERROR = "inactive: this store is deactivated and does not import (activate it first)"
 
 
-def store_queue_refresh(*, store: Store, trigger: str, user=None) -> None:
-    """"Refresh now": queue a refresh of this store after the current transaction commits.
-    Raises StoreInactive for a deactivated store (it does not import)."""
+def store_queue_refresh(*, store: Store, trigger: str, user=None, since: dt.datetime | None = None) -> None:
+    """"Refresh now" (from `since` when given: "Re-import from a date"): queue a refresh of
+    this store after the current transaction commits. Raises StoreInactive for a deactivated
+    store (it does not import)."""
     if not store.active:
         raise StoreInactive(INACTIVE_ERROR)
     user_id = user.pk if user is not None else None
-    transaction.on_commit(lambda: tasks.refresh_store.delay(store.pk, trigger=trigger, user_id=user_id))
+    options = {"since": since.isoformat()} if since is not None else {}
+    transaction.on_commit(lambda: tasks.refresh_store.delay(store.pk, trigger=trigger, user_id=user_id, **options))
 
 
 @dataclass(frozen=True)
@@ -215,13 +225,32 @@ def read_ahead(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
 
 
 def import_window(store: Store, *, now: dt.datetime, since: dt.datetime | None = None) -> Window:
+    """From `since`, else from the cursor (less the overlap) — or further back to the orders
+    skipped for a reason a new mapping fixed — else a first refresh's reach. Never further back
+    than a first refresh's reach."""
+    overlap = dt.timedelta(minutes=settings.SHIPBRIDGE_IMPORT_OVERLAP_MINUTES)
+    reach = now - dt.timedelta(days=settings.SHIPBRIDGE_FIRST_IMPORT_DAYS)
     if since is not None:
         start = since
     elif store.import_cursor is not None:
-        start = store.import_cursor - dt.timedelta(minutes=settings.SHIPBRIDGE_IMPORT_OVERLAP_MINUTES)
+        start = store.import_cursor - overlap
+        if store.recover_pending and store.recover_from is not None:
+            start = min(start, max(store.recover_from - overlap, reach))
     else:
-        start = now - dt.timedelta(days=settings.SHIPBRIDGE_FIRST_IMPORT_DAYS)
+        start = reach
     return Window(start=start, end=now)
+
+
+def _recovery(store: Store, run: ImportRun, window: Window) -> dict:
+    """The store's recovery fields after a successful run: a pending recovery the window
+    covered is done; the run's own fixable skips are remembered for the next fix."""
+    skipped = [dt.datetime.fromisoformat(s["modified_at"]) for s in run.skip_reasons if s.get("modified_at")]
+    oldest = min(skipped, default=None)
+    if store.recover_pending and (store.recover_from is None or window.start <= store.recover_from):
+        return {"recover_pending": False, "recover_from": oldest}
+    if oldest is not None and (store.recover_from is None or oldest < store.recover_from):
+        return {"recover_from": oldest}
+    return {}
 
 
 def store_refresh(
@@ -281,6 +310,10 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
         }
         if not error:
             updates["last_refresh_warning"] = run.warning
+            if since is None:
+                updates.update(_recovery(store, run, window))
+            if trigger != ImportTrigger.SCHEDULE:  # just refreshed: the schedule starts again from here
+                updates["next_refresh_at"] = max(store.next_refresh_at or finished, _next_refresh(store, finished))
         if not error and (store.import_cursor is None or window.start <= store.import_cursor):
             # The cursor moves only after a successful run that covered it, never backwards: a
             # run started later than the cursor (--since) must not jump over what it skipped.
@@ -307,8 +340,9 @@ UNMAPPED, NO_ADDRESS = "unmapped_status", "incomplete_address"
 def _skip(run: ImportRun, record_or_skip, reason: str, *, fixable: str = "", status: str = "") -> None:
     run.skipped += 1
     entry = {"external_id": record_or_skip.external_id, "order_number": record_or_skip.order_number, "reason": reason}
-    if fixable:
+    if fixable:  # a record the merchant can fix: when it changed, for the refresh after the fix
         entry["fixable"] = fixable
+        entry["modified_at"] = record_or_skip.modified_at.isoformat()
         if status:
             entry["store_status"] = status
     run.skip_reasons.append(entry)

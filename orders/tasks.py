@@ -1,5 +1,6 @@
 """Celery tasks: thin wrappers that load ids and call a service. The beat schedule that runs
 the periodic ones is CELERY_BEAT_SCHEDULE in shipbridge/settings.py."""
+import datetime as dt
 import logging
 
 from celery import shared_task
@@ -14,11 +15,14 @@ log = logging.getLogger("shipbridge.tasks")
 
 
 @shared_task(name="orders.tasks.refresh_store", ignore_result=True, acks_late=True)
-def refresh_store(store_id: int, trigger: str = ImportTrigger.SCHEDULE, user_id: int | None = None) -> str:
-    """Refresh one store: import its orders (one run per store: the lease decides)."""
+def refresh_store(store_id: int, trigger: str = ImportTrigger.SCHEDULE, user_id: int | None = None,
+                  since: str | None = None) -> str:
+    """Refresh one store: import its orders (one run per store: the lease decides), from
+    `since` (ISO 8601) when given."""
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     try:
-        run = importing.store_refresh(store_id=store_id, trigger=trigger, user=user)
+        run = importing.store_refresh(store_id=store_id, trigger=trigger, user=user,
+                                      since=dt.datetime.fromisoformat(since) if since else None)
     except importing.StoreUnavailable as exc:
         log.info("store %s: %s", store_id, exc)
         return "unavailable"

@@ -1,7 +1,10 @@
 """Writes on merchants and stores. Keyword-only, atomic, validated before anything is saved."""
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
+
+from django.conf import settings as django_settings
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models, transaction
@@ -311,8 +314,19 @@ def store_update(
 
 
 def status_mapping_replace(*, store: Store, mapping: dict[str, str]) -> None:
+    """Replace the store's mapping. A change lets the next refresh bring in the orders earlier
+    refreshes skipped as unmapped (it reaches back to them: `recover_from`)."""
     mapping = parse_status_mapping(mapping)
     with transaction.atomic():
+        before = store.status_map()
+        if before == mapping:
+            return
+        recover = {"recover_pending": True}
+        if store.connector_class.filters_statuses and set(mapping) - set(before) and store.import_cursor:
+            # never asked for: as far back as a first refresh looks
+            reach = django_timezone.now() - dt.timedelta(days=django_settings.SHIPBRIDGE_FIRST_IMPORT_DAYS)
+            recover["recover_from"] = min(store.recover_from or reach, reach)
+        Store.objects.filter(pk=store.pk).update(**recover)
         store.status_mappings.exclude(store_status__in=list(mapping)).delete()
         existing = {m.store_status: m for m in store.status_mappings.all()}
         to_update = []

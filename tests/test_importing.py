@@ -12,11 +12,10 @@ from django.utils import timezone
 
 from orders.importing import StoreBusy, _lease_acquire, stores_refresh_due, store_refresh
 from orders.models import ImportRun, Order, OrderItem, Product
-from stores.connectors.base import Address
 from stores.models import OrderStatus, Store
 from stores.sandbox.customstore import store_settings
 from stores.services import store_create
-from tests.utils import sandbox_store
+from tests.utils import expected_orders, sandbox_store
 
 CUSTOM_MAPPING = {"paid": "awaiting_shipment", "unpaid": "awaiting_payment", "shipped": "shipped",
                   "cancelled": "cancelled"}  # on-hold deliberately left unmapped
@@ -27,26 +26,6 @@ pytestmark = [pytest.mark.usefixtures("fast_retries"), pytest.mark.sandbox("cust
 
 def make_store(sandbox, *, mapping=CUSTOM_MAPPING, **options):
     return sandbox_store(sandbox, **{"name": "Shop", "status_mapping": mapping, **options})
-
-
-def order_address(order) -> Address | None:
-    """The sandbox order's ship-to address, field by field as the Custom Store mapper reads it."""
-    ship = order.ship_to
-    if ship is None:
-        return None
-    return Address(street1=ship.get("Address1") or "", city=ship.get("City") or "", state=ship.get("State") or "",
-                   postal_code=ship.get("PostalCode") or "", country=(ship.get("Country") or "").upper())
-
-
-def expected_orders(state, mapping):
-    """What the sandbox holds that must be imported: a mapped status and a ship-to address that
-    ShipBridge's own rule (Address.missing_fields) finds complete."""
-    wanted = {}
-    for order in state.orders.values():
-        address = order_address(order)
-        if order.status in mapping and address is not None and not address.missing_fields():
-            wanted[order.order_id] = order
-    return wanted
 
 
 @pytest.mark.django_db

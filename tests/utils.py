@@ -5,6 +5,7 @@ import threading
 import time
 from decimal import Decimal
 
+from stores.connectors.base import Address
 from stores.sandbox.acumatica import SANDBOX_BRANCH, SANDBOX_PASSWORD, SANDBOX_TENANT, SANDBOX_USERNAME
 from stores.sandbox.customstore import SandboxLine, store_settings
 
@@ -114,3 +115,26 @@ def log_in(browser, live_server, username, password):
     page.goto(f"{live_server.url}/admin/dashboard/")
     page.click("#toggle-nav-sidebar")  # more room for the pages (remembered by the browser)
     return page
+
+
+# --- what a sandbox holds -----------------------------------------------------------------
+
+
+def order_address(order) -> Address | None:
+    """The sandbox order's ship-to address, field by field as the Custom Store mapper reads it."""
+    ship = order.ship_to
+    if ship is None:
+        return None
+    return Address(street1=ship.get("Address1") or "", city=ship.get("City") or "", state=ship.get("State") or "",
+                   postal_code=ship.get("PostalCode") or "", country=(ship.get("Country") or "").upper())
+
+
+def expected_orders(state, mapping):
+    """What the sandbox holds that must be imported: a mapped status and a ship-to address that
+    ShipBridge's own rule (Address.missing_fields) finds complete."""
+    wanted = {}
+    for order in state.orders.values():
+        address = order_address(order)
+        if order.status in mapping and address is not None and not address.missing_fields():
+            wanted[order.order_id] = order
+    return wanted

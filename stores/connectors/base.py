@@ -267,6 +267,9 @@ class Connector:
     # notification is skipped with `repeat_notification_advice` instead of being refused.
     accepts_repeat_notification: ClassVar[bool] = True
     repeat_notification_advice: ClassVar[str] = ""
+    # The store is asked for mapped statuses only (unmapped orders are never seen, so never
+    # skipped): a newly mapped status then needs a refresh reaching back to the first import's.
+    filters_statuses: ClassVar[bool] = False
     # How the admin edits the status mapping: "lists" (five comma-separated lists of the
     # store's statuses, for stores with open-ended statuses) or "per_status" (one choice per
     # known store status, for a fixed set).

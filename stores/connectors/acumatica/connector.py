@@ -24,6 +24,7 @@ class AcumaticaConnector(Connector):
     label = "Acumatica ERP"
     short_label = "Acumatica"
     status_mapping_style = "per_status"  # shipment statuses are a fixed set: one choice each
+    filters_statuses = True  # $filter on the mapped statuses
     help_text = (
         "The ShipStation customization package must be imported and published on your Acumatica "
         "instance; installing it is your job or your Acumatica partner's, not ShipBridge's."
