@@ -96,7 +96,7 @@ class StoreAdmin(store_admin.StoreAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         store = self.store_or_404(request, object_id, change=True)
-        form = ReimportForm(request.POST)
+        form = ReimportForm(request.POST, tz=store.tz)
         if not form.is_valid():
             self.message_user(request, f"{store.name}: {' '.join(form.errors.get('since', []))}", messages.ERROR)
             return HttpResponseRedirect(self.change_url(store))

@@ -59,13 +59,18 @@ class ShipForm(ShipmentDetailsForm):
 
 
 class ReimportForm(forms.Form):
-    """A day to re-import from: not in the future, not before a first refresh's reach."""
+    """A day to re-import from, in the store's zone: not in the future, not before a first
+    refresh's reach."""
 
     since = forms.DateField(label="Re-import from", widget=forms.DateInput(attrs={"type": "date"}))
 
+    def __init__(self, *args, tz, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tz = tz
+
     def clean_since(self):
         since = self.cleaned_data["since"]
-        today = timezone.now().date()
+        today = timezone.localdate(timezone=self.tz)
         if since > today:
             raise forms.ValidationError("The date is in the future.")
         earliest = today - dt.timedelta(days=settings.SHIPBRIDGE_FIRST_IMPORT_DAYS)

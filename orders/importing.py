@@ -234,23 +234,29 @@ def import_window(store: Store, *, now: dt.datetime, since: dt.datetime | None =
         start = since
     elif store.import_cursor is not None:
         start = store.import_cursor - overlap
-        if store.recover_pending and store.recover_from is not None:
+        if store.recover_requested_at is not None and store.recover_from is not None:
             start = min(start, max(store.recover_from - overlap, reach))
     else:
         start = reach
     return Window(start=start, end=now)
 
 
-def _recovery(store: Store, run: ImportRun, window: Window) -> dict:
-    """The store's recovery fields after a successful run: a pending recovery the window
-    covered is done; the run's own fixable skips are remembered for the next fix."""
+def _record_recovery(store: Store, run: ImportRun, window: Window, *, plain: bool) -> None:
+    """After a successful run: a recovery asked for before the run started and reached by its
+    window (as far back as a first refresh looks) is done, and forgotten unless the mapping
+    changed again meanwhile (conditional update); the run's own fixable skips are remembered for
+    the next fix (also after a --since run)."""
     skipped = [dt.datetime.fromisoformat(s["modified_at"]) for s in run.skip_reasons if s.get("modified_at")]
     oldest = min(skipped, default=None)
-    if store.recover_pending and (store.recover_from is None or window.start <= store.recover_from):
-        return {"recover_pending": False, "recover_from": oldest}
-    if oldest is not None and (store.recover_from is None or oldest < store.recover_from):
-        return {"recover_from": oldest}
-    return {}
+    reach = window.end - dt.timedelta(days=settings.SHIPBRIDGE_FIRST_IMPORT_DAYS)
+    requested = store.recover_requested_at
+    if plain and requested is not None and requested <= run.started_at and (
+            store.recover_from is None or window.start <= max(store.recover_from, reach)):
+        Store.objects.filter(pk=store.pk, recover_requested_at=requested).update(
+            recover_requested_at=None, recover_from=oldest)
+    elif oldest is not None:
+        Store.objects.filter(pk=store.pk).filter(Q(recover_from__isnull=True) | Q(recover_from__gt=oldest)).update(
+            recover_from=oldest)
 
 
 def store_refresh(
@@ -310,8 +316,7 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
         }
         if not error:
             updates["last_refresh_warning"] = run.warning
-            if since is None:
-                updates.update(_recovery(store, run, window))
+            _record_recovery(store, run, window, plain=since is None)
             if trigger != ImportTrigger.SCHEDULE:  # just refreshed: the schedule starts again from here
                 updates["next_refresh_at"] = max(store.next_refresh_at or finished, _next_refresh(store, finished))
         if not error and (store.import_cursor is None or window.start <= store.import_cursor):

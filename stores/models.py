@@ -85,12 +85,13 @@ class Store(models.Model):
     next_refresh_at = models.DateTimeField(null=True, blank=True, db_index=True)
     import_cursor = models.DateTimeField(null=True, blank=True, help_text="Imports resume from here (UTC).")
     # Orders skipped for a reason the merchant can fix (an unmapped status, an incomplete
-    # address): the oldest change time among them, and whether a fix (a new mapping) waits to
-    # bring them in — the next refresh then reaches back there.
+    # address): the oldest change time among them, and when a fix (a new mapping) asked for them
+    # — the next refresh started after that reaches back there.
     recover_from = models.DateTimeField(
         null=True, blank=True, help_text="The oldest change time of orders skipped for a fixable reason (UTC).")
-    recover_pending = models.BooleanField(
-        default=False, help_text="The status mapping changed since: the next refresh reaches back to recover_from.")
+    recover_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the status mapping changed: the next refresh reaches back to "
+                                         "recover_from.")
     last_refresh_at = models.DateTimeField(null=True, blank=True)
     last_refresh_status = models.CharField(max_length=20, choices=RefreshStatus.choices, default=RefreshStatus.NEVER)
     last_refresh_error = models.TextField(blank=True, default="")

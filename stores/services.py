@@ -321,7 +321,7 @@ def status_mapping_replace(*, store: Store, mapping: dict[str, str]) -> None:
         before = store.status_map()
         if before == mapping:
             return
-        recover = {"recover_pending": True}
+        recover = {"recover_requested_at": django_timezone.now()}
         if store.connector_class.filters_statuses and set(mapping) - set(before) and store.import_cursor:
             # never asked for: as far back as a first refresh looks
             reach = django_timezone.now() - dt.timedelta(days=django_settings.SHIPBRIDGE_FIRST_IMPORT_DAYS)

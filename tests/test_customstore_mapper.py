@@ -541,6 +541,9 @@ def test_no_order_id_makes_the_order_number_the_id():
     ("Canada", "Quebec", ("CA", "QC")),
     ("United Kingdom", "Greater London", ("GB", "Greater London")),  # free text stays as written
     ("Netherlands", "", ("NL", "")),
+    ("UK", "", ("GB", "")), ("U.S.", "Ohio", ("US", "OH")), ("Bosnia &amp; Herzegovina", "", ("BA", "")),
+    ("Hong Kong SAR China", "", ("HK", "")), ("St. Lucia", "", ("LC", "")), ("Russia", "", ("RU", "")),
+    ("Japan", "Tokyo", ("JP", "Tokyo")),  # region codes only where labels need them (US, CA, AU, BR, MX)
 ])
 def test_country_and_region_names_or_codes_become_iso_codes(country, state, expected):
     xml = order_xml().replace("<State>TX</State>", f"<State>{state}</State>").replace(
@@ -579,6 +582,35 @@ def test_dates_in_the_forms_real_producers_write(text, expected):
     ('{"errors":{"base":["already fulfilled"]}}', '{"errors":{"base":["already fulfilled"]}}'),
     ("<Error><Message>No such order</Message></Error>", "No such order"),
     ("", None), ("success", None), ("<ok/>", None), ('{"success":true}', None), ("not <xml", None),
+    ('{"success":true,"errors":[]}', None), ('{"error":null,"message":"Shipment created"}', None),
+    ("<errors/>", None), ("<Error>0</Error>", None),
 ])
 def test_a_shipnotify_reply_that_is_a_fault_document(body, refusal):
     assert mapper.shipnotify_fault(body) == refusal
+
+
+@pytest.mark.parametrize("text", ["123456789012345678901234567890.5", "99999999999"])
+def test_absurd_weights_and_amounts_are_unreadable_not_internal_errors(text):
+    for xml in (order_xml(total=text),
+                order_xml(items=f"<Item><SKU>S</SKU><Quantity>1</Quantity><Weight>{text}</Weight>"
+                                "<WeightUnits>Grams</WeightUnits></Item>")):
+        pages, records, skipped = mapper.parse_export(doc(xml), skip_bad_orders=True)
+        assert not records and "not a plausible" in skipped[0].reason
+
+
+def test_an_amount_that_rounds_past_the_column_is_unreadable():
+    with pytest.raises(ValueError, match="not a plausible amount"):
+        mapper.parse_amount("9999999999.995")
+
+
+def test_odd_declarations_and_utf16_without_a_mark():
+    assert one(body_of(order_xml(), declaration='<?xml version="1.0" encoding="undefined"?>').encode()).order_number
+    no_mark = body_of(order_xml(), declaration='<?xml version="1.0" encoding="UTF-16"?>').encode("utf-16-le")
+    assert one(no_mark).order_number == "1001"
+    assert one(body_of(order_xml(), declaration="<?xml version='1.0' encoding='utf-16' standalone='yes'?>")
+               .encode()).order_number == "1001"
+
+
+def test_the_page_count_is_read_whatever_the_attribute_case():
+    pages, _, _ = mapper.parse_export(doc(order_xml(), pages='PAGES="3"'))
+    assert pages == 3

@@ -57,7 +57,7 @@ def test_a_fixed_mapping_brings_every_skipped_order_in_at_the_next_plain_refresh
     wanted = expected_orders(sandbox.state, RIGHT)
     assert imported_ids(store) == sorted(wanted) and fixed.imported == len(wanted) > 0
     store.refresh_from_db()
-    assert not store.recover_pending and store.last_refresh_warning.startswith("Attention: ")  # address skips remain
+    assert store.recover_requested_at is None and store.last_refresh_warning.startswith("Attention: ")  # address skips remain
     again = refresh(store)
     assert again.imported == 0 and again.window_start > oldest  # done: later refreshes start from the cursor
 
@@ -88,6 +88,33 @@ def test_reach_back_is_bounded_by_the_first_refresh_reach(sandboxes, settings):
                  "--unmap-status", "Paid", stdout=io.StringIO())
     run = refresh(store)
     assert run.window_start >= timezone.now() - dt.timedelta(days=3, minutes=1)
+    # the recovery is done even though older skips lie beyond the reach: no endless reaching back
+    store.refresh_from_db()
+    assert store.recover_requested_at is None
+    assert refresh(store).window_start > timezone.now() - dt.timedelta(hours=1)
+
+
+def test_a_mapping_change_during_a_refresh_is_not_lost(sandboxes, monkeypatch):
+    sandbox = sandboxes("custom_store", orders=30)
+    store = sandbox_store(sandbox, status_mapping=WRONG)
+    refresh(store)
+    store.refresh_from_db()
+    from orders import importing
+
+    original = importing.apply_page
+
+    def change_mapping_meanwhile(**kwargs):
+        original(**kwargs)
+        call_command("set_store", str(store.pk), *[f"--map-status={k}={v}" for k, v in RIGHT.items()],
+                     "--unmap-status", "Paid", stdout=io.StringIO())
+
+    monkeypatch.setattr(importing, "apply_page", change_mapping_meanwhile)
+    refresh(store)  # ran with the old mapping: the change it did not see still asks for a recovery
+    monkeypatch.undo()
+    store.refresh_from_db()
+    assert store.recover_requested_at is not None
+    refresh(store)
+    assert imported_ids(store) == sorted(expected_orders(sandbox.state, RIGHT))
 
 
 # --- set_store ------------------------------------------------------------------------------

@@ -131,9 +131,11 @@ def parse_decimal(text: str) -> Decimal:
 def parse_amount(text: str) -> Decimal:
     """A money amount, to the cent (producers write 24, 4.5 or 102.5400)."""
     amount = parse_decimal(text)
-    if abs(amount) >= MAX_AMOUNT:
-        raise ValueError(f"{_clip(text)!r} is not a plausible amount")
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    if abs(amount) < MAX_AMOUNT:  # (checked before rounding: a huge number cannot be rounded)
+        amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+        if abs(amount) < MAX_AMOUNT:  # and after: 9999999999.995 rounds to 10000000000.00
+            return amount
+    raise ValueError(f"{_clip(text)!r} is not a plausible amount")
 
 
 def parse_quantity(text: str) -> int:
@@ -161,30 +163,51 @@ def weight_to_grams(weight: Decimal, units: str) -> Decimal:
         factor = _GRAMS_PER_UNIT[key]
     except KeyError:
         raise ValueError(f"unknown weight unit {_clip(units)!r} (expected Pounds, Ounces or Grams)") from None
-    grams = (weight * factor).quantize(Decimal("0.001"))
-    if abs(grams) >= MAX_WEIGHT_GRAMS:
-        raise ValueError(f"{weight} {units} is not a plausible weight")
-    return grams
+    if abs(weight) * factor >= MAX_WEIGHT_GRAMS:  # before rounding: a huge number cannot be rounded
+        raise ValueError(f"{_clip(str(weight))} {units} is not a plausible weight")
+    return (weight * factor).quantize(Decimal("0.001"))
+
+
+# Names stores write that are not ISO 3166's own (common English and CLDR short names, as
+# Magento writes them), and codes in use that ISO 3166 lacks. pycountry knows every other.
+_COUNTRY_ALIASES = {
+    "uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "us": "US", "usa": "US", "united states of america": "US", "america": "US",
+    "korea": "KR", "south korea": "KR", "north korea": "KP", "russia": "RU", "turkey": "TR", "vietnam": "VN",
+    "laos": "LA", "iran": "IR", "syria": "SY", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ",
+    "moldova": "MD", "taiwan": "TW", "czech republic": "CZ", "ivory coast": "CI", "cote d'ivoire": "CI",
+    "côte d’ivoire": "CI", "côte d'ivoire": "CI", "hong kong sar china": "HK", "macao sar china": "MO",
+    "macau": "MO", "myanmar (burma)": "MM", "burma": "MM", "kosovo": "XK", "xk": "XK",
+    "us virgin islands": "VI", "british virgin islands": "VG", "vatican city": "VA", "palestinian territories": "PS",
+    "congo - kinshasa": "CD", "congo - brazzaville": "CG", "micronesia": "FM", "eswatini": "SZ",
+}
 
 
 def country_code(text: str) -> str:
-    """A country as the store wrote it (ISO code, or name: "United States", "us", "USA") ->
-    its ISO 3166-1 alpha-2 code; "" for none. Raises ValueError for an unknown country."""
+    """A country as the store wrote it (ISO code, or name: "United States", "us", "USA",
+    "U.K.", "Bosnia & Herzegovina") -> its ISO 3166-1 alpha-2 code; "" for none. Raises
+    ValueError for an unknown country."""
     value = " ".join((text or "").split())
     if not value:
         return ""
-    try:
-        return pycountry.countries.lookup(value).alpha_2
-    except LookupError:
-        raise ValueError(f"{_clip(value)!r} is not a country ShipBridge knows") from None
+    for candidate in (value, value.replace(".", "").replace(" & ", " and "),
+                      value.replace("St. ", "Saint ").replace(" & ", " and ")):
+        try:
+            return pycountry.countries.lookup(candidate).alpha_2
+        except LookupError:
+            pass
+        alias = _COUNTRY_ALIASES.get(candidate.casefold())
+        if alias:
+            return alias
+    raise ValueError(f"{_clip(value)!r} is not a country ShipBridge knows")
 
 
 def region_code(text: str, country: str) -> str:
     """A state or province as written ("Michigan", "MI", "US-MI") -> its ISO 3166-2 code
-    without the country prefix ("MI") when `country` has such a subdivision; anything else
-    (free text, a region of a country without subdivision codes) as written."""
+    without the country prefix ("MI"), in the countries whose addresses need one (the US,
+    Canada, Australia, Brazil, Mexico: their labels print these codes); anything else as written."""
     value = " ".join((text or "").split())
-    if not value or not country:
+    if not value or country not in Address.STATE_REQUIRED:
         return value
     wanted = value.casefold()
     for subdivision in pycountry.subdivisions.get(country_code=country) or ():
@@ -243,15 +266,15 @@ def decode_document(data: bytes) -> str:
     else:
         declared = _DECLARED_ENCODING_RE.match(data)
         encoding = "utf-8"
-        if declared:
+        if data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):  # UTF-16 without a mark: the bytes say so
+            encoding = "utf-16-le" if data[:1] == b"<" else "utf-16-be"
+        elif declared:
             try:
                 codec = codecs.lookup(declared.group(1).decode("ascii"))
             except LookupError:
                 raise ProtocolError(f"the store's XML declares an unknown encoding ({_clip(declared.group(1).decode('ascii'))})") from None
             if _single_byte(codec.name):
                 encoding = codec.name
-            elif codec.name.startswith(("utf-16", "utf-32")) and b"\x00" in data[:4]:
-                encoding = codec.name  # really UTF-16/32, without a mark
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
@@ -262,7 +285,7 @@ def decode_document(data: bytes) -> str:
 def _single_byte(codec_name: str) -> bool:
     try:
         return len("é".encode(codec_name)) == 1 and len("a".encode(codec_name)) == 1
-    except (UnicodeEncodeError, LookupError):
+    except (UnicodeError, ValueError, LookupError):  # no "é" (ascii), or no codec at all ("undefined")
         return codec_name in ("ascii", "us-ascii")
 
 
@@ -325,7 +348,7 @@ def parse_export(
     if tag.lower() != "orders":
         raise ProtocolError(f"the store's XML starts with <{_clip(tag, 30)}>, not <Orders>: check the URL")
     orders = [child for child in root if _local(child.tag) == "Order"]
-    pages_attr = (root.get("pages") or "").strip()
+    pages_attr = next((value for name, value in root.attrib.items() if name.casefold() == "pages"), "").strip()
     if pages_attr:
         if not pages_attr.isdigit():
             raise ProtocolError(f"the store's <Orders pages={_clip(pages_attr)!r}> is not a page count")
@@ -536,7 +559,10 @@ def shipnotify_fault(body: str) -> str | None:
             return None
         words = [" ".join("".join(el.itertext()).split()) for el in root.iter()
                  if _local(el.tag).casefold() in ("faultstring", "message", "error") and el is not root]
-        return next((w for w in words if w), " ".join("".join(root.itertext()).split()) or text)
+        whole = " ".join("".join(root.itertext()).split())
+        if whole.casefold() in ("", "0", "false", "none", "null"):  # <errors/>, <Error>0</Error>: no error
+            return None
+        return next((w for w in words if w), whole)
     if text.startswith("{"):
         try:
             data = json.loads(text)
@@ -544,7 +570,9 @@ def shipnotify_fault(body: str) -> str | None:
             return None
         if not isinstance(data, dict):
             return None
-        if data.get("success") is False or "error" in data or "errors" in data:
+        failed = data.get("success") is False or (
+            data.get("success") is not True and bool(data.get("error") or data.get("errors")))
+        if failed:
             words = data.get("data") or data.get("message") or data.get("error") or data.get("errors")
             return words if isinstance(words, str) and words.strip() else text
     return None
