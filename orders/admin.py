@@ -14,19 +14,21 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from stores import admin as store_admin
-from stores.models import OrderStatus, Store
-from stores.scoping import MerchantScopedAdmin, scoped_queryset
+from stores.models import Merchant, OrderStatus, Store
+from stores.scoping import MerchantScopedAdmin, scoped_queryset, user_merchant_id
 from stores.selectors import next_refresh_words, store_state
 
-from .forms import ReimportForm, ShipForm, ShipmentDetailsForm
+from .forms import ManualOrderForm, ReimportForm, ShipForm, ShipmentDetailsForm, manual_line_formset
 from .importing import StoreUnavailable, store_queue_refresh, stores_queue_refresh
+from .manual import ManualOrderError, manual_order_create, manual_order_delete
 from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, Order, OrderItem,
                      Product, ProductAlias, Shipment, ShipmentItem, StoreNotification)
 from .notifying import NotificationError, notification_resend
-from .selectors import (TIMEZONE_WARNING, notification_for_shipment, order_desk_annotations, order_shipping_lines,
-                        store_import_runs, store_notifications, store_timezone_suspect)
+from .selectors import (TIMEZONE_WARNING, notification_for_shipment, order_deletable, order_desk_annotations,
+                        order_shipping_lines, store_import_runs, store_notifications, store_timezone_suspect)
 from .shipping import ShippingError, orders_combine, orders_combine_check, shipment_create, shipment_void
 
 log = logging.getLogger("shipbridge.admin")
@@ -45,6 +47,10 @@ def queue_refreshes(model_admin, request, stores) -> None:
     if result.inactive:
         model_admin.message_user(request, f"Inactive, left alone: {', '.join(s.name for s in result.inactive)}.",
                                  messages.WARNING)
+    if result.not_imported:
+        model_admin.message_user(
+            request, f"Nothing to import, left alone: {', '.join(s.name for s in result.not_imported)} "
+                     "(orders entered in ShipBridge).", messages.WARNING)
 
 
 # --- stores: what their pages do with orders -----------------------------------------------
@@ -67,10 +73,17 @@ class StoreAdmin(store_admin.StoreAdmin):
         return {
             **super()._panel_context(request, store),
             "timezone_warning": TIMEZONE_WARNING if store_timezone_suspect(store=store) else "",
-            "refresh_url": reverse("admin:%s_%s_refresh" % info, args=[store.pk]),
-            "reimport_url": reverse("admin:%s_%s_reimport" % info, args=[store.pk]),
+            "refresh_url": self.refresh_url(store),
+            "reimport_url": (reverse("admin:%s_%s_reimport" % info, args=[store.pk])
+                             if store.connector_class.imports_orders else ""),
             "activity_url": reverse("admin:%s_%s_activity" % info, args=[store.pk]),
         }
+
+    def refresh_url(self, store) -> str:
+        """Where "Refresh now" posts ("" for a store type that imports nothing: no button)."""
+        if not store.connector_class.imports_orders:
+            return ""
+        return reverse("admin:%s_%s_refresh" % (self.opts.app_label, self.opts.model_name), args=[store.pk])
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -129,7 +142,7 @@ class StoreAdmin(store_admin.StoreAdmin):
             "can_retry": self.has_change_permission(request, store),
             "can_resend": request.user.has_perm("orders.change_shipment"),
             "has_view_permission": True,
-            "refresh_url": reverse("admin:stores_store_refresh", args=[store.pk]),
+            "refresh_url": self.refresh_url(store),
         }
         return TemplateResponse(request, "admin/stores/store/activity.html", context)
 
@@ -264,9 +277,22 @@ class OrderAdmin(MerchantScopedAdmin):
         f for _, options in fieldsets for f in options["fields"] if f not in (*EDITABLE_SHIP_TO, "internal_notes")
     )
     actions = ["combine_orders", "refresh_stores"]
+    # How the sections read for an order entered by hand (its store imports nothing).
+    entered_descriptions = {
+        "Order": "Entered by hand (Add order). The status changes by shipping (Ship, void), not by hand.",
+        "Ship to": "Correct the address here before shipping: labels and packing slips use it.",
+        "Notes": "Internal notes are yours to edit.",
+    }
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(**order_desk_annotations())
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.store.connector_class.imports_orders:
+            return fieldsets
+        return [(name, {**options, "description": self.entered_descriptions.get(name, options.get("description"))})
+                for name, options in fieldsets]
 
     # -- desk columns (from the annotations: no query per row) --
     @admin.display(description="customer", ordering="ship_to_name")
@@ -293,6 +319,81 @@ class OrderAdmin(MerchantScopedAdmin):
             return "—"
         return format_html('<a href="{}" target="_blank" class="sb-packing-slip">Packing slip</a>',
                            reverse("shipbridge_packing_slip", args=[obj.pk]))
+
+    # -- "Add order" enters an order by hand; only those may be deleted, while unshipped --
+    def has_add_permission(self, request):
+        return user_merchant_id(request) != -1 and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not order_deletable(order=obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # an order is deleted from its own page, if at all
+        return actions
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(OrderItem._meta.verbose_name)  # an order's lines go with it
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        try:
+            manual_order_delete(order=obj)
+        except ManualOrderError as exc:  # shipped meanwhile
+            raise PermissionDenied(str(exc)) from None
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.store.connector_class.imports_orders:
+            context["show_save_and_add_another"] = False  # its store's orders come from imports
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def _add_merchant(self, request) -> Merchant | None:
+        """Whose order the add page enters: the user's merchant; for a superuser the one chosen
+        (`?merchant=<id>`), or the only one there is."""
+        merchant_id = user_merchant_id(request)
+        if merchant_id is not None:
+            return Merchant.objects.filter(pk=merchant_id).first()
+        chosen = request.GET.get("merchant", "")
+        if chosen.isdigit():
+            return Merchant.objects.filter(pk=int(chosen)).first()
+        merchants = list(Merchant.objects.all()[:2])
+        return merchants[0] if len(merchants) == 1 else None
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "title": "Add order (entered by hand)",
+                   "opts": self.opts, "has_view_permission": self.has_view_permission(request)}
+        merchant = self._add_merchant(request)
+        if merchant is None:  # a superuser chooses the merchant first
+            context.update(choose_merchant=True, merchants=Merchant.objects.order_by("name"))
+            return TemplateResponse(request, "admin/orders/order/add_manual.html", context)
+        rows = request.GET.get("lines", "")
+        rows = min(int(rows), 50) if rows.isdigit() and int(rows) > 0 else 5
+        data = request.POST if request.method == "POST" else None
+        form = ManualOrderForm(data)
+        lines = manual_line_formset(rows=rows)(data, prefix="lines", form_kwargs={
+            "products": scoped_queryset(Product, request).filter(merchant=merchant).order_by("sku")})
+        if data is not None and all([form.is_valid(), lines.is_valid()]):
+            try:
+                order = manual_order_create(merchant=merchant, lines=lines.lines(), user=request.user,
+                                            **form.order_details())
+            except ManualOrderError as exc:
+                form.add_error(None, capfirst(str(exc)))
+            else:
+                self.log_addition(request, order, [{"added": {}}])
+                self.message_user(request, f"Order {order.order_number} added to {order.store.name}; it awaits "
+                                           "shipment (ship it from its page).", messages.SUCCESS)
+                if "_addanother" in request.POST:
+                    return HttpResponseRedirect(request.get_full_path())
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[quote(order.pk)],
+                                                    current_app=self.admin_site.name))
+        context.update(merchant=merchant, form=form, lines=lines, more_rows=min(rows + 10, 50),
+                       can_choose_merchant=user_merchant_id(request) is None and Merchant.objects.count() > 1)
+        return TemplateResponse(request, "admin/orders/order/add_manual.html", context)
 
     # -- who may ship: shipping is adding shipments (clerks ship without editing orders) --
     def has_ship_permission(self, request, obj=None):
@@ -327,8 +428,9 @@ class OrderAdmin(MerchantScopedAdmin):
         for line in lines:
             line["initial"] = line["ordered"] if additional and not line["item"].adjustment else line["remaining"]
         store = order.store
+        notifies = store.connector_class.notifies_store
         if request.method == "POST":
-            form = ShipForm(request.POST, lines=lines)
+            form = ShipForm(request.POST, lines=lines, notifies_store=notifies)
             if form.is_valid():
                 try:
                     shipment = shipment_create(order=order, items=form.items(), user=request.user, **form.shipment_details())
@@ -343,7 +445,7 @@ class OrderAdmin(MerchantScopedAdmin):
                         reverse("admin:orders_order_change", args=[quote(order.pk)], current_app=self.admin_site.name)
                     )
         else:
-            form = ShipForm(lines=lines, initial={
+            form = ShipForm(lines=lines, notifies_store=notifies, initial={
                 "service": order.requested_service,
                 "ship_date": timezone.now().astimezone(store.tz).date(),
                 "notify_store": store.notify_store and not additional,
@@ -358,6 +460,7 @@ class OrderAdmin(MerchantScopedAdmin):
             "form": form,
             "additional": additional,
             "connector_can_split": store.connector_class.can_split,
+            "notifies_store": notifies,
         }
         return TemplateResponse(request, "admin/orders/order/ship.html", context)
 
@@ -371,8 +474,9 @@ class OrderAdmin(MerchantScopedAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return None
         store = orders[0].store
+        notifies = store.connector_class.notifies_store
         if "apply" in request.POST:
-            form = ShipmentDetailsForm(request.POST)
+            form = ShipmentDetailsForm(request.POST, notifies_store=notifies)
             if form.is_valid():
                 try:
                     shipments = orders_combine(orders=orders, user=request.user, **form.shipment_details())
@@ -384,7 +488,7 @@ class OrderAdmin(MerchantScopedAdmin):
                                   "one per order, one tracking number).", messages.SUCCESS)
                 return None
         else:
-            form = ShipmentDetailsForm(initial={
+            form = ShipmentDetailsForm(notifies_store=notifies, initial={
                 "ship_date": timezone.now().astimezone(store.tz).date(),
                 "notify_store": store.notify_store,
                 "notify_customer": store.notify_customer,

@@ -1,12 +1,13 @@
-"""Forms of the orders pages: the shipment's details, the order page's "Ship" form, and a store's
-"Re-import from a date"."""
+"""Forms of the orders pages: the shipment's details, the order page's "Ship" form, the "Add
+order" page (an order entered by hand and its lines), and a store's "Re-import from a date"."""
 import datetime as dt
 
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.text import capfirst
 
-from .models import OrderItem
+from .models import Order, OrderItem, Product
 
 
 class ShipmentDetailsForm(forms.Form):
@@ -22,9 +23,14 @@ class ShipmentDetailsForm(forms.Form):
     )
     notify_customer = forms.BooleanField(label="E-mail the customer", required=False)
 
+    def __init__(self, *args, notifies_store: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not notifies_store:  # a store type that is never notified: nothing to choose
+            del self.fields["notify_store"]
+
     def shipment_details(self) -> dict:
         """The cleaned details as the shipping services' keyword arguments."""
-        return {name: self.cleaned_data[name] for name in ShipmentDetailsForm.base_fields}
+        return {name: self.cleaned_data[name] for name in ShipmentDetailsForm.base_fields if name in self.fields}
 
 
 class ShipForm(ShipmentDetailsForm):
@@ -49,13 +55,12 @@ class ShipForm(ShipmentDetailsForm):
         ]
 
     def detail_fields(self):
-        return [self[name] for name in ShipmentDetailsForm.base_fields]
+        return [self[name] for name in ShipmentDetailsForm.base_fields if name in self.fields]
 
     def quantity_rows(self):
         for line in self.lines:
             field = None if line["item"].adjustment else self[f"qty_{line['item'].pk}"]
             yield line, field
-
 
 
 class ReimportForm(forms.Form):
@@ -78,3 +83,94 @@ class ReimportForm(forms.Form):
             raise forms.ValidationError(f"Choose a day from {earliest:%Y-%m-%d} on "
                                         f"({settings.SHIPBRIDGE_FIRST_IMPORT_DAYS} days back at most).")
         return since
+# --- "Add order": an order entered by hand -------------------------------------------------
+
+SHIP_TO_FIELDS = ("ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2", "ship_to_street3",
+                  "ship_to_city", "ship_to_state", "ship_to_postal_code", "ship_to_country", "ship_to_phone")
+
+
+class ManualOrderForm(forms.Form):
+    """The order of the "Add order" page (its lines are ManualLineFormSet). It parses; the
+    manual-order service decides (address completeness, the country, a number already taken)."""
+
+    order_number = forms.CharField(max_length=100, required=False,
+                                   help_text="Empty: the next number of the merchant's manual orders (M-000001…).")
+    customer_email = forms.EmailField(label="Customer e-mail", max_length=254, required=False)
+    notes = forms.CharField(label="Internal notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(forms.fields_for_model(Order, fields=SHIP_TO_FIELDS))
+        for name in SHIP_TO_FIELDS:  # under the "Ship to" heading: "Name", "Street1"...
+            self.fields[name].label = capfirst(Order._meta.get_field(name).verbose_name.removeprefix("ship to "))
+        for name in ("ship_to_street1", "ship_to_city", "ship_to_postal_code", "ship_to_country"):
+            self.fields[name].required = True
+        self.fields["ship_to_country"].help_text = "2-letter ISO code: US, GB, DE…"
+        self.fields["ship_to_state"].help_text = "State or province code; needed for US, CA, AU, BR and MX."
+
+    def number_fields(self):
+        return [self["order_number"]]
+
+    def ship_to_fields(self):
+        return [self[name] for name in SHIP_TO_FIELDS]
+
+    def customer_fields(self):
+        return [self["customer_email"], self["notes"]]
+
+    def order_details(self) -> dict:
+        """The cleaned order as manual_order_create's keyword arguments (lines apart)."""
+        data = self.cleaned_data
+        return {
+            "order_number": data["order_number"],
+            "ship_to": {name.removeprefix("ship_to_"): data[name] for name in SHIP_TO_FIELDS},
+            "customer_email": data["customer_email"],
+            "notes": data["notes"],
+        }
+
+
+class ProductChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.sku} — {obj.name}" if obj.name else obj.sku
+
+
+class ManualLineForm(forms.Form):
+    """One line: a product of the merchant, or a typed SKU (and name). Left blank: no line."""
+
+    product = ProductChoiceField(queryset=Product.objects.none(), required=False, empty_label="— typed —")
+    sku = forms.CharField(label="SKU", max_length=200, required=False, widget=forms.TextInput(attrs={"size": 16}))
+    name = forms.CharField(max_length=500, required=False, widget=forms.TextInput(attrs={"size": 30}))
+    quantity = forms.IntegerField(min_value=1, initial=1, widget=forms.NumberInput(attrs={"style": "width: 5em"}))
+    unit_price = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False,
+                                    widget=forms.NumberInput(attrs={"style": "width: 8em", "step": "0.01"}))
+
+    def __init__(self, *args, products=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if products is not None:
+            self.fields["product"].queryset = products
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("product") and not cleaned.get("sku"):
+            raise forms.ValidationError("Choose a product or type a SKU.")
+        return cleaned
+
+
+class BaseManualLineFormSet(forms.BaseFormSet):
+    def clean(self):
+        super().clean()
+        if not any(errors for errors in self.errors) and not self.lines():
+            raise forms.ValidationError("Enter at least one line.")
+
+    def lines(self) -> list[dict]:
+        """The filled-in lines as manual_order_create's `lines`."""
+        return [{key: form.cleaned_data.get(key) for key in ManualLineForm.base_fields}
+                for form in self.forms if form.has_changed() and form.cleaned_data]
+
+
+MAX_MANUAL_LINES = 200
+
+
+def manual_line_formset(*, rows: int = 5):
+    """The lines' formset class, showing `rows` blank rows."""
+    return forms.formset_factory(ManualLineForm, formset=BaseManualLineFormSet, extra=rows,
+                                 max_num=MAX_MANUAL_LINES, validate_max=True)

@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from stores.connectors.base import ConnectorError, OrderRecord, Page, Window
+from stores.connectors.registry import connector_names_where
 from stores.crypto import SecretDecryptionError
 from stores.models import OrderStatus, RefreshStatus, Store
 
@@ -55,6 +56,10 @@ class StoreBusy(StoreUnavailable):
 
 class StoreInactive(StoreUnavailable):
     """The store is deactivated: it does not import (its orders stay)."""
+
+
+class StoreNotImported(StoreUnavailable):
+    """The store's connector has nothing to import (its orders are made in ShipBridge)."""
 
 
 class LeaseLost(Exception):
@@ -117,7 +122,7 @@ def stores_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
     with transaction.atomic():
         due = (
             Store.objects.select_for_update(skip_locked=True)
-            .filter(active=True)
+            .filter(active=True, connector__in=connector_names_where(lambda cls: cls.imports_orders))
             .filter(Q(next_refresh_at__isnull=True) | Q(next_refresh_at__lte=now))
             .only("pk", "refresh_interval_minutes")
         )
@@ -133,14 +138,21 @@ def stores_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
 
 
 INACTIVE_ERROR = "inactive: this store is deactivated and does not import (activate it first)"
+NOT_IMPORTED_ERROR = "nothing to import: this store's orders are entered in ShipBridge"
+
+
+def _check_importable(store: Store) -> None:
+    if not store.connector_class.imports_orders:
+        raise StoreNotImported(NOT_IMPORTED_ERROR)
+    if not store.active:
+        raise StoreInactive(INACTIVE_ERROR)
 
 
 def store_queue_refresh(*, store: Store, trigger: str, user=None, since: dt.datetime | None = None) -> None:
     """"Refresh now" (from `since` when given: "Re-import from a date"): queue a refresh of
     this store after the current transaction commits. Raises StoreInactive for a deactivated
-    store (it does not import)."""
-    if not store.active:
-        raise StoreInactive(INACTIVE_ERROR)
+    store (it does not import) and StoreNotImported for a store whose connector imports nothing."""
+    _check_importable(store)
     user_id = user.pk if user is not None else None
     options = {"since": since.isoformat()} if since is not None else {}
     transaction.on_commit(lambda: tasks.refresh_store.delay(store.pk, trigger=trigger, user_id=user_id, **options))
@@ -150,18 +162,21 @@ def store_queue_refresh(*, store: Store, trigger: str, user=None, since: dt.date
 class RefreshesQueued:
     queued: list[Store]
     inactive: list[Store]  # left alone: inactive stores do not import
+    not_imported: list[Store]  # left alone: their orders are entered in ShipBridge
     failed: list[tuple[Store, Exception]]  # could not be queued (e.g. the task queue is unreachable)
 
 
 def stores_queue_refresh(*, stores, trigger: str, user=None) -> RefreshesQueued:
-    """"Refresh now" for several stores: each active one is queued, inactive ones are left
-    alone; one that cannot be queued does not stop the others."""
-    result = RefreshesQueued(queued=[], inactive=[], failed=[])
+    """"Refresh now" for several stores: each active one is queued, inactive ones and those
+    with nothing to import are left alone; one that cannot be queued does not stop the others."""
+    result = RefreshesQueued(queued=[], inactive=[], not_imported=[], failed=[])
     for store in stores:
         try:
             store_queue_refresh(store=store, trigger=trigger, user=user)
         except StoreInactive:
             result.inactive.append(store)
+        except StoreNotImported:
+            result.not_imported.append(store)
         except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable; reported per store
             log.exception("could not queue a refresh of store %s", store.pk)
             result.failed.append((store, exc))
@@ -262,13 +277,13 @@ def _record_recovery(store: Store, run: ImportRun, window: Window, *, plain: boo
 def store_refresh(
     *, store_id: int, trigger: str = ImportTrigger.COMMAND, user=None, since: dt.datetime | None = None
 ) -> ImportRun:
-    """Run one import of the store here and now. Raises StoreInactive for a deactivated store
-    and StoreBusy when another run holds it; every other failure ends as a failed ImportRun
-    (returned), never an exception."""
-    if not Store.objects.filter(pk=store_id, active=True).exists():
-        if Store.objects.filter(pk=store_id).exists():
-            raise StoreInactive(INACTIVE_ERROR)
+    """Run one import of the store here and now. Raises StoreInactive for a deactivated store,
+    StoreNotImported for one whose connector imports nothing and StoreBusy when another run
+    holds it; every other failure ends as a failed ImportRun (returned), never an exception."""
+    store = Store.objects.filter(pk=store_id).only("pk", "active", "connector").first()
+    if store is None:
         raise Store.DoesNotExist(f"no store with id {store_id}")
+    _check_importable(store)
     token = _lease_acquire(store_id)
     try:
         return _run(store_id=store_id, token=token, trigger=trigger, user=user, since=since)

@@ -48,6 +48,7 @@ log = logging.getLogger("shipbridge.notifying")
 
 # Why a notification is not sent (shipping.shipment_void writes it too).
 VOID_SKIP_REASON = "the shipment was voided before the store was notified"
+NOT_NOTIFIED_REASON = "not sent: this store type is never notified of shipments"
 
 LOST_TRACK_ERROR = (
     "ShipBridge lost track of this notification while the store was answering: check the store "
@@ -345,6 +346,8 @@ def _attempt(notification_id: int, token: str, delivery: _Delivery) -> AttemptRe
     if shipment.voided_at is not None:
         return finish(AttemptOutcome.SKIPPED, message=VOID_SKIP_REASON, warning=VOID_SKIP_REASON)
     connector_cls = store.connector_class
+    if not connector_cls.notifies_store:
+        return finish(AttemptOutcome.SKIPPED, message=NOT_NOTIFIED_REASON, warning=NOT_NOTIFIED_REASON)
     if not connector_cls.accepts_repeat_notification:
         reason = _already_notified(shipment)
         if reason:

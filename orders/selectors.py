@@ -99,6 +99,13 @@ def order_shipping_lines(*, order: Order) -> list[dict]:
     return lines
 
 
+def order_deletable(*, order: Order) -> bool:
+    """Whether the order may be deleted: entered in ShipBridge (its store imports nothing: an
+    imported order would come back with the next import) and without any shipment (a void one
+    included: it records what was shipped)."""
+    return not order.store.connector_class.imports_orders and not Shipment.objects.filter(order=order).exists()
+
+
 def notification_for_shipment(*, shipment: Shipment) -> StoreNotification | None:
     """The shipment's store notification; None when it was made with "do not notify the store"."""
     if not shipment.notify_store:

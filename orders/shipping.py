@@ -10,6 +10,8 @@ Rules:
   payment cannot be shipped.
 - A shipment carries whole lines or parts of them (never more than is left to ship); adjustment
   (discount) lines are not shipped. The order becomes shipped when every line is shipped.
+- Stores whose connector is never notified (`notifies_store`: manual orders) are shipped with
+  "do not notify the store".
 - Stores whose connector cannot receive split or combined orders (`can_split`, `can_combine`) refuse
   them: a shipment that notifies such a store must carry the whole order.
 - A combined shipment is one package for several orders of one store with the same ship-to: each
@@ -22,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 
 from django.db import transaction
@@ -34,6 +36,7 @@ from .models import NotificationStatus, Order, OrderItem, Shipment, ShipmentItem
 from .emails import customer_email_due, shipment_email_send
 from .notifying import VOID_SKIP_REASON, notification_queue
 from .selectors import shipped_quantities
+from .values import clean_money, clean_text
 
 SHIPPABLE_STATUSES = (OrderStatus.AWAITING_SHIPMENT, OrderStatus.ON_HOLD)
 NO_NOTIFY = '"do not notify the store"'
@@ -64,11 +67,9 @@ def _fully_shipped(items: Sequence[OrderItem], shipped: dict[int, int]) -> bool:
 
 
 def _clean_text(value, *, field: str, max_length: int, required: bool = False) -> str:
-    text = " ".join(str(value or "").split())
+    text = clean_text(value, what=field, max_length=max_length, error=ShippingError)
     if required and not text:
         raise ShippingError(f"a shipment needs a {field}")
-    if len(text) > max_length:
-        raise ShippingError(f"the {field} is too long ({len(text)} characters, at most {max_length})")
     return text
 
 
@@ -86,17 +87,7 @@ def _clean_ship_date(value, store: Store) -> dt.date:
 
 
 def _clean_cost(value) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        cost = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ShippingError(f"the shipping cost must be a number (got {value!r})") from None
-    if not cost.is_finite() or cost < 0:
-        raise ShippingError(f"the shipping cost must be zero or more (got {value})")
-    if cost >= Decimal("10000000000"):
-        raise ShippingError(f"the shipping cost is too large ({value})")
-    return cost.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return clean_money(value, what="shipping cost", error=ShippingError)
 
 
 def _clean_fields(*, store: Store, carrier, service, tracking_number, ship_date) -> dict:
@@ -106,6 +97,19 @@ def _clean_fields(*, store: Store, carrier, service, tracking_number, ship_date)
         "tracking_number": _clean_text(tracking_number, field="tracking number", max_length=100),
         "ship_date": _clean_ship_date(ship_date, store),
     }
+
+
+def _notify_choices(store: Store, notify_store: bool | None, notify_customer: bool | None) -> tuple[bool, bool]:
+    """Whether to notify the store and e-mail the customer: what was asked, else the store's
+    settings. A store whose connector is never notified (`notifies_store`) is not, and asking
+    to notify it is refused."""
+    notifies = store.connector_class.notifies_store
+    if notify_store and not notifies:
+        kind = store.connector_class.short_label
+        raise StoreForbids(f"{kind} orders have no store to notify: ship them with {NO_NOTIFY}")
+    notify_store = (store.notify_store and notifies) if notify_store is None else bool(notify_store)
+    notify_customer = store.notify_customer if notify_customer is None else bool(notify_customer)
+    return notify_store, notify_customer
 
 
 def _check_status(order: Order, *, notify_store: bool) -> bool:
@@ -276,8 +280,7 @@ def shipment_create(
     with transaction.atomic():
         (order,) = _lock_orders([order.pk])
         store = order.store
-        notify_store = store.notify_store if notify_store is None else bool(notify_store)
-        notify_customer = store.notify_customer if notify_customer is None else bool(notify_customer)
+        notify_store, notify_customer = _notify_choices(store, notify_store, notify_customer)
         fields = _clean_fields(store=store, carrier=carrier, service=service, tracking_number=tracking_number,
                                ship_date=ship_date)
         cost = _clean_cost(cost)
@@ -410,8 +413,7 @@ def orders_combine(
         locked = _lock_orders(order_ids)
         _check_combinable(locked)
         store = locked[0].store
-        notify_store = store.notify_store if notify_store is None else bool(notify_store)
-        notify_customer = store.notify_customer if notify_customer is None else bool(notify_customer)
+        notify_store, notify_customer = _notify_choices(store, notify_store, notify_customer)
         fields = _clean_fields(store=store, carrier=carrier, service=service, tracking_number=tracking_number,
                                ship_date=ship_date)
         costs = _share(_clean_cost(cost), len(locked))

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .connectors.registry import CONNECTOR_NAMES, connector_choices, get_connector_class
+from .connectors.registry import addable_connector_names, connector_choices, get_connector_class
 from .forms import StoreAdminForm, connection_field_names, mapping_field_names, mapping_style, setting_field_name
 from .models import Merchant, OrderStatus, StatusMapping, Store, User
 from .scoping import MerchantScopedAdmin, user_merchant_id, without_merchant_field
@@ -170,7 +170,7 @@ class StoreAdmin(MerchantScopedAdmin):
     # -- the page's sections --
     def _add_connector(self, request) -> str | None:
         connector = request.GET.get("connector")
-        return connector if connector in CONNECTOR_NAMES else None
+        return connector if connector in addable_connector_names() else None
 
     def get_fieldsets(self, request, obj=None):
         connector = obj.connector if obj else self._add_connector(request)
@@ -179,6 +179,8 @@ class StoreAdmin(MerchantScopedAdmin):
         cls = get_connector_class(connector)
         editable = self.has_change_permission(request, obj) if obj else True
         setup = ["merchant", "connector", "name", "active", "refresh_interval_minutes"]
+        if not cls.imports_orders:  # nothing to schedule or to map
+            setup = ["merchant", "connector", "name"]
         if editable:
             current = obj.status_map() if obj else cls.default_mapping({})
             connection, mapping = connection_field_names(connector), mapping_field_names(connector, current)
@@ -226,6 +228,11 @@ class StoreAdmin(MerchantScopedAdmin):
         ]
         if obj is not None:
             fieldsets.append(("Import state", {"fields": self.activity_fields, "classes": ("collapse",)}))
+        # what the store type does not do is not shown
+        left_out = {"Connection details": not cls.settings_schema, "Status mapping": not cls.imports_orders,
+                    "Import state": not cls.imports_orders, "Product management": not cls.imports_orders,
+                    "Store notifications": not cls.notifies_store}
+        fieldsets = [(name, options) for name, options in fieldsets if not left_out.get(name)]
         return without_merchant_field(request, fieldsets)
 
     products_description = "Products (SKU, name, weight, image, bin location) and SKU aliases of imported lines."
@@ -251,7 +258,7 @@ class StoreAdmin(MerchantScopedAdmin):
             if not self.has_add_permission(request):
                 raise PermissionDenied
             choices = []
-            for name in CONNECTOR_NAMES:
+            for name in addable_connector_names():
                 cls = get_connector_class(name)
                 for index, preset in enumerate(cls.presets()):
                     query = request.GET.copy()
@@ -284,6 +291,7 @@ class StoreAdmin(MerchantScopedAdmin):
         info = self.opts.app_label, self.opts.model_name
         return {
             "store_notice": store.connector_class.notice,
+            "store_imports_orders": store.connector_class.imports_orders,
             "store_state": store_state(store=store),
             "store_next_refresh": next_refresh_words(store=store),
             "can_operate": self.has_change_permission(request, store),

@@ -184,7 +184,8 @@ class StoreAdminForm(forms.ModelForm):
             if not f.secret:
                 field.initial = current.get(f.key, "")
             self.fields[setting_field_name(f.key)] = field
-        self._add_mapping_fields()
+        if cls.imports_orders:  # a store type that imports nothing has no status mapping
+            self._add_mapping_fields()
 
     # -- status mapping fields --
     def current_mapping(self) -> dict[str, str]:
@@ -255,12 +256,12 @@ class StoreAdminForm(forms.ModelForm):
             if connector:
                 self.add_error("connector", "Choose the connector on the previous page.")
             return cleaned
-        self.status_mapping = self._clean_mapping(cleaned)
+        cls = get_connector_class(self.connector)
+        self.status_mapping = self._clean_mapping(cleaned) if cls.imports_orders else None
         self.store_input = {
             "name": cleaned.get("name") or "",
             "timezone": cleaned.get("timezone") or "UTC",
-            "settings": {f.key: cleaned.get(setting_field_name(f.key)) or ""
-                         for f in get_connector_class(self.connector).settings_schema},
+            "settings": {f.key: cleaned.get(setting_field_name(f.key)) or "" for f in cls.settings_schema},
             "status_mapping": self.status_mapping,
             **{name: cleaned[name] for name in STORE_OPTION_FIELDS if name in cleaned},
         }

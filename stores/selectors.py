@@ -11,6 +11,9 @@ from django.utils.timesince import timesince, timeuntil
 from .models import RefreshStatus, Store
 
 
+NOT_IMPORTED_DETAIL = "This store's orders are entered in ShipBridge: nothing is imported."
+
+
 @dataclass(frozen=True)
 class StoreState:
     code: str  # ok / attention / failing / running / never / inactive
@@ -21,6 +24,8 @@ class StoreState:
 def store_state(*, store: Store, now: dt.datetime | None = None) -> StoreState:
     """The store's state in words: what it is doing and, when failing, its last error."""
     now = now or timezone.now()
+    if not store.connector_class.imports_orders:
+        return StoreState("ok", "Not imported", NOT_IMPORTED_DETAIL)
     if store.lease_expires_at and store.lease_expires_at > now:
         return StoreState("running", "Importing now", "An import of this store is running.")
     if not store.active:
@@ -43,6 +48,8 @@ def store_state(*, store: Store, now: dt.datetime | None = None) -> StoreState:
 
 def next_refresh_words(*, store: Store, now: dt.datetime | None = None) -> str:
     now = now or timezone.now()
+    if not store.connector_class.imports_orders:
+        return "— (not imported)"
     if not store.active:
         return "— (inactive)"
     if store.next_refresh_at is None or store.next_refresh_at <= now:

@@ -200,9 +200,10 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _check_mapping(mapping: dict[str, str]) -> dict[str, str]:
+def _check_mapping(mapping: dict[str, str], *, required: bool = True) -> dict[str, str]:
+    """A valid mapping; an empty one only for a store type that imports nothing (not `required`)."""
     mapping = parse_status_mapping(mapping)
-    if not mapping:
+    if not mapping and required:
         raise StoreInputError(EMPTY_MAPPING_MESSAGE, field="status_mapping")
     return mapping
 
@@ -246,7 +247,8 @@ def store_create(
         _check_timezone(timezone)
     mapping = None
     with problems.check():
-        mapping = _check_mapping(cls.default_mapping(public) if status_mapping is None else status_mapping)
+        mapping = _check_mapping(cls.default_mapping(public) if status_mapping is None else status_mapping,
+                                 required=cls.imports_orders)
     if merchant is None:
         merchant_name = (merchant_name or "").strip() or DEFAULT_MERCHANT_NAME
         with problems.check():
@@ -303,7 +305,7 @@ def store_update(
     mapping = None
     if status_mapping is not None:
         with problems.check():
-            mapping = _check_mapping(status_mapping)
+            mapping = _check_mapping(status_mapping, required=store.connector_class.imports_orders)
     _apply_options(store, options)
     _check_store(store, problems)
     problems.raise_any()

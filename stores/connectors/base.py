@@ -5,6 +5,7 @@ A connector package (`stores/connectors/<name>/`) has three pieces:
   client.py     the only code doing I/O; raises the typed errors below
   mapper.py     pure parsing: bytes/JSON in, the dataclasses below out
   connector.py  a Connector subclass: settings schema, capabilities, glue
+A store type with nothing behind it (manual orders) is its connector.py alone.
 """
 from __future__ import annotations
 
@@ -270,6 +271,15 @@ class Connector:
     # The store is asked for mapped statuses only (unmapped orders are never seen, so never
     # skipped): a newly mapped status then needs a refresh reaching back to the first import's.
     filters_statuses: ClassVar[bool] = False
+    # Whether there is a store to import from: when False, the beat schedule and "Refresh now"
+    # leave stores of this type alone (fetch_orders is never called) and they need no status mapping.
+    imports_orders: ClassVar[bool] = True
+    # Whether the store is told about shipments: when False, its shipments are made with "do not
+    # notify the store" (asking to notify it is refused) and notify_shipment is never called.
+    notifies_store: ClassVar[bool] = True
+    # Whether orders of this store type are entered by hand in ShipBridge (the admin's "Add order"
+    # page, orders.manual): each merchant gets one such store when it enters its first order.
+    manual_entry: ClassVar[bool] = False
     # How the admin edits the status mapping: "lists" (five comma-separated lists of the
     # store's statuses, for stores with open-ended statuses) or "per_status" (one choice per
     # known store status, for a fixed set).
@@ -329,7 +339,8 @@ class Connector:
 
     @classmethod
     def presets(cls) -> list[Connector.Preset]:
-        """The add-store page's choices for this store type (one by default)."""
+        """The add-store page's choices for this store type (one by default; none: stores of this
+        type are not added by hand, on the add-store page or with `add_store`)."""
         return [cls.Preset(label=cls.label, help_text=cls.help_text, settings={})]
 
     # -- what the store says --

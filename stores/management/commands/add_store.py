@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from stores.connectors.registry import CONNECTOR_NAMES
+from stores.connectors.registry import CONNECTOR_NAMES, addable_connector_names
 from stores.services import StoreInputError, store_create
 
 from ._util import parse_pairs
@@ -10,7 +10,7 @@ class Command(BaseCommand):
     help = "Add a store: validates everything, saves (secrets encrypted), prints the new store's id last."
 
     def add_arguments(self, parser):
-        parser.add_argument("--connector", required=True, help=f"one of: {', '.join(CONNECTOR_NAMES)}")
+        parser.add_argument("--connector", required=True, help=f"one of: {', '.join(addable_connector_names())}")
         parser.add_argument("--name", required=True)
         parser.add_argument("--merchant", default=None, help="merchant name (created when new)")
         parser.add_argument("--timezone", default="UTC", help="IANA zone of the store's server clock")
@@ -19,6 +19,9 @@ class Command(BaseCommand):
                             default=[])
 
     def handle(self, *args, **opts):
+        if opts["connector"] in CONNECTOR_NAMES and opts["connector"] not in addable_connector_names():
+            raise CommandError(f"{opts['connector']!r} stores are not added by hand "
+                               f"(known: {', '.join(addable_connector_names())})")
         try:
             store = store_create(
                 connector=opts["connector"],

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stores', '0007_store_last_refresh_warning'),
+        ('stores', '0008_merchant_admin_enters_manual_orders'),
     ]
 
     operations = [

@@ -1,0 +1,267 @@
+"""Orders entered by hand (phone orders, replacement shipments), in each merchant's own
+manual-orders store: the store type whose connector declares `manual_entry`.
+
+Services: keyword-only, everything checked before anything is written, one transaction. Once
+written a manual order is an order like any other: it awaits shipment, ships from its order page
+(its store is never notified: the connector says so) and is listed by `list_orders`. It may be
+deleted while it has no shipment; imported orders never are."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+import pycountry
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from stores.connectors.base import Address
+from stores.connectors.registry import connector_names_where, get_connector_class
+from stores.models import Merchant, OrderStatus, Store
+from stores.services import StoreInputError, store_create
+
+from .models import Order, OrderItem, Product
+from .selectors import order_deletable
+from .values import clean_money, clean_text
+
+
+class ManualOrderError(ValueError):
+    """A manual order refused; the message is one line a person can act on."""
+
+
+# Numbers given to orders entered without one: M-000001, M-000002... (per store)
+NUMBER_FORMAT = "M-{:06d}"
+GENERATED_NUMBER = re.compile(r"M-([0-9]+)")
+NUMBER_ATTEMPTS = 5  # a number taken meanwhile by another order: the next one is tried
+SHIP_TO_KEYS = ("name", "company", "street1", "street2", "street3", "city", "state", "postal_code", "country",
+                "phone")
+LINE_KEYS = ("product", "sku", "name", "quantity", "unit_price")
+MAX_QUANTITY = 2_147_483_647  # the column's limit
+
+
+def _max_length(model, field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
+def _text(value, what: str, max_length: int | None = None) -> str:
+    return clean_text(value, what=what, max_length=max_length, error=ManualOrderError)
+
+
+# --- the store -----------------------------------------------------------------------------
+
+
+def _manual_connector() -> str:
+    return connector_names_where(lambda cls: cls.manual_entry)[0]
+
+
+def manual_store_of(*, merchant: Merchant) -> Store | None:
+    """The merchant's manual-orders store, if it has one yet."""
+    return Store.objects.filter(merchant=merchant, connector=_manual_connector()).order_by("pk").first()
+
+
+def manual_store_get_or_create(*, merchant: Merchant) -> Store:
+    """The merchant's manual-orders store, made through store_create the first time (named
+    after the store type, or "<name> 2"... when the merchant already uses the name)."""
+    with transaction.atomic():
+        store = manual_store_of(merchant=merchant)
+        if store is not None:
+            return store
+        # one creator at a time per merchant (then look again: another may just have made it)
+        list(Merchant.objects.select_for_update().filter(pk=merchant.pk).values_list("pk"))
+        store = manual_store_of(merchant=merchant)
+        if store is not None:
+            return store
+        label = get_connector_class(_manual_connector()).label
+        taken = set(Store.objects.filter(merchant=merchant).values_list("name", flat=True))
+        name = next(n for n in (label, *(f"{label} {i}" for i in range(2, len(taken) + 3))) if n not in taken)
+        try:
+            return store_create(connector=_manual_connector(), name=name, merchant=merchant, settings={},
+                                notify_store=False)
+        except StoreInputError as exc:
+            raise ManualOrderError(f"the {label} store cannot be made: {exc}") from None
+
+
+# --- checks --------------------------------------------------------------------------------
+
+
+def _clean_country(value) -> str:
+    country = _text(value, "ship-to country").upper()
+    if country and (len(country) != 2 or pycountry.countries.get(alpha_2=country) is None):
+        raise ManualOrderError(
+            f"the ship-to country must be a 2-letter ISO code such as US, GB or DE (got {country!r})")
+    return country
+
+
+def _clean_ship_to(ship_to) -> dict[str, str]:
+    if not isinstance(ship_to, Mapping):
+        raise ManualOrderError("the ship-to address must be given as its fields (name, street1, city...)")
+    unknown = sorted(set(ship_to) - set(SHIP_TO_KEYS))
+    if unknown:
+        raise ManualOrderError(f"unknown ship-to field {unknown[0]!r} (known: {', '.join(SHIP_TO_KEYS)})")
+    cleaned = {key: _text(ship_to.get(key), f"ship-to {key.replace('_', ' ')}", _max_length(Order, f"ship_to_{key}"))
+               for key in SHIP_TO_KEYS if key != "country"}
+    cleaned["country"] = _clean_country(ship_to.get("country"))
+    missing = Address(**cleaned).missing_fields()
+    if missing:
+        raise ManualOrderError(f"the ship-to address is incomplete (missing: {', '.join(missing)})")
+    return cleaned
+
+
+def _clean_email(value) -> str:
+    email = _text(value, "customer e-mail", _max_length(Order, "customer_email"))
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ManualOrderError(f"the customer e-mail {email!r} is not an e-mail address") from None
+    return email
+
+
+def _clean_quantity(value, line: int) -> int:
+    if isinstance(value, bool) or value in (None, ""):
+        raise ManualOrderError(f"line {line} needs a quantity (a whole number, 1 or more)")
+    try:
+        quantity = value if isinstance(value, int) else int(str(value).strip())
+    except ValueError:
+        raise ManualOrderError(f"line {line}: the quantity must be a whole number (got {value!r})") from None
+    if quantity < 1:
+        raise ManualOrderError(f"line {line}: the quantity must be at least 1 (got {quantity})")
+    if quantity > MAX_QUANTITY:
+        raise ManualOrderError(f"line {line}: the quantity is too large ({quantity})")
+    return quantity
+
+
+def _product_ref(value, line: int) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, Product):
+        return value.pk
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ManualOrderError(f"line {line}: {value!r} is not a product") from None
+
+
+def _clean_lines(merchant: Merchant, lines) -> list[dict]:
+    """The lines as OrderItem values. A line names one of the merchant's products (its SKU and,
+    unless typed, its name) or a typed SKU; a typed SKU of a catalogue product gets the product's
+    details too (name unless typed, weight, image, bin location)."""
+    if isinstance(lines, (str, bytes, Mapping)) or not isinstance(lines, Iterable):
+        raise ManualOrderError("the lines must be a list, one entry per line")
+    lines = list(lines)
+    if not lines:
+        raise ManualOrderError("a manual order needs at least one line")
+    refs = []
+    for number, line in enumerate(lines, 1):
+        if not isinstance(line, Mapping):
+            raise ManualOrderError(f"line {number} must be given as its fields ({', '.join(LINE_KEYS)})")
+        unknown = sorted(set(line) - set(LINE_KEYS))
+        if unknown:
+            raise ManualOrderError(f"line {number}: unknown field {unknown[0]!r} (known: {', '.join(LINE_KEYS)})")
+        refs.append(_product_ref(line.get("product"), number))
+    products = Product.objects.filter(merchant=merchant)
+    chosen = products.in_bulk([ref for ref in refs if ref is not None])
+    typed = {str(line.get("sku") or "").strip() for line, ref in zip(lines, refs) if ref is None}
+    catalogue = {p.sku: p for p in products.filter(sku__in=typed - {""})}
+    cleaned = []
+    for number, (line, ref) in enumerate(zip(lines, refs), 1):
+        product = chosen.get(ref) if ref is not None else None
+        if ref is not None and product is None:
+            raise ManualOrderError(f"line {number}: product {ref} is not one of {merchant.name}'s products")
+        sku = product.sku if product else _text(line.get("sku"), f"SKU of line {number}", _max_length(OrderItem, "sku"))
+        if not sku:
+            raise ManualOrderError(f"line {number} needs a product or a SKU")
+        known = product or catalogue.get(sku)
+        name = _text(line.get("name"), f"name of line {number}", _max_length(OrderItem, "name"))
+        price = clean_money(line.get("unit_price"), what=f"unit price of line {number}", error=ManualOrderError)
+        cleaned.append({
+            "line_item_id": str(number), "sku": sku, "name": name or (known.name if known else ""),
+            "quantity": _clean_quantity(line.get("quantity"), number),
+            "unit_price": price if price is not None else Decimal("0.00"),
+            "weight_grams": known.weight_grams if known else None, "image_url": known.image_url if known else "",
+            "location": known.bin_location if known else "",
+        })
+    return cleaned
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def _next_number(store: Store) -> str:
+    used = Order.objects.filter(store=store, external_id__regex=r"^M-[0-9]+$").values_list("external_id", flat=True)
+    last = max((int(GENERATED_NUMBER.fullmatch(n).group(1)) for n in used.iterator()), default=0)
+    return NUMBER_FORMAT.format(last + 1)
+
+
+def _insert_order(store: Store, number: str, values: dict) -> Order | None:
+    """The order with this number, or None when the store already has one (the unique store and
+    external id; in a savepoint, so the caller's transaction goes on)."""
+    try:
+        with transaction.atomic():
+            return Order.objects.create(store=store, external_id=number, order_number=number, **values)
+    except IntegrityError:
+        return None
+
+
+def manual_order_create(
+    *,
+    merchant: Merchant,
+    order_number: str = "",
+    ship_to: Mapping[str, str],
+    lines: Iterable[Mapping],
+    customer_email: str = "",
+    notes: str = "",
+    user=None,
+) -> Order:
+    """Enter an order by hand in the merchant's manual-orders store (made on first use).
+
+    `ship_to`: name, company, street1-3, city, state, postal_code, country (ISO 3166 alpha-2),
+    phone. `lines`: each {"product": a Product of the merchant (or its id)} or {"sku", "name"},
+    with "quantity" (1 or more) and "unit_price" (optional). `order_number` empty: the store's
+    next number (M-000001...). `notes` become the order's internal notes. The order awaits
+    shipment. Raises ManualOrderError, with nothing written, on any bad input."""
+    if not isinstance(merchant, Merchant) or merchant.pk is None:
+        raise ManualOrderError("a manual order needs a merchant")
+    number = _text(order_number, "order number", _max_length(Order, "external_id"))
+    address = _clean_ship_to(ship_to)
+    email = _clean_email(customer_email)
+    items = _clean_lines(merchant, lines)
+    now = timezone.now()
+    values = {
+        "order_date": now, "modified_at": now, "status": OrderStatus.AWAITING_SHIPMENT, "store_status": "",
+        **{f"ship_to_{key}": value for key, value in address.items()},
+        "customer_email": email, "internal_notes": str(notes or "").strip(),
+        "raw": {"entered_by": user.get_username()} if getattr(user, "pk", None) else {},
+    }
+    with transaction.atomic():
+        store = manual_store_get_or_create(merchant=merchant)
+        # numbers are given one order at a time per store
+        list(Store.objects.select_for_update().filter(pk=store.pk).values_list("pk"))
+        order = None
+        for _attempt in range(1 if number else NUMBER_ATTEMPTS):
+            order = _insert_order(store, number or _next_number(store), values)
+            if order is not None:
+                break
+        if order is None:
+            if number:
+                raise ManualOrderError(f"{store.name} already has an order number {number!r}")
+            raise ManualOrderError("no free order number was found; try again")
+        OrderItem.objects.bulk_create([OrderItem(order=order, **item) for item in items])
+    return order
+
+
+def manual_order_delete(*, order: Order) -> None:
+    """Delete an order entered by hand that has no shipment (a void one included: it records
+    what was shipped). Imported orders are never deleted (the next import would bring them back)."""
+    with transaction.atomic():
+        current = Order.objects.select_for_update().select_related("store").filter(pk=order.pk).first()
+        if current is None:
+            raise ManualOrderError(f"no order with id {order.pk}")
+        if current.store.connector_class.imports_orders:
+            raise ManualOrderError(f"order {current.order_number} comes from {current.store.name}: "
+                                   "imported orders are not deleted")
+        if not order_deletable(order=current):
+            raise ManualOrderError(f"order {current.order_number} has a shipment: it can no longer be deleted")
+        current.delete()
