@@ -267,6 +267,11 @@ class Connector:
     # notification is skipped with `repeat_notification_advice` instead of being refused.
     accepts_repeat_notification: ClassVar[bool] = True
     repeat_notification_advice: ClassVar[str] = ""
+    # Whether the store takes a corrected shipment notice (new carrier, service, tracking number
+    # or ship date) for a shipment it was already notified of. When False, a correction stays in
+    # ShipBridge and `correction_refusal_reason` says why the store keeps what it was sent.
+    accepts_corrections: ClassVar[bool] = True
+    correction_refusal_reason: ClassVar[str] = ""
     # How the admin edits the status mapping: "lists" (five comma-separated lists of the
     # store's statuses, for stores with open-ended statuses) or "per_status" (one choice per
     # known store status, for a fixed set).
