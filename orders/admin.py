@@ -21,15 +21,18 @@ from stores.models import Merchant, OrderStatus, Store
 from stores.scoping import MerchantScopedAdmin, scoped_queryset, user_merchant_id
 from stores.selectors import next_refresh_words, store_state
 
-from .forms import ManualOrderForm, ReimportForm, ShipForm, ShipmentDetailsForm, manual_line_formset
+from .forms import ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
 from .importing import StoreUnavailable, store_queue_refresh, stores_queue_refresh
 from .manual import ManualOrderError, manual_order_create, manual_order_delete
 from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, Order, OrderItem,
-                     Product, ProductAlias, Shipment, ShipmentItem, StoreNotification)
+                     Product, ProductAlias, Shipment, ShipmentChange, ShipmentItem, StoreCorrection,
+                     StoreNotification)
 from .notifying import NotificationError, notification_resend
 from .selectors import (TIMEZONE_WARNING, notification_for_shipment, order_deletable, order_desk_annotations,
-                        order_shipping_lines, store_import_runs, store_notifications, store_timezone_suspect)
-from .shipping import ShippingError, orders_combine, orders_combine_check, shipment_create, shipment_void
+                        order_repeat_notification_advice, order_shipping_lines, store_import_runs, store_notifications,
+                        store_timezone_suspect)
+from .shipping import (ShippingError, orders_combine, orders_combine_check, shipment_create, shipment_update,
+                       shipment_void)
 
 log = logging.getLogger("shipbridge.admin")
 
@@ -176,15 +179,33 @@ class StoreAdmin(store_admin.StoreAdmin):
 # --- orders --------------------------------------------------------------------------------
 
 
-class OrderItemInline(admin.TabularInline):
-    model = OrderItem
+class ReadOnlyAdmin(MerchantScopedAdmin):
+    """Rows written by imports and services only: read-only here (no add, change or delete)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under their parent, written by imports and services only: no add, no delete."""
+
     extra = 0
-    fields = ("line_item_id", "sku", "name", "quantity", "unit_price", "weight_grams", "location", "adjustment")
-    readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class OrderItemInline(ReadOnlyInline):
+    model = OrderItem
+    fields = ("line_item_id", "sku", "name", "quantity", "unit_price", "weight_grams", "location", "adjustment")
+    readonly_fields = fields
 
 
 def _notification_state(shipment: Shipment) -> str:
@@ -194,21 +215,16 @@ def _notification_state(shipment: Shipment) -> str:
     return notification.get_status_display() if notification else "—"
 
 
-class ShipmentInline(admin.TabularInline):
+class ShipmentInline(ReadOnlyInline):
     """The order's shipments with their store notification's state, error and advice."""
 
     model = Shipment
-    extra = 0
     fields = ("carrier", "service", "tracking_number", "ship_date", "cost", "notify_store", "items_shipped",
               "notification_status", "notification_error", "notification_advice", "group_key", "voided_at",
-              "voided_by")
+              "voided_by", "correct_link")
     readonly_fields = fields
-    can_delete = False
     show_change_link = True
     verbose_name_plural = "shipments"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return (super().get_queryset(request).select_related("notification", "voided_by")
@@ -233,6 +249,13 @@ class ShipmentInline(admin.TabularInline):
     def notification_advice(self, obj):
         notification = getattr(obj, "notification", None)
         return notification.advice if notification else ""
+
+    @admin.display(description="correct")
+    def correct_link(self, obj):
+        if obj.pk is None or obj.voided_at is not None:
+            return ""  # a void shipment cannot be corrected
+        return format_html('<a href="{}" class="sb-correct-shipment">Correct</a>',
+                           reverse("admin:orders_shipment_correct", args=[quote(obj.pk)]))
 
 
 EDITABLE_SHIP_TO = ("ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2", "ship_to_street3",
@@ -429,6 +452,8 @@ class OrderAdmin(MerchantScopedAdmin):
             line["initial"] = line["ordered"] if additional and not line["item"].adjustment else line["remaining"]
         store = order.store
         notifies = store.connector_class.notifies_store
+        # A store that would refuse another notice for this order: "notify the store" unticked, the advice said.
+        repeat_advice = order_repeat_notification_advice(order=order)
         if request.method == "POST":
             form = ShipForm(request.POST, lines=lines, notifies_store=notifies)
             if form.is_valid():
@@ -448,7 +473,7 @@ class OrderAdmin(MerchantScopedAdmin):
             form = ShipForm(lines=lines, notifies_store=notifies, initial={
                 "service": order.requested_service,
                 "ship_date": timezone.now().astimezone(store.tz).date(),
-                "notify_store": store.notify_store and not additional,
+                "notify_store": store.notify_store and not additional and not repeat_advice,
                 "notify_customer": store.notify_customer,
             })
         context = {
@@ -461,6 +486,7 @@ class OrderAdmin(MerchantScopedAdmin):
             "additional": additional,
             "connector_can_split": store.connector_class.can_split,
             "notifies_store": notifies,
+            "repeat_notification_advice": repeat_advice,
         }
         return TemplateResponse(request, "admin/orders/order/ship.html", context)
 
@@ -506,21 +532,12 @@ class OrderAdmin(MerchantScopedAdmin):
 
 
 @admin.register(OrderItem)
-class OrderItemAdmin(MerchantScopedAdmin):
+class OrderItemAdmin(ReadOnlyAdmin):
     """Order lines come from imports: read-only here (no add, change or delete)."""
 
     list_display = ("order", "sku", "name", "quantity", "unit_price")
     search_fields = ("sku", "name", "order__order_number")
     list_select_related = ("order", "order__store")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ProductAliasInline(admin.TabularInline):
@@ -545,16 +562,11 @@ class ProductAliasAdmin(MerchantScopedAdmin):
     list_select_related = ("product", "store")
 
 
-class ShipmentItemInline(admin.TabularInline):
+class ShipmentItemInline(ReadOnlyInline):
     model = ShipmentItem
-    extra = 0
     raw_id_fields = ("order_item",)
     fields = ("order_item", "quantity")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 def _resend(model_admin, request, notifications) -> None:
@@ -570,9 +582,23 @@ def _resend(model_admin, request, notifications) -> None:
         model_admin.message_user(request, f"{queued} store notification(s) queued again.", messages.SUCCESS)
 
 
+class ShipmentChangeInline(ReadOnlyInline):
+    """The shipment's history: every correction, who made it, old → new, what the store was told."""
+
+    model = ShipmentChange
+    fields = ("changed_at", "changed_by", "field", "old_value", "new_value", "store_correction", "store_note")
+    readonly_fields = fields
+    verbose_name_plural = "history (corrections)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("changed_by")
+
+
 @admin.register(Shipment)
 class ShipmentAdmin(MerchantScopedAdmin):
-    """Shipments are made from the order page ("Ship") and are read-only here: what the store
+    """Shipments are made from the order page ("Ship"); here their package details (carrier,
+    service, tracking number, ship date) are corrected on the "Correct" page, every change kept
+    in the history, the store told when it can take it. Nothing else is edited: what the store
     was told must match what is recorded."""
 
     list_display = ("id", "order", "carrier", "service", "tracking_number", "ship_date", "notify_store",
@@ -581,7 +607,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
     search_fields = ("tracking_number", "order__order_number")
     list_select_related = ("order", "order__store", "notification")
     raw_id_fields = ("order",)
-    inlines = [ShipmentItemInline]
+    inlines = [ShipmentItemInline, ShipmentChangeInline]
     readonly_fields = ("order", "carrier", "service", "tracking_number", "ship_date", "cost", "notify_store",
                        "notify_customer", "created_at", "created_by", "voided_at", "voided_by", "group_key",
                        "notification_status")
@@ -590,6 +616,70 @@ class ShipmentAdmin(MerchantScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # ship from the order page
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/correct/", self.admin_site.admin_view(self.correct_view),
+                 name="%s_%s_correct" % info),
+            *super().get_urls(),
+        ]
+
+    def correct_view(self, request, object_id):
+        """The "Correct" page: the package's details to change; before saving, what the store
+        will be told (or why it keeps the old values and what to do instead); after, the same."""
+        shipment = self.get_object(request, unquote(object_id))  # merchant-scoped: others' are not found
+        if not self.has_change_permission(request, shipment):
+            raise PermissionDenied
+        back = HttpResponseRedirect(reverse("admin:orders_shipment_change", args=[quote(shipment.pk)]))
+        try:
+            outlook = shipment_update(shipment=shipment, dry_run=True)
+        except ShippingError as exc:
+            self.message_user(request, f"{str(exc)[:1].upper()}{str(exc)[1:]}.", messages.ERROR)
+            return back
+        offer_notify = outlook.store.state == StoreCorrection.QUEUED
+        if request.method == "POST":
+            form = ShipmentCorrectionForm(request.POST, offer_notify=offer_notify)
+            if form.is_valid():
+                try:
+                    result = shipment_update(shipment=shipment, user=request.user, **form.corrections())
+                except ShippingError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    self._report_correction(request, result)
+                    return back
+        else:
+            form = ShipmentCorrectionForm(offer_notify=offer_notify, initial={
+                "carrier": shipment.carrier, "service": shipment.service,
+                "tracking_number": shipment.tracking_number, "ship_date": shipment.ship_date,
+            })
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Correct shipment {shipment.pk} of order {shipment.order.order_number}",
+            "opts": self.opts,
+            "original": shipment,
+            "shipment": shipment,
+            "form": form,
+            "store_outlook": outlook.store,
+            "store_keeps_old_values": outlook.store.state == StoreCorrection.NOT_SENT,
+            "package": [item.shipment for item in outlook.corrected[1:]],
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/orders/shipment/correct.html", context)
+
+    def _report_correction(self, request, result) -> None:
+        if not result.changed:
+            self.message_user(request, f"Nothing changed: shipment {result.shipment.pk} already has these values.",
+                              messages.INFO)
+            return
+        for item in result.corrected:
+            if not item.changes:
+                continue
+            changes = "; ".join(f"{c.get_field_display()} {c.old_value or '(none)'} → {c.new_value or '(none)'}"
+                                for c in item.changes)
+            kept = item.store.state == StoreCorrection.NOT_SENT
+            self.message_user(request, f"Shipment {item.shipment.pk} corrected ({changes}). {item.store.message}",
+                              messages.WARNING if kept else messages.SUCCESS)
 
     @admin.display(description="store notification")
     def notification_status(self, obj):
@@ -626,6 +716,21 @@ class ShipmentAdmin(MerchantScopedAdmin):
             )
 
 
+@admin.register(ShipmentChange)
+class ShipmentChangeAdmin(ReadOnlyAdmin):
+    """Every shipment correction, read-only: the history is written by the correction only."""
+
+    list_display = ("changed_at", "shipment", "field", "old_value", "new_value", "changed_by", "store_correction")
+    list_filter = ("field", "store_correction")
+    search_fields = ("old_value", "new_value", "shipment__order__order_number")
+    list_select_related = ("shipment", "shipment__order", "changed_by")
+    raw_id_fields = ("shipment",)
+    readonly_fields = ("shipment", "changed_at", "changed_by", "field", "old_value", "new_value",
+                       "store_correction", "store_note")
+    fields = readonly_fields
+    date_hierarchy = "changed_at"
+
+
 @admin.register(ShipmentItem)
 class ShipmentItemAdmin(MerchantScopedAdmin):
     list_display = ("shipment", "order_item", "quantity")
@@ -654,15 +759,10 @@ class ImportRunAdmin(MerchantScopedAdmin):
         return False
 
 
-class NotificationAttemptInline(admin.TabularInline):
+class NotificationAttemptInline(ReadOnlyInline):
     model = NotificationAttempt
-    extra = 0
     readonly_fields = ("number", "started_at", "finished_at", "outcome", "request_summary", "response_code",
                        "message")
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StoreNotification)

@@ -291,3 +291,47 @@ class NotificationAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["notification", "number"], name="notification_attempt_unique_number"),
         ]
+
+
+class ShipmentField(models.TextChoices):
+    """The details of a shipment that can be corrected after it was made."""
+
+    CARRIER = "carrier", "carrier"
+    SERVICE = "service", "service"
+    TRACKING_NUMBER = "tracking_number", "tracking number"
+    SHIP_DATE = "ship_date", "ship date"
+
+
+class StoreCorrection(models.TextChoices):
+    """What a correction of a shipment did for its store."""
+
+    QUEUED = "queued", "Sent to the store"  # the store was notified: its notification is queued again
+    NOT_SENT = "not_sent", "Not sent: the store keeps the old values"
+    INCLUDED = "included", "In the notification still to be sent"  # pending: it carries the new values
+    LEFT_AS_IS = "left_as_is", "Notification left as is"  # failed or skipped: a resend carries them
+    NOT_REQUESTED = NOTIFICATION_NOT_REQUESTED, "Store not notified"  # shipped with "do not notify the store"
+
+
+class ShipmentChange(models.Model):
+    """One corrected detail of a shipment: who, when, old → new, and what the store was told.
+    Written in the transaction of the correction."""
+
+    merchant_lookup = "shipment__order__store__merchant_id"
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="changes")
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Who corrected the shipment (empty: a command or a script).",
+    )
+    field = models.CharField(max_length=20, choices=ShipmentField.choices)
+    old_value = models.CharField(max_length=100, blank=True, default="")
+    new_value = models.CharField(max_length=100, blank=True, default="")
+    store_correction = models.CharField("store", max_length=20, choices=StoreCorrection.choices)
+    store_note = models.TextField("what the store was told", blank=True, default="")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} of shipment {self.shipment_id}: {self.old_value!r} → {self.new_value!r}"

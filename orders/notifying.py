@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -452,16 +453,25 @@ def notification_resend(*, notification: StoreNotification, user=None) -> StoreN
             raise NotificationError(
                 f"the notification of shipment {shipment.pk} is being delivered right now; wait for its outcome"
             )
-        current.status = NotificationStatus.PENDING
-        current.error = current.warning = current.advice = ""
-        current.next_attempt_at = None
-        current.save(update_fields=["status", "error", "warning", "advice", "next_attempt_at", "updated_at"])
-        attempts = current.attempts
-        transaction.on_commit(
-            lambda: notification_queue(notification_id=current.pk, attempt=attempts), robust=True
-        )
+        notification_requeue(notification=current)
     log.info("notification %s (shipment %s) queued again by %s", current.pk, shipment.pk, user or "an operator")
     return current
+
+
+def notification_requeue(*, notification: StoreNotification) -> None:
+    """Put a notification the caller has locked (SELECT ... FOR UPDATE, in its transaction) back to
+    pending, and queue its delivery after the commit; its attempt log is kept. The task is queued
+    for the current attempt count, so a late duplicate of an earlier task does nothing: the
+    store is told once more, exactly once. For a manual resend, and for a shipment corrected
+    after the store was notified (the store is sent the corrected values)."""
+    notification.status = NotificationStatus.PENDING
+    notification.error = notification.warning = notification.advice = ""
+    notification.next_attempt_at = None
+    notification.sent_at = None
+    notification.save(update_fields=["status", "error", "warning", "advice", "next_attempt_at", "sent_at",
+                                     "updated_at"])
+    transaction.on_commit(partial(notification_queue, notification_id=notification.pk,
+                                  attempt=notification.attempts), robust=True)
 
 
 def notifications_requeue_stale(*, now: dt.datetime | None = None, grace_seconds: float = 120.0) -> int:

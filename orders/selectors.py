@@ -106,6 +106,22 @@ def order_deletable(*, order: Order) -> bool:
     return not order.store.connector_class.imports_orders and not Shipment.objects.filter(order=order).exists()
 
 
+def order_repeat_notification_advice(*, order: Order) -> str:
+    """When the order's store takes no second notice for items it was already told about
+    (`accepts_repeat_notification`) and it was notified of a shipment of this order (void ones
+    included: the store is never told about a void), what to do instead, in words; else ""."""
+    connector = order.store.connector_class
+    if connector.accepts_repeat_notification:
+        return ""
+    notified = list(StoreNotification.objects.filter(shipment__order_id=order.pk, status=NotificationStatus.SENT)
+                    .order_by("shipment_id").values_list("shipment_id", flat=True))
+    if not notified:
+        return ""
+    shipments = ", ".join(f"#{pk}" for pk in notified)
+    return (f"{connector.short_label} was already notified of shipment {shipments} of this order. "
+            f"{connector.repeat_notification_advice}")
+
+
 def notification_for_shipment(*, shipment: Shipment) -> StoreNotification | None:
     """The shipment's store notification; None when it was made with "do not notify the store"."""
     if not shipment.notify_store:

@@ -18,23 +18,31 @@ Rules:
   order gets its own Shipment (its own items, its own store notification), all sharing the
   tracking number and a group key.
 - Voiding puts the order back to awaiting shipment; the store is not told.
+- Correcting changes a shipment's carrier, service, tracking number or ship date (with the
+  other shipments of its combined package: one package, one tracking number), each change kept
+  in its history. A store already notified is sent the corrected values when its connector
+  takes corrections (`accepts_corrections`); otherwise it keeps the old ones, and the service
+  says so, and why, before anything is saved (`dry_run`). Void shipments are not corrected.
 """
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
+from stores.connectors.base import Connector
 from stores.models import OrderStatus, Store
 
-from .models import NotificationStatus, Order, OrderItem, Shipment, ShipmentItem, StoreNotification
+from .models import (NotificationStatus, Order, OrderItem, Shipment, ShipmentChange, ShipmentField, ShipmentItem,
+                     StoreCorrection, StoreNotification)
 from .emails import customer_email_due, shipment_email_send
-from .notifying import VOID_SKIP_REASON, notification_queue
+from .notifying import VOID_SKIP_REASON, notification_queue, notification_requeue
 from .selectors import shipped_quantities
 from .values import clean_money, clean_text
 
@@ -471,3 +479,193 @@ def shipment_void(*, shipment: Shipment, user=None) -> Shipment:
                     order.save(update_fields=["status", "updated_at"])
         current.refresh_from_db()
         return current
+
+
+# --- corrections ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    """What a correction does for the shipment's store: a StoreCorrection value, and in words
+    what the store is told, or why it is not and what to do instead."""
+
+    state: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CorrectedShipment:
+    """One shipment of a correction: its changes (ShipmentChange rows, unsaved with dry_run) and
+    what its store is told."""
+
+    shipment: Shipment
+    changes: tuple[ShipmentChange, ...]
+    store: StoreOutcome
+
+
+@dataclass(frozen=True)
+class ShipmentUpdate:
+    """What shipment_update did (saved) or would do (dry_run): the shipment asked for first,
+    then the other shipments of its combined package."""
+
+    corrected: tuple[CorrectedShipment, ...]
+    saved: bool = False
+
+    @property
+    def shipment(self) -> Shipment:
+        return self.corrected[0].shipment
+
+    @property
+    def store(self) -> StoreOutcome:
+        return self.corrected[0].store
+
+    @property
+    def changed(self) -> bool:
+        return any(item.changes for item in self.corrected)
+
+
+def _as_text(value) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _shown(value: str) -> str:
+    return value or "(none)"
+
+
+def _clean_corrections(*, store: Store, carrier, service, tracking_number, ship_date) -> dict:
+    """The corrected values given (None: left as it is), cleaned like a new shipment's."""
+    values = {}
+    if carrier is not None:
+        values[ShipmentField.CARRIER.value] = _clean_text(carrier, field="carrier", max_length=100, required=True)
+    if service is not None:
+        values[ShipmentField.SERVICE.value] = _clean_text(service, field="service", max_length=100)
+    if tracking_number is not None:
+        values[ShipmentField.TRACKING_NUMBER.value] = _clean_text(tracking_number, field="tracking number",
+                                                                   max_length=100)
+    if ship_date is not None:
+        if not str(ship_date).strip():
+            raise ShippingError("the ship date must be a date like 2024-05-31 (got an empty value)")
+        values[ShipmentField.SHIP_DATE.value] = _clean_ship_date(ship_date, store)
+    return values
+
+
+def _kept(shipment: Shipment, fields: list[str]) -> str:
+    """What a store that is not sent the correction keeps, in words."""
+    if fields:
+        return "the old " + " and ".join(
+            f"{ShipmentField(f).label} {_shown(_as_text(getattr(shipment, f)))}" for f in fields)
+    sent = ", ".join(f"{f.label} {_as_text(getattr(shipment, f.value))}" for f in ShipmentField
+                     if getattr(shipment, f.value))
+    return f"what it was sent ({sent})"
+
+
+def _store_outcome(*, shipment: Shipment, notification: StoreNotification | None, notify_store: bool | None,
+                   fields: list[str], connector: type[Connector]) -> StoreOutcome:
+    """What correcting `fields` of the shipment does for its store; raises when the correction
+    cannot be made now, or `notify_store=True` asks what the store cannot take."""
+    kind = connector.short_label
+    if notification is None:
+        if notify_store:
+            raise ShippingError(f"shipment {shipment.pk} was made with {NO_NOTIFY}: there is no store "
+                                "notification to correct")
+        return StoreOutcome(StoreCorrection.NOT_REQUESTED,
+                            f"Shipment {shipment.pk} was made with {NO_NOTIFY}: {kind} is not told.")
+    if notification.status == NotificationStatus.PENDING:
+        if notification.claimed_until and notification.claimed_until > timezone.now():
+            raise ShippingError(f"{kind} is being notified of shipment {shipment.pk} right now: correct it once "
+                                "the notification's outcome is known")
+        return StoreOutcome(StoreCorrection.INCLUDED, f"{kind} is not notified of shipment {shipment.pk} yet: its "
+                                                      "notification will carry the corrected values.")
+    if notification.status != NotificationStatus.SENT:
+        what = "failed" if notification.status == NotificationStatus.FAILED else "was skipped"
+        return StoreOutcome(StoreCorrection.LEFT_AS_IS, f"The store notification of shipment {shipment.pk} {what}: "
+                                                        f"it is left as is; resend it to send {kind} the corrected "
+                                                        "values.")
+    if not connector.accepts_corrections:
+        reason = connector.correction_refusal_reason
+        if notify_store:
+            raise StoreForbids(f"{kind} cannot take a correction of a shipment it was notified of: {reason}. "
+                               f"Correct it in {kind} by hand, and save the correction here without notifying the store.")
+        return StoreOutcome(StoreCorrection.NOT_SENT, f"{kind} will keep {_kept(shipment, fields)}: {reason}. "
+                                                      f"Correct it in {kind} by hand.")
+    if notify_store is False:
+        return StoreOutcome(StoreCorrection.NOT_SENT, f"{kind} is not sent this correction (as asked) and will keep "
+                                                      f"{_kept(shipment, fields)}: correct it in {kind} by hand if "
+                                                      "it matters.")
+    return StoreOutcome(StoreCorrection.QUEUED, f"{kind} was notified of shipment {shipment.pk}: it is sent a new "
+                                                "shipment notice with the corrected values.")
+
+
+def _lock_package(shipment: Shipment) -> tuple[Shipment, list[Shipment]]:
+    """Lock the shipment with the other shipments of its package (in id order, as a void does)."""
+    found = Shipment.objects.filter(pk=shipment.pk).values_list("group_key", flat=True)
+    if not found:
+        raise ShippingError(f"no shipment with id {shipment.pk}")
+    group_key = found[0]
+    locking = Shipment.objects.select_for_update().order_by("pk")
+    locked = list(locking.filter(group_key=group_key) if group_key else locking.filter(pk=shipment.pk))
+    current = next(s for s in locked if s.pk == shipment.pk)
+    return current, [s for s in locked if s.pk != current.pk and s.voided_at is None]
+
+
+def shipment_update(
+    *,
+    shipment: Shipment,
+    carrier: str | None = None,
+    service: str | None = None,
+    tracking_number: str | None = None,
+    ship_date: dt.date | str | None = None,
+    notify_store: bool | None = None,
+    user=None,
+    dry_run: bool = False,
+) -> ShipmentUpdate:
+    """Correct a shipment's carrier, service, tracking number or ship date (None: left as it is;
+    a value equal to the current one changes nothing), with the other shipments of its combined
+    package. Each change is a ShipmentChange row (who, when, old → new, what the store was
+    told), written in the same transaction.
+
+    A store already notified of the shipment is sent the corrected values when its connector
+    takes corrections (its notification back to pending, queued again after the commit), unless
+    `notify_store=False`; when it cannot take them it keeps the old values (`notify_store=True`
+    then refuses). A notification not sent yet simply carries the corrected values; a failed or
+    skipped one is left as is (resend it). With `dry_run` nothing is written: the result says
+    what would change and what the store would be told (call it without values for what a
+    correction would do for the store)."""
+    with transaction.atomic():
+        current, others = _lock_package(shipment)
+        if current.voided_at is not None:
+            raise ShippingError(f"shipment {current.pk} is void: it cannot be corrected")
+        package = [current, *others]
+        store = Store.objects.get(orders__shipments=current.pk)
+        values = _clean_corrections(store=store, carrier=carrier, service=service, tracking_number=tracking_number,
+                                    ship_date=ship_date)
+        notifications = {n.shipment_id: n for n in StoreNotification.objects.select_for_update()
+                         .filter(shipment_id__in=[s.pk for s in package if s.notify_store]).order_by("pk")}
+        now = timezone.now()
+        actor = user if getattr(user, "pk", None) else None
+        corrected = []
+        for item in package:
+            fields = [f for f, value in values.items() if getattr(item, f) != value]
+            outcome = _store_outcome(shipment=item, notification=notifications.get(item.pk),
+                                     notify_store=notify_store, fields=fields, connector=store.connector_class)
+            changes = tuple(
+                ShipmentChange(shipment=item, changed_at=now, changed_by=actor, field=f,
+                               old_value=_as_text(getattr(item, f)), new_value=_as_text(values[f]),
+                               store_correction=outcome.state, store_note=outcome.message)
+                for f in fields
+            )
+            corrected.append(CorrectedShipment(shipment=item, changes=changes, store=outcome))
+        result = ShipmentUpdate(corrected=tuple(corrected))
+        if dry_run or not result.changed:
+            return result
+        for item in result.corrected:
+            if not item.changes:
+                continue
+            fields = [change.field for change in item.changes]
+            for field in fields:
+                setattr(item.shipment, field, values[field])
+            item.shipment.save(update_fields=fields)
+            ShipmentChange.objects.bulk_create(item.changes)
+            if item.store.state == StoreCorrection.QUEUED:
+                notification_requeue(notification=notifications[item.shipment.pk])
+        return replace(result, saved=True)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import (ImportRun, NotificationAttempt, Order, OrderItem, Product, ProductAlias, Shipment,
-                           ShipmentItem, StoreNotification)
+                           ShipmentChange, ShipmentItem, StoreNotification)
 from stores.models import Merchant, StatusMapping, Store, User
 from stores.scoping import merchant_path_of
 from tests.factories import MerchantFactory, OrderFactory, OrderItemFactory, StoreFactory, UserFactory
@@ -42,9 +42,12 @@ def world(token: str) -> dict:
                                                  outcome="failed", message=f"{token} message")
     run = ImportRun.objects.create(store=store, trigger="schedule", started_at=now, status="failed",
                                    error=f"{token} run error")
+    change = ShipmentChange.objects.create(shipment=shipment, changed_at=now, changed_by=user, field="tracking_number",
+                                           old_value=f"{token}-OLD", new_value=f"{token}-TRACK",
+                                           store_correction="left_as_is", store_note=f"{token} note")
     return {Merchant: merchant, User: user, Store: store, StatusMapping: mapping, Order: order, OrderItem: item,
             Product: product, ProductAlias: alias, Shipment: shipment, ShipmentItem: shipment_item,
-            StoreNotification: notification, NotificationAttempt: attempt, ImportRun: run}
+            StoreNotification: notification, NotificationAttempt: attempt, ImportRun: run, ShipmentChange: change}
 
 
 @pytest.fixture
@@ -138,6 +141,13 @@ def test_custom_pages_answer_404_for_another_merchants_objects(client_a, worlds)
     assert f"{A} shop" in html and B not in html
     notification.refresh_from_db()
     assert notification.status == "failed"
+    # the Correct page of B's shipment: not found, and nothing corrected
+    correct = reverse("admin:orders_shipment_correct", args=[b[Shipment].pk])
+    assert client_a.get(correct).status_code == 404
+    assert client_a.post(correct, {"carrier": "X", "tracking_number": "A-NEW", "ship_date": "2024-05-31"}
+                         ).status_code == 404
+    b[Shipment].refresh_from_db()
+    assert b[Shipment].tracking_number == f"{B}-TRACK" and b[Shipment].changes.count() == 1
 
 
 def test_actions_ignore_another_merchants_selected_rows(client_a, worlds, eager_celery,
@@ -327,7 +337,9 @@ def test_migration_creates_the_two_groups_with_their_permissions():
     assert not {"stores.delete_store", "orders.change_importrun", "orders.change_storenotification",
                 "stores.change_merchant", "auth.change_group", "orders.delete_shipmentitem"} & admin_perms
     assert {"stores.view_store", "orders.view_order", "orders.add_shipment", "orders.change_shipment",
-            "orders.view_storenotification"} <= clerk_perms
+            "orders.view_storenotification", "orders.view_shipmentchange"} <= clerk_perms
+    assert "orders.view_shipmentchange" in admin_perms
+    assert not {f"orders.{action}_shipmentchange" for action in ("add", "change", "delete")} & (admin_perms | clerk_perms)
     assert not {"stores.change_store", "orders.change_order", "orders.view_importrun", "stores.view_user",
                 "orders.view_product"} & clerk_perms
 

@@ -10,7 +10,6 @@ import pytest
 from django.db import connection
 
 from orders import tasks
-from orders.importing import store_refresh
 from orders.models import NotificationAttempt, NotificationStatus, Order, StoreNotification
 from orders.notifying import (NotificationError, notification_attempt, notification_deliver,
                               notification_deliver_now, notification_resend, notifications_requeue_stale)
@@ -19,8 +18,7 @@ from orders.shipping import orders_combine, shipment_create, shipment_void
 from stores.connectors.customstore.connector import QBC_ADVICE
 from stores.models import OrderStatus
 from stores.sandbox.customstore import QBC_FULFILLED_ERROR
-from stores.services import store_create
-from tests.utils import acumatica_settings, import_orders, shipnotify_requests
+from tests.utils import import_acumatica, import_orders, shipnotify_requests
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries"),
               pytest.mark.retries(attempts=2, notify_attempts=3)]
@@ -453,15 +451,6 @@ def test_an_attempt_is_recorded_in_flight_while_the_store_is_called(shop, monkey
 
 
 # --- Acumatica -----------------------------------------------------------------------------
-
-
-def import_acumatica(sandbox, **shipment):
-    nbr = sandbox.state.add_shipment(**shipment)
-    store = store_create(connector="acumatica", name=f"Acumatica {sandbox.state.release}",
-                         settings=acumatica_settings(sandbox))
-    run = store_refresh(store_id=store.pk, trigger="command")
-    assert run.status == "succeeded" and run.imported == 1, run.error
-    return nbr, Order.objects.get(store=store, external_id=nbr)
 
 
 @pytest.mark.parametrize("release", ["2018 R2", "2021 R2"])

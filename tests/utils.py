@@ -99,6 +99,21 @@ def import_orders(sandbox, count=1, **store_fields):
     return store, [Order.objects.get(store=store, external_id=o.order_id) for o in created]
 
 
+def import_acumatica(sandbox, **shipment):
+    """A shipment added to a sandbox Acumatica (`shipment`: add_shipment's options), then imported
+    into a new store. Returns (ShipmentNbr, Order)."""
+    from orders.importing import store_refresh
+    from orders.models import Order
+    from stores.services import store_create
+
+    nbr = sandbox.state.add_shipment(**shipment)
+    store = store_create(connector="acumatica", name=f"Acumatica {sandbox.state.release}",
+                         settings=acumatica_settings(sandbox))
+    run = store_refresh(store_id=store.pk, trigger="command")
+    assert run.status == "succeeded" and run.imported == 1, run.error
+    return nbr, Order.objects.get(store=store, external_id=nbr)
+
+
 # --- the browser ------------------------------------------------------------------------------
 
 

@@ -280,6 +280,11 @@ class Connector:
     # Whether orders of this store type are entered by hand in ShipBridge (the admin's "Add order"
     # page, orders.manual): each merchant gets one such store when it enters its first order.
     manual_entry: ClassVar[bool] = False
+    # Whether the store takes a corrected shipment notice (new carrier, service, tracking number
+    # or ship date) for a shipment it was already notified of. When False, a correction stays in
+    # ShipBridge and `correction_refusal_reason` says why the store keeps what it was sent.
+    accepts_corrections: ClassVar[bool] = True
+    correction_refusal_reason: ClassVar[str] = ""
     # How the admin edits the status mapping: "lists" (five comma-separated lists of the
     # store's statuses, for stores with open-ended statuses) or "per_status" (one choice per
     # known store status, for a fixed set).

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from ..base import (
     ConfigurationError, Connector, NotifyResult, Page, ProtocolError, SettingField, ShipmentNotice, SkippedRecord,
-    TransientError, Window, clean_http_url,
+    StoreRejected, TransientError, Window, clean_http_url,
 )
 from . import mapper
 from .client import AcumaticaClient, EntityNotFound, LicenceLimitReached, OptimizerError
@@ -17,6 +17,18 @@ from .client import AcumaticaClient, EntityNotFound, LicenceLimitReached, Optimi
 log = logging.getLogger("shipbridge.acumatica")
 
 RELEASES = ("2018 R2", "2019 R1", "2019 R2", "2020 R1", "2020 R2", "2021 R1", "2021 R2")
+
+# Acumatica locks a shipment's packages once the shipment is confirmed: a second notice (a
+# shipment made again after a void, a corrected tracking number) cannot be written.
+REPEAT_ADVICE = (
+    "Acumatica has already confirmed this order's shipment, and a confirmed shipment's packages are locked: "
+    "it cannot receive another tracking number. Ship without notifying the store, and correct the tracking "
+    "number in Acumatica by hand."
+)
+LOCKED_ADVICE = (
+    "The shipment is already {status} in Acumatica, so its packages are locked: correct the tracking number "
+    "there by hand, or ship without notifying the store."
+)
 
 
 class AcumaticaConnector(Connector):
@@ -48,6 +60,10 @@ class AcumaticaConnector(Connector):
         "Canceled": "cancelled",
         "On Hold": "on_hold",
     }
+    accepts_repeat_notification = False
+    repeat_notification_advice = REPEAT_ADVICE
+    accepts_corrections = False
+    correction_refusal_reason = "a confirmed shipment's packages are locked"
 
     # Paging: `$top` per call; successive `$skip` overlap by `page_overlap` rows (Acumatica does
     # not guarantee an order), duplicates are dropped by ShipmentNbr.
@@ -67,6 +83,12 @@ class AcumaticaConnector(Connector):
             clean_http_url(url, "base_url", example="https://mycompany.acumatica.com", allow_query=False)
             cleaned["base_url"] = url.rstrip("/")
         return cleaned
+
+    # -- what the store says --
+    @classmethod
+    def refusal_advice(cls, exc: StoreRejected) -> str:
+        status = mapper.locked_packages_status(exc.body) or mapper.locked_packages_status(exc.message)
+        return LOCKED_ADVICE.format(status=status.lower()) if status else ""
 
     # -- plumbing --
     @property

@@ -431,6 +431,17 @@ def confirm_payload(shipment_nbr: str) -> dict:
     return {"entity": {"ShipmentNbr": {"value": shipment_nbr}}, "parameters": {}}
 
 
+_LOCKED = re.compile(r"The Packages grid cannot be changed because the shipment has the ([A-Za-z][A-Za-z -]*?) status")
+
+
+def locked_packages_status(text: str) -> str:
+    """The shipment status named by Acumatica's refusal to change the packages of a shipment
+    it no longer lets anyone edit ("The Packages grid cannot be changed because the shipment
+    has the Confirmed status."), or "" when `text` is another reply."""
+    match = _LOCKED.search(text or "")
+    return match.group(1).strip() if match else ""
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 

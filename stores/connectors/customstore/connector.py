@@ -229,6 +229,8 @@ class QuickBooksCommerceConnector(CustomStoreConnector):
     can_split = False
     accepts_repeat_notification = False
     repeat_notification_advice = QBC_ADVICE
+    accepts_corrections = False
+    correction_refusal_reason = "it refuses a second fulfilment of the same items"
     settings_schema = (
         SettingField("url", "Custom page URL"),
         SettingField("username", "Username"),
