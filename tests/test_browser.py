@@ -52,12 +52,16 @@ def shots(tmp_path):
 
 @pytest.fixture
 def people(fast_passwords):
-    # A transactional test starts from an emptied database: make the groups as the migration does.
+    # A transactional test starts from an emptied database: make the groups as the migrations do.
     import importlib
 
     from django.apps import apps
 
-    importlib.import_module("stores.migrations.0003_merchant_groups").create_groups(apps, None)
+    for module, function in (("stores.migrations.0003_merchant_groups", "create_groups"),
+                             ("stores.migrations.0004_merchant_admin_no_shipmentitem_delete", "remove_permission"),
+                             ("stores.migrations.0008_merchant_admin_enters_manual_orders", "add_permissions"),
+                             ("orders.migrations.0009_shipment_change_view_permission", "grant")):
+        getattr(importlib.import_module(module), function)(apps, None)
     acme, globex = MerchantFactory(name="Acme Goods"), MerchantFactory(name="Globex")
     boss = UserFactory(username="acme-admin", merchant=acme, first_name="Ada", groups=["merchant admin"])
     clerk = UserFactory(username="globex-clerk", merchant=globex, groups=["shipping clerk"])
@@ -174,4 +178,90 @@ def test_bad_store_input_shows_form_errors_in_the_browser(browser, live_server, 
     expect(page.locator("#content")).to_contain_text("is not an IANA time zone name")
     expect(page.locator("#content")).to_contain_text(re.compile(r"base_url.* must be an http:// or https:// address"))
     assert not Store.objects.exists()
+    page.context.close()
+
+
+def test_a_merchant_fixes_a_wrong_mapping_corrects_a_tracking_number_and_ships_a_manual_order(
+        browser, live_server, sandbox, people, eager_celery, shots):
+    from playwright.sync_api import expect
+
+    from orders.models import Shipment
+    from tests.utils import expected_orders
+
+    page = log_in(browser, live_server, "acme-admin", PASSWORD)
+
+    # Add a store with the wrong mapping: the feed writes "paid", the mapping says "Paid".
+    page.goto(f"{live_server.url}/admin/stores/store/add/")
+    page.click("#connector-custom_store")
+    page.fill("#id_name", "Acme wrong mapping")
+    page.fill("input[name=conn_url]", sandbox.endpoint)
+    page.fill("input[name=conn_username]", sandbox.state.username)
+    page.fill("input[name=conn_password]", sandbox.state.password)
+    for status in ("awaiting_payment", "awaiting_shipment", "shipped", "cancelled", "on_hold"):
+        page.fill(f"input[name=map_list_{status}]", "")
+    page.fill("input[name=map_list_awaiting_shipment]", "Paid")
+    page.click("input[name=_continue]")
+    expect(page.locator("ul.messagelist")).to_contain_text("was added successfully")
+    store = Store.objects.get(name="Acme wrong mapping")
+    page.click("#refresh-now")
+    expect(page.locator("#store-panel")).to_contain_text("are not mapped")
+    assert not Order.objects.filter(store=store).exists()
+    page.click("#refresh-now")  # a later refresh starts from the cursor: still nothing
+    assert not Order.objects.filter(store=store).exists()
+
+    # Fix the mapping on the store page, refresh once: every skipped order arrives.
+    page.fill("input[name=map_list_awaiting_shipment]", "paid")
+    page.fill("input[name=map_list_awaiting_payment]", "unpaid")
+    page.fill("input[name=map_list_shipped]", "shipped")
+    page.fill("input[name=map_list_cancelled]", "cancelled")
+    page.fill("input[name=map_list_on_hold]", "on-hold")
+    page.click("input[name=_continue]")
+    expect(page.locator("ul.messagelist")).to_contain_text("was changed successfully")
+    page.click("#refresh-now")
+    expect(page.locator("ul.messagelist")).to_contain_text("Import queued")
+    mapping = {"unpaid": "awaiting_payment", "paid": "awaiting_shipment", "shipped": "shipped",
+               "cancelled": "cancelled", "on-hold": "on_hold"}
+    assert sorted(Order.objects.filter(store=store).values_list("external_id", flat=True)) == sorted(
+        expected_orders(sandbox.state, mapping))
+
+    # Ship an order with a wrong tracking number, then correct it: the store gets the new one.
+    order = Order.objects.filter(store=store, status=OrderStatus.AWAITING_SHIPMENT).order_by("order_number").first()
+    page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
+    page.click("a.shipbridge-ship-link")
+    page.fill("#id_carrier", "UPS")
+    page.fill("#id_tracking_number", "1ZWRONG")
+    page.click("input[name=_ship]")
+    expect(page.locator("ul.messagelist")).to_contain_text("the store will be notified")
+    shipment = Shipment.objects.get(order=order)
+    page.goto(f"{live_server.url}/admin/orders/shipment/{shipment.pk}/correct/")
+    expect(page.locator("#store-correction")).to_be_visible()
+    page.fill("#id_tracking_number", "1ZRIGHT")
+    page.click("input[name=_correct]")
+    expect(page.locator("ul.messagelist")).to_contain_text("1ZRIGHT")
+    assert [n.params.get("tracking_number") for n in sandbox.state.notices] == ["1ZWRONG", "1ZRIGHT"]
+    shipment.refresh_from_db()
+    assert shipment.tracking_number == "1ZRIGHT" and shipment.changes.count() == 1
+
+    # Enter an order by hand and ship it: no store is contacted.
+    notices = len(sandbox.state.notices)
+    page.goto(f"{live_server.url}/admin/orders/order/add/")
+    page.fill("#id_ship_to_name", "Grace Hopper")
+    page.fill("#id_ship_to_street1", "1 Harbor Rd")
+    page.fill("#id_ship_to_city", "Arlington")
+    page.fill("#id_ship_to_state", "VA")
+    page.fill("#id_ship_to_postal_code", "22201")
+    page.fill("#id_ship_to_country", "US")
+    page.fill("input[name=lines-0-sku]", "PHONE-1")
+    page.fill("input[name=lines-0-name]", "Replacement cable")
+    page.fill("input[name=lines-0-quantity]", "2")
+    page.screenshot(path=str(shots / "add-order.png"), full_page=True)
+    page.click("input[name=_save]")
+    manual = Order.objects.get(ship_to_name="Grace Hopper")
+    assert manual.order_number.startswith("M-") and manual.store.merchant == people["boss"].merchant
+    page.click("a.shipbridge-ship-link")
+    page.fill("#id_carrier", "USPS")
+    page.click("input[name=_ship]")
+    expect(page.locator("ul.messagelist")).to_contain_text("the store is not notified")
+    manual.refresh_from_db()
+    assert manual.status == OrderStatus.SHIPPED and len(sandbox.state.notices) == notices
     page.context.close()
