@@ -614,6 +614,9 @@ class ShipmentAdmin(MerchantScopedAdmin):
     fields = readonly_fields
     actions = ["resend_notification", "void_shipments"]
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # what the store was told must match what is recorded: void or correct instead
+
     def has_add_permission(self, request):
         return False  # ship from the order page
 

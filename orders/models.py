@@ -159,6 +159,9 @@ class ShipmentItem(models.Model):
     order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="shipment_items")
     quantity = models.PositiveIntegerField()
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_item.sku or self.order_item.name}"
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["shipment", "order_item"], name="shipment_item_unique_line"),

@@ -568,6 +568,9 @@ def _store_outcome(*, shipment: Shipment, notification: StoreNotification | None
         if notify_store:
             raise ShippingError(f"shipment {shipment.pk} was made with {NO_NOTIFY}: there is no store "
                                 "notification to correct")
+        if not connector.notifies_store:
+            return StoreOutcome(StoreCorrection.NOT_REQUESTED,
+                                f"No store is told about shipment {shipment.pk}: it ships an order entered by hand.")
         return StoreOutcome(StoreCorrection.NOT_REQUESTED,
                             f"Shipment {shipment.pk} was made with {NO_NOTIFY}: {kind} is not told.")
     if notification.status == NotificationStatus.PENDING:

@@ -449,3 +449,20 @@ def test_a_manual_order_is_deleted_only_while_it_has_no_shipment(client, merchan
     with pytest.raises(ManualOrderError, match="has a shipment"):
         manual_order_delete(order=order)
     assert Order.objects.filter(pk=order.pk).exists()
+
+
+def test_correcting_a_manual_shipment_says_no_store_is_told(merchant, widget):
+    from orders.shipping import shipment_update
+
+    order = enter(merchant)
+    shipment = shipment_create(order=order, carrier="UPS", tracking_number="1ZOLD")
+    result = shipment_update(shipment=shipment, tracking_number="1ZNEW")
+    assert "No store is told about shipment" in result.store.message and "entered by hand" in result.store.message
+
+
+def test_shipments_cannot_be_deleted_in_the_admin_only_voided_or_corrected(merchant, widget, admin_client_su):
+    shipment = shipment_create(order=enter(merchant), carrier="UPS")
+    html = admin_client_su.get(reverse("admin:orders_shipment_changelist")).content.decode()
+    assert "delete_selected" not in html
+    response = admin_client_su.post(reverse("admin:orders_shipment_delete", args=[shipment.pk]), {"post": "yes"})
+    assert response.status_code == 403 and Shipment.objects.filter(pk=shipment.pk).exists()
