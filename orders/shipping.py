@@ -1,4 +1,4 @@
-"""Shipments: create (whole order or part), split, combine, void.
+"""Shipments: create (whole order or part), split, combine, void, correct.
 
 Every service validates everything before it writes, runs in one transaction (the orders are
 locked with SELECT ... FOR UPDATE, so two people shipping the same order cannot over-ship it),
