@@ -34,6 +34,7 @@ def main() -> None:
     os.environ.setdefault("SHIPBRIDGE_ENCRYPTION_KEYS", "c2hpcGJyaWRnZS1kZXZlbG9wbWVudC1vbmx5LWtleSE=")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shipbridge.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("SHIPBRIDGE_EGRESS_ALLOW", "127.0.0.1")  # the sandbox store's address
     import django
 
     django.setup()

@@ -146,6 +146,11 @@ if not SHIPBRIDGE_ENCRYPTION_KEYS:
 # Absolute address of this ShipBridge (e.g. https://ship.example.com): makes logo links in
 # customer e-mails absolute. Empty: e-mails show the company name instead of the logo.
 SHIPBRIDGE_SITE_URL = env.str("SHIPBRIDGE_SITE_URL", default="")
+# Egress policy: stores are called on public addresses only. Comma-separated host names, IP
+# addresses or CIDR networks listed here may be called although they are not public (a
+# self-hosted store on the private network: "erp.lan,10.20.0.0/16"; the loopback sandboxes of
+# the embedded run and the tests: "127.0.0.1"). Empty: no exception.
+SHIPBRIDGE_EGRESS_ALLOW = env.list("SHIPBRIDGE_EGRESS_ALLOW", default=[])
 SHIPBRIDGE_HTTP_TIMEOUT = env.float("SHIPBRIDGE_HTTP_TIMEOUT", default=30.0)
 SHIPBRIDGE_MAX_REPLY_BYTES = env.int("SHIPBRIDGE_MAX_REPLY_BYTES", default=25 * 1024 * 1024)
 SHIPBRIDGE_IMPORT_OVERLAP_MINUTES = env.int("SHIPBRIDGE_IMPORT_OVERLAP_MINUTES", default=15)

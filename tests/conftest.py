@@ -1,3 +1,21 @@
+import os
+
+# The sandbox stores listen on 127.0.0.1, a loopback address the egress policy refuses unless
+# SHIPBRIDGE_EGRESS_ALLOW lists it: allowed for the processes the tests start (manage.py, the
+# Celery worker) and for this one, whose settings pytest-django loaded before reading this file.
+os.environ.setdefault("SHIPBRIDGE_EGRESS_ALLOW", "127.0.0.1")
+
+
+def _allow_the_sandboxes():
+    from django.conf import settings
+
+    if settings.configured:
+        settings.SHIPBRIDGE_EGRESS_ALLOW = [entry.strip() for entry in os.environ["SHIPBRIDGE_EGRESS_ALLOW"].split(",")
+                                            if entry.strip()]
+
+
+_allow_the_sandboxes()
+
 pytest_plugins = [
     "tests.fixtures.celery",
     "tests.fixtures.replay",

@@ -4,6 +4,8 @@ our request back (URL with SS-Password, decoded query, Authorization header) in 
 Against the sandbox Custom Store's "echo" fault, through the real import, connection test and
 notification services; plus unit tests of the redaction helpers (stores/connectors/http.py)."""
 import base64
+import html
+import json
 import logging
 from urllib.parse import quote, quote_plus
 
@@ -164,3 +166,155 @@ def test_store_fields_are_clean_after_everything(shop):
     row = Store.objects.filter(pk=store.pk).values("last_refresh_error", "last_connection_test_message").get()
     assert row["last_refresh_error"] and row["last_connection_test_message"]
     assert_no_password(*row.values())
+
+
+# --- Acumatica: replies quoting the login request (password in its JSON body) or our headers --
+# The same attack on the other connector: the sandbox Acumatica's "echo" fault answers with an
+# Acumatica error quoting the request line, the Cookie header and the body back.
+
+ACUMATICA_MAPPING = {"Open": "awaiting_shipment", "Completed": "shipped", "Confirmed": "shipped"}
+LOGIN = {"name": "admin", "password": PASSWORD, "company": "Company", "branch": "HEADOFFICE"}
+
+
+def acumatica_leaked_forms(password=PASSWORD):
+    """The password as a JSON request body carries it (requests escapes non-ASCII), and that
+    body quoted inside a JSON error; plus the forms a Custom Store would quote."""
+    as_json = json.dumps(password)[1:-1]
+    return {password, quote(password, safe=""), quote_plus(password, safe=""), as_json, json.dumps(as_json)[1:-1]}
+
+
+def assert_no_acumatica_secret(*texts, cookies=()):
+    for text in texts:
+        for form in (*acumatica_leaked_forms(), *cookies):
+            assert form not in (text or ""), (form, text)
+
+
+@pytest.fixture
+def erp(sandboxes):
+    """A sandbox Acumatica whose password is PASSWORD, a store pointing at it and one open
+    shipment imported: (sandbox, store, order)."""
+    from orders.models import Order
+    from stores.services import store_create
+    from tests.utils import acumatica_settings
+
+    sandbox = sandboxes("acumatica", shipments=0)
+    sandbox.state.password = PASSWORD
+    nbr = sandbox.state.add_shipment()
+    store = store_create(connector="acumatica", name="ERP", status_mapping=ACUMATICA_MAPPING,
+                         settings=acumatica_settings(sandbox, password=PASSWORD))
+    run = store_refresh(store_id=store.pk, trigger="command")
+    assert run.status == "succeeded" and run.imported == 1, run.error
+    return sandbox, store, Order.objects.get(store=store, external_id=nbr)
+
+
+@pytest.fixture
+def issued_tokens(erp):
+    """The .ASPXAUTH session tokens the sandbox hands out from now on (to look for them later)."""
+    sandbox = erp[0]
+    tokens, real_open = [], sandbox.state._open_session
+
+    def remember():
+        token = real_open()
+        tokens.append(token)
+        return token
+
+    sandbox.state._open_session = remember
+    return tokens
+
+
+def test_the_acumatica_echo_fault_really_quotes_the_password_and_the_session(erp):
+    # Given the echo fault, when the sandbox is called directly, then its replies carry the
+    # password (login) and the session cookie (a later call), so the tests below test something
+    import requests
+
+    sandbox, store, order = erp
+    session = requests.Session()
+    assert session.post(f"{sandbox.url}/entity/auth/login", json=LOGIN, timeout=5).status_code == 204
+    token = session.cookies[".ASPXAUTH"]
+    sandbox.state.echo_request(1, status=500)
+    reply = session.post(f"{sandbox.url}/entity/auth/login", json=LOGIN, timeout=5)
+    assert reply.status_code == 500 and json.dumps(PASSWORD)[1:-1] in reply.json()["exceptionMessage"]
+    sandbox.state.echo_request(1, status=400, path_contains="/Shipment")
+    reply = session.get(f"{sandbox.url}/entity/Default/20.200.001/Shipment", timeout=5)
+    assert reply.status_code == 400 and f".ASPXAUTH={token}" in reply.json()["exceptionMessage"]
+    session.post(f"{sandbox.url}/entity/auth/logout", timeout=5)
+
+
+@pytest.mark.parametrize("status", [401, 400, 500])
+def test_an_acumatica_import_whose_login_reply_quotes_the_password_records_none(erp, logs, status):
+    sandbox, store, order = erp
+    # Given an Acumatica answering the login with an error quoting the request, password in its
+    # JSON body (twice: a 500 is retried once)
+    sandbox.state.echo_request(2, status=status)
+    # When an import runs
+    run = store_refresh(store_id=store.pk, trigger="command")
+    # Then it failed with Acumatica's words, and the password is nowhere
+    assert run.status == "failed" and "Bad request: POST /entity/auth/login" in run.error, run.error
+    assert '"password": "***"' in run.error, run.error
+    store.refresh_from_db()
+    assert_no_acumatica_secret(run.error, store.last_refresh_error, *ImportRun.objects.values_list("error", flat=True),
+                               logs.text, *(r.getMessage() for r in logs.records))
+    assert sandbox.state.open_sessions == 0
+
+
+def test_an_acumatica_connection_test_whose_login_reply_quotes_the_password_records_none(erp, logs):
+    sandbox, store, order = erp
+    sandbox.state.echo_request(1, status=401)
+    ok, message = store_test_connection(store=store)
+    assert not ok and message.startswith("wrong username or password: Bad request: POST /entity/auth/login"), message
+    store.refresh_from_db()
+    assert_no_acumatica_secret(message, store.last_connection_test_message, logs.text)
+
+
+@pytest.mark.parametrize("path, status", [("/entity/auth/login", 500), ("/entity/auth/login", 400),
+                                          ("/Shipment", 400), ("/Shipment", 500)])
+def test_an_acumatica_shipment_notice_quoted_back_records_neither_password_nor_session(
+        erp, issued_tokens, logs, path, status):
+    sandbox, store, order = erp
+    # Given an Acumatica quoting our requests back: the login (password in the body) or the
+    # shipment read (session cookies in the headers)
+    sandbox.state.echo_request(10, status=status, path_contains=path)
+    # When the shipment is made and its notification delivered (retries included)
+    shipment = shipment_create(order=order, carrier="UPS", tracking_number="1Z1", queue_notification=False)
+    from orders.notifying import notification_deliver_now
+
+    notification = notification_deliver_now(notification_id=shipment.notification.pk, sleep=lambda s: None)
+    # Then it failed with Acumatica's words, recorded without the password or the session
+    assert notification.status == NotificationStatus.FAILED
+    attempts = list(NotificationAttempt.objects.filter(notification=notification))
+    assert attempts and all("Bad request: " in a.message for a in attempts), [a.message for a in attempts]
+    if path == "/Shipment":
+        assert issued_tokens and all(".ASPXAUTH=***" in a.message for a in attempts), [a.message for a in attempts]
+    texts = [notification.error, notification.warning, notification.advice]
+    for attempt in attempts:
+        texts += [attempt.message, attempt.request_summary]
+    assert_no_acumatica_secret(*texts, logs.text, *(r.getMessage() for r in logs.records),
+                               *StoreNotification.objects.values_list("error", flat=True), cookies=issued_tokens)
+    assert sandbox.state.open_sessions == 0
+
+
+def test_the_admin_pages_show_no_acumatica_password(erp, admin_client_su):
+    from django.urls import reverse
+
+    from orders.notifying import notification_deliver_now
+
+    sandbox, store, order = erp
+    # Given a failed import, a failed connection test and a failed notification, each with
+    # Acumatica's reply quoting the password
+    sandbox.state.echo_request(50, status=401)
+    store_refresh(store_id=store.pk, trigger="command")
+    store_test_connection(store=store)
+    shipment = shipment_create(order=order, carrier="UPS", tracking_number="1Z1", queue_notification=False)
+    notification_deliver_now(notification_id=shipment.notification.pk, sleep=lambda s: None)
+    # Then the store page, its activity log, the dashboard, the store list and the order page
+    # show what happened, without the password in any form (HTML-escaped included)
+    pages = [reverse("admin:stores_store_change", args=[store.pk]), reverse("admin:stores_store_activity", args=[store.pk]),
+             reverse("shipbridge_dashboard"), reverse("admin:stores_store_changelist"),
+             reverse("admin:orders_order_change", args=[order.pk])]
+    for url in pages:
+        page = admin_client_su.get(url)
+        assert page.status_code == 200, url
+        text = page.content.decode()
+        assert_no_acumatica_secret(text, html.unescape(text))
+    activity = admin_client_su.get(pages[1]).content.decode()
+    assert "wrong username or password" in activity and "Bad request: POST /entity/auth/login" in activity

@@ -66,6 +66,12 @@ class ConfigurationError(ConnectorError):
         self.field = field
 
 
+class EgressRefused(ConfigurationError):
+    """ShipBridge refused to call an address: the egress policy lets connectors call public
+    addresses only, unless SHIPBRIDGE_EGRESS_ALLOW lists the host or its network. Raised before
+    any connection is made; permanent (never retried)."""
+
+
 # --- records ------------------------------------------------------------------------------
 
 

@@ -1,25 +1,43 @@
-"""HTTP plumbing shared by the connector clients: a requests Session with timeouts, a cap on
-reply size, typed errors, and retry of transient failures with exponential back-off and jitter
-(Retry-After honoured). Only clients import this module."""
+"""HTTP plumbing shared by the connector clients, and the only code that calls out: a requests
+Session under the egress policy, with timeouts, a cap on reply size, typed errors, redaction of
+the store's secrets, and retry of transient failures with exponential back-off and jitter
+(Retry-After honoured). Only clients import this module.
+
+Egress policy: a store's address is resolved once per connection and every address it resolves
+to is checked before connecting; the connection is made to the address that was checked (TLS
+still verifies the certificate against the host name). Loopback, private, link-local, reserved,
+multicast and unspecified addresses — in any spelling: 2130706433, 0x7f.1, 127.1, [::1],
+[::ffff:127.0.0.1], 6to4 / NAT64 forms — are refused unless SHIPBRIDGE_EGRESS_ALLOW lists the
+host name or its network. Redirects are followed by `send` itself, to the same host only, each
+hop through the same check; no proxy from the environment is used."""
 from __future__ import annotations
 
 import base64
+import functools
 import html
+import ipaddress
 import json
 import logging
 import random
 import re
+import socket
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
 
-from .base import AuthError, ConnectorError, ProtocolError, StoreRejected, TransientError
+from .base import (AuthError, ConfigurationError, ConnectorError, EgressRefused, ProtocolError, StoreRejected,
+                   TransientError)
 
 log = logging.getLogger("shipbridge.http")
 T = TypeVar("T")
@@ -33,6 +51,8 @@ class Reply:
     headers: dict[str, str]
     body: bytes
     url: str
+    # the secrets of the session it came from: raise_for_status / redact_reply keep them out
+    secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -49,13 +69,14 @@ _PERCENT_RE = re.compile(r"%[0-9A-F]{2}")
 
 def secret_forms(secret: str) -> set[str]:
     """The ways a secret can come back inside a store's reply: as typed, percent-encoded
-    (%20 or +, upper or lower hex), HTML-escaped and JSON-escaped."""
+    (%20 or +, upper or lower hex), HTML-escaped, JSON-escaped (once or twice)."""
     if not secret:
         return set()
     encoded = {quote(secret, safe=""), quote_plus(secret, safe="")}
     encoded |= {_PERCENT_RE.sub(lambda m: m.group().lower(), form) for form in encoded}
-    return {secret, html.escape(secret), json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
-            *encoded}
+    in_json = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    in_json |= {json.dumps(form)[1:-1] for form in in_json}  # a JSON request quoted inside a JSON error
+    return {secret, html.escape(secret), *in_json, *encoded}
 
 
 def basic_auth_token(username: str, password: str) -> str:
@@ -74,9 +95,10 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return _PASSWORD_PARAM_RE.sub(lambda m: m.group(1) + MASK, text)
 
 
-def redact_reply(reply: Reply, secrets: Iterable[str]) -> Reply:
-    """A copy of the reply whose body (and URL) carry no secret: what error texts are built from."""
-    secrets = tuple(secrets)
+def redact_reply(reply: Reply, secrets: Iterable[str] = ()) -> Reply:
+    """A copy of the reply whose body (and URL) carry no secret — those given and those of the
+    session it came from: what error texts are built from."""
+    secrets = (*reply.secrets, *secrets)
     text = redact(reply.text, secrets)
     body = reply.body if text == reply.text else text.encode("utf-8")
     return replace(reply, body=body, url=redact(reply.url, secrets))
@@ -96,13 +118,243 @@ def redact_error(exc: ConnectorError, secrets: Iterable[str]) -> ConnectorError:
     return exc
 
 
+# Cookies that carry a session (Acumatica's .ASPXAUTH and ASP.NET_SessionId, PHPSESSID…): a
+# store quoting our request headers back must not put them in an error text either.
+_SESSION_COOKIE_RE = re.compile(r"auth|sess|token|sid|jwt|csrf|xsrf", re.IGNORECASE)
+
+
+def session_secrets(session: requests.Session) -> tuple[str, ...]:
+    """What must never appear in an error about an exchange of this session: the secrets its
+    client declared (`new_session(secrets=...)`) and the values of its session cookies."""
+    declared = tuple(getattr(session, "shipbridge_secrets", ()))
+    cookies = tuple(
+        cookie.value for cookie in getattr(session, "cookies", ())
+        if cookie.value and len(cookie.value) >= 8 and _SESSION_COOKIE_RE.search(cookie.name or "")
+    )
+    return declared + cookies
+
+
+# --- egress policy --------------------------------------------------------------------------
+
+ALLOW_SETTING = "SHIPBRIDGE_EGRESS_ALLOW"
+_POLICY = f"ShipBridge only calls public addresses unless {ALLOW_SETTING} lists it"
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# (property, how the refusal names it), most specific first: a loopback address is also private.
+_NOT_PUBLIC = (
+    ("is_unspecified", "an unspecified address"),
+    ("is_loopback", "a loopback address"),
+    ("is_link_local", "a link-local address"),
+    ("is_multicast", "a multicast address"),
+    ("is_site_local", "a site-local address"),
+    ("is_reserved", "a reserved address"),
+    ("is_private", "a private address"),
+)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries (IPv4-mapped, 6to4, Teredo client, NAT64), if any."""
+    if ip.version != 6:
+        return None
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def address_refusal(ip: IPAddress) -> str | None:
+    """Why `ip` is not a public address ("a loopback address"…), or None when it is one. An
+    IPv6 form carrying an IPv4 address is judged by both."""
+    for candidate in (_embedded_ipv4(ip), ip):
+        if candidate is None:
+            continue
+        for prop, kind in _NOT_PUBLIC:
+            if getattr(candidate, prop, False):
+                return kind
+        if not candidate.is_global:
+            return "a non-public address"
+    return None
+
+
+@dataclass(frozen=True)
+class EgressAllowList:
+    """SHIPBRIDGE_EGRESS_ALLOW, read: host names (any address they resolve to is allowed) and
+    networks (an address in one is allowed, whatever name led to it)."""
+
+    hosts: frozenset[str] = frozenset()
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    def allows_host(self, host: str) -> bool:
+        return _host_key(host) in self.hosts
+
+    def allows_address(self, ip: IPAddress) -> bool:
+        candidates = [ip] + [a for a in (_embedded_ipv4(ip),) if a is not None]
+        return any(a.version == net.version and a in net for a in candidates for net in self.networks)
+
+
+def _host_key(host: str) -> str:
+    return (host or "").strip().strip("[]").rstrip(".").lower()
+
+
+@functools.lru_cache(maxsize=16)
+def parse_allow_list(entries: tuple[str, ...]) -> EgressAllowList:
+    hosts, networks = set(), []
+    for entry in (e.strip() for e in entries):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+        except ValueError:
+            if "/" in entry or not _host_key(entry):
+                log.warning("%s: %r is neither a host name, an IP address nor a network; ignored",
+                            ALLOW_SETTING, entry)
+                continue
+            hosts.add(_host_key(entry))
+    return EgressAllowList(frozenset(hosts), tuple(networks))
+
+
+def allow_list() -> EgressAllowList:
+    value = getattr(settings, ALLOW_SETTING, ()) or ()
+    if isinstance(value, str):
+        value = value.split(",")
+    return parse_allow_list(tuple(value))
+
+
+def _ip_spelling(host: str) -> bool:
+    """Whether `host` is an IP address in some spelling (127.0.0.1, 2130706433, 0x7f.1, ::1)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        socket.inet_aton(host)
+        return True
+    except OSError:
+        return False
+
+
+def _refusal(host: str, ip: IPAddress, kind: str) -> EgressRefused:
+    shown = short(host, 80)
+    address = f"::ffff:{ip.ipv4_mapped}" if ip.version == 6 and ip.ipv4_mapped else str(ip)
+    if shown.lower() == address:
+        subject = f"{address} is {kind}"
+    elif _ip_spelling(host):
+        subject = f"{shown} is {address}, {kind}"
+    else:
+        subject = f"{shown} resolves to {address}, {kind}"
+    return EgressRefused(f"refused: {subject}; {_POLICY}")
+
+
+def egress_addresses(host: str, port: int, *, family: int = socket.AF_UNSPEC) -> list[tuple]:
+    """Resolve `host` (once) and check every address it resolves to against the egress policy;
+    return the getaddrinfo entries to connect to, in order. One address refused refuses them
+    all (a name answering a public and a private address is refused). Raises EgressRefused, or
+    socket.gaierror when the name does not resolve."""
+    name = host.strip("[]")
+    entries = socket.getaddrinfo(name, port, family, socket.SOCK_STREAM)
+    allowed = allow_list()
+    if allowed.allows_host(name):
+        return entries
+    for entry in entries:
+        ip = ipaddress.ip_address(str(entry[4][0]).split("%", 1)[0])
+        kind = address_refusal(ip)
+        if kind and not allowed.allows_address(ip):
+            raise _refusal(name, ip, kind)
+    return entries
+
+
+def _checked_socket(conn: HTTPConnection) -> socket.socket:
+    """Connect to an address of `conn`'s host that the egress policy accepts: resolved once,
+    every address checked, then the connection made to those addresses, not to a new lookup."""
+    try:
+        entries = egress_addresses(conn._dns_host, conn.port, family=allowed_gai_family())
+    except socket.gaierror as exc:
+        raise NameResolutionError(conn.host, conn, exc) from exc
+    error: OSError | None = None
+    for family, socktype, proto, _canonname, sockaddr in entries:
+        sock = None
+        try:
+            sock = socket.socket(family, socktype, proto)
+            for option in conn.socket_options or ():
+                sock.setsockopt(*option)
+            if conn.timeout is None or isinstance(conn.timeout, (int, float)):
+                sock.settimeout(conn.timeout)
+            if conn.source_address:
+                sock.bind(conn.source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            error = exc
+            if sock is not None:
+                sock.close()
+    if isinstance(error, TimeoutError):
+        raise ConnectTimeoutError(conn, f"Connection to {conn.host} timed out. (connect timeout={conn.timeout})")
+    raise NewConnectionError(conn, f"Failed to establish a new connection: {error or 'no address'}")
+
+
+class _CheckedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _checked_socket(self)
+
+
+class _CheckedHTTPSConnection(HTTPSConnection):
+    # TLS is wrapped around this socket by connect(), with SNI and certificate checks against
+    # the host name of the URL (self.host), not the address connected to.
+    def _new_conn(self) -> socket.socket:
+        return _checked_socket(self)
+
+
+class _CheckedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class EgressAdapter(HTTPAdapter):
+    """A requests transport whose every connection goes through the egress policy, direct (an
+    HTTP(S)_PROXY from the environment would resolve and call on our behalf: not used)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPConnectionPool,
+                                                   "https": _CheckedHTTPSConnectionPool}
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=None)
+
+
 # --- requests ------------------------------------------------------------------------------
 
+MAX_REDIRECTS = 5
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
-def new_session() -> requests.Session:
+
+def guard(session: requests.Session, *, secrets: Iterable[str] = ()) -> requests.Session:
+    """Put `session` under the egress policy and declare its client's secrets (passwords, auth
+    tokens): every error `send` raises and every reply it returns then keeps them out."""
+    if not all(isinstance(session.adapters.get(prefix), EgressAdapter) for prefix in ("http://", "https://")):
+        adapter = EgressAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+    declared = (*getattr(session, "shipbridge_secrets", ()), *(s for s in secrets if s))
+    session.shipbridge_secrets = tuple(dict.fromkeys(declared))
+    return session
+
+
+def new_session(*, secrets: Iterable[str] = ()) -> requests.Session:
+    """A session for one client, under the egress policy, with its secrets declared once."""
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
-    return session
+    return guard(session, secrets=secrets)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -134,20 +386,34 @@ def send(
     secrets: Iterable[str] = (),
     **kwargs,
 ) -> Reply:
-    """One HTTP exchange. Network failures and 5xx/429 raise TransientError; the caller
-    decides what other status codes mean. The body is read up to `max_bytes`. `secrets`
-    (passwords) are kept out of the error texts, which may quote the URL or the reply."""
-    secrets = tuple(secrets)
-    max_bytes = max_bytes or settings.SHIPBRIDGE_MAX_REPLY_BYTES
-    timeout = timeout or settings.SHIPBRIDGE_HTTP_TIMEOUT
+    """One HTTP exchange, under the egress policy (a refused address raises EgressRefused before
+    any connection). Network failures and 5xx/429 raise TransientError; the caller decides what
+    other status codes mean. Redirects to the same host are followed (at most MAX_REDIRECTS,
+    each hop checked like the first); a redirect to another host, from https to http, or of a
+    POST that would turn it into a GET is refused with a ConfigurationError, its target never
+    called. The body is read up to `max_bytes`. The secrets — `secrets`, those the session
+    declared, its session cookies — are kept out of every error raised here (messages and
+    `StoreRejected.body`), and travel with the reply for `raise_for_status` / `redact_reply`."""
     try:
-        response = session.request(method, url, timeout=(min(timeout, 10.0), timeout), stream=True, **kwargs)
-    except requests.Timeout:
-        raise TransientError(f"{what} did not answer within {timeout:g} s") from None
-    except requests.ConnectionError as exc:
-        raise TransientError(f"cannot reach {what}: {_reason(exc, secrets)}") from None
-    except requests.RequestException as exc:
-        raise ProtocolError(f"invalid request to {what}: {short(redact(str(exc), secrets))}") from None
+        return _send(session, method, url, max_bytes=max_bytes or settings.SHIPBRIDGE_MAX_REPLY_BYTES,
+                     timeout=timeout or settings.SHIPBRIDGE_HTTP_TIMEOUT, what=what,
+                     secrets=(*session_secrets(session), *secrets), **kwargs)
+    except ConnectorError as exc:
+        redact_error(exc, (*session_secrets(session), *secrets))  # cookies set during the exchange too
+        raise
+
+
+def _send(session, method, url, *, max_bytes: int, timeout: float, what: str, secrets: tuple[str, ...],
+          **kwargs) -> Reply:
+    for _hop in range(MAX_REDIRECTS + 1):
+        response = _open(session, method, url, timeout=timeout, what=what, secrets=secrets, **kwargs)
+        if response.status_code not in REDIRECT_CODES:
+            break
+        location, code = response.headers.get("Location", ""), response.status_code
+        response.close()  # the body of a redirect is never read, nor shown
+        url = _redirect_target(url, location, method=method, code=code, what=what)
+    else:
+        raise ProtocolError(f"{what} redirected more than {MAX_REDIRECTS} times: check the store URL")
     try:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -167,7 +433,8 @@ def send(
             raise TransientError(f"{what} broke the connection mid-reply: {_reason(exc, secrets)}") from None
     finally:
         response.close()
-    reply = Reply(response.status_code, dict(response.headers), b"".join(chunks), response.url)
+    reply = Reply(response.status_code, dict(response.headers), b"".join(chunks), response.url,
+                  secrets=tuple(dict.fromkeys(secrets)))
     if reply.status_code == 429 or reply.status_code >= 500:
         raise TransientError(
             f"{what} answered HTTP {reply.status_code}"
@@ -176,6 +443,54 @@ def send(
             status_code=reply.status_code,
         )
     return reply
+
+
+def _open(session, method, url, *, timeout: float, what: str, secrets: tuple[str, ...], **kwargs):
+    """One request, redirects not followed, through the egress adapter."""
+    try:
+        if not isinstance(session.get_adapter(url), EgressAdapter):
+            guard(session)  # a session made elsewhere: under the policy all the same
+            if not isinstance(session.get_adapter(url), EgressAdapter):
+                raise ConfigurationError(f"the session calling {what} has a transport of its own for this "
+                                         f"address: ShipBridge calls stores only under its egress policy")
+        return session.request(method, url, timeout=(min(timeout, 10.0), timeout), stream=True,
+                               allow_redirects=False, **kwargs)
+    except requests.Timeout:
+        raise TransientError(f"{what} did not answer within {timeout:g} s") from None
+    except requests.ConnectionError as exc:
+        raise TransientError(f"cannot reach {what}: {_reason(exc, secrets)}") from None
+    except requests.RequestException as exc:
+        raise ProtocolError(f"invalid request to {what}: {short(redact(str(exc), secrets))}") from None
+
+
+def _redirect_target(current: str, location: str, *, method: str, code: int, what: str) -> str:
+    """Where a redirect leads, if ShipBridge follows it: the same host (credentials stay with
+    the store they were given for), never from https to http, never a POST turned into a GET."""
+    if not location.strip():
+        raise ProtocolError(f"{what} answered HTTP {code} (a redirect) without saying where to")
+    target = urljoin(current, location.strip())
+    old, new = urlsplit(current), urlsplit(target)
+    try:
+        new_host = new.hostname or ""
+    except ValueError:
+        new_host = ""
+    if new.scheme.lower() not in ("http", "https") or not new_host:
+        raise ProtocolError(f"{what} redirected (HTTP {code}) to an address that is not http(s): check the store URL")
+    if _host_key(new_host) != _host_key(old.hostname or ""):
+        raise ConfigurationError(
+            f"{what} redirected to another host ({short(new_host, 80)}): use that address as the store URL"
+        )
+    if old.scheme.lower() == "https" and new.scheme.lower() == "http":
+        raise ConfigurationError(
+            f"{what} redirected from https to http: ShipBridge does not follow a redirect to an unencrypted "
+            f"address; check the store URL"
+        )
+    if code in (301, 302, 303) and method.upper() not in ("GET", "HEAD"):
+        raise ConfigurationError(
+            f"{what} answered the {method.upper()} with a redirect (HTTP {code}) to {short(new.path or '/', 80)}: "
+            f"use the address it redirects to as the store URL"
+        )
+    return target
 
 
 def _mb(n: int) -> str:
@@ -188,12 +503,16 @@ def _reason(exc: Exception, secrets: Iterable[str] = ()) -> str:
                    "Connection reset", "Remote end closed"):
         if marker in text:
             return marker.lower()
+    refused_certificate = re.search(r"certificate verify failed: ([^\"'()]+)", text)
+    if refused_certificate:
+        return f"its TLS certificate was not accepted ({refused_certificate.group(1).strip().rstrip('.')})"
     return short(text, 160)
 
 
 def raise_for_status(reply: Reply, *, what: str = "the store", secrets: Iterable[str] = ()) -> None:
     """Typed errors for the 4xx a store can answer; 5xx/429 were raised by send(). The
-    messages and `StoreRejected.body` are built from the reply without `secrets`."""
+    messages and `StoreRejected.body` are built from the reply without `secrets` nor the
+    secrets of the session it came from."""
     if 200 <= reply.status_code < 300:
         return
     reply = redact_reply(reply, secrets)

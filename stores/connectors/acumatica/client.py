@@ -10,7 +10,11 @@ One requests Session per use, cookie session (login → calls → logout). Use i
 `session()` always logs out (a leaked session holds one of the licence's API users for
 minutes), also when an error happens in the middle. HTTP, the reply size cap and retries come
 from `stores.connectors.http`; error replies become the typed errors of `base`, keeping the
-store's own words.
+store's own words — never the password nor the session cookies (a store may quote the login
+request, password included, in its error reply): the client declares its secrets to its HTTP
+session once (`http.new_session(secrets=...)`); every error `http.send` raises is redacted of
+them and of the session cookies, and every text built here from a reply is built from a copy
+without them (`http.redact_reply`).
 """
 from __future__ import annotations
 
@@ -100,6 +104,12 @@ class AcumaticaClient:
         return None if self.retry else 1  # None: settings.SHIPBRIDGE_RETRY_ATTEMPTS
 
     # -- sessions --
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in an error: the password (the session cookies are added by
+        `http.send` while the session lasts)."""
+        return (self.password,) if self.password else ()
+
     @contextmanager
     def session(self) -> Iterator[AcumaticaClient]:
         """Log in, yield, and log out whatever happens (a failed login included)."""
@@ -113,7 +123,7 @@ class AcumaticaClient:
         """POST /entity/auth/login. Licence limit and 5xx are waited out a bounded number of
         times; wrong credentials or tenant/branch raise AuthError at once."""
         if self._http is None:
-            self._http = http.new_session()
+            self._http = http.new_session(secrets=self.secrets)
         http.with_retries(self._login_once, attempts=self._attempts(), sleep=self.sleep)
         self._logged_in = True
 
@@ -131,7 +141,7 @@ class AcumaticaClient:
                                       exc.retry_after) from None
         if reply.status_code in (200, 204):
             return
-        words = mapper.error_words(reply.body)
+        words = mapper.error_words(http.redact_reply(reply).body)  # a login reply may quote the password
         if reply.status_code == 404:
             raise ConfigurationError(
                 f"no Acumatica login at {url} (HTTP 404): check the base URL ({words})"
@@ -224,6 +234,7 @@ class AcumaticaClient:
         raise ProtocolError(f"{self.what} answered an unexpected HTTP {reply.status_code}")
 
     def _raise_for(self, reply: http.Reply) -> None:
+        reply = http.redact_reply(reply)  # the words and bodies below are kept and shown
         words = mapper.error_words(reply.body) if reply.body else ""
         code = reply.status_code
         if code == 404 and "no http resource was found" in words.lower():

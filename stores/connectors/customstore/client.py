@@ -7,8 +7,10 @@ parameters are appended. Credentials go both as HTTP Basic auth and as `SS-UserN
 
 Errors are the typed ones of `base`; their messages never carry the password. A store may
 quote our request back (the URL, with `SS-Password`, or the Authorization header) in an error
-page, so every error this client raises — message and `StoreRejected.body` — goes through
-`http.redact_error`, and texts built from a reply are built from a redacted copy of it.
+page: the client declares its secrets to its HTTP session once (`http.guard`), so every error
+`http.send` raises is redacted and every reply carries what to redact; texts built from a reply
+are built from a redacted copy of it (`http.redact_reply`), and every error this client raises
+— message and `StoreRejected.body` — goes through `http.redact_error` once more.
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ class CustomStoreClient:
         self.username = username
         self.password = password
         self.extra_query = extra_query
-        self.session = session or http.new_session()
+        self.session = http.guard(session or http.new_session(), secrets=self.secrets)
         self.max_bytes = max_bytes
         self.timeout = timeout
         host = urlsplit(self.url).netloc.rpartition("@")[2]
@@ -91,13 +93,13 @@ class CustomStoreClient:
         def fetch() -> bytes:
             try:
                 reply = self._send("GET", self.build_url(params))
-                http.raise_for_status(reply, what=self.what, secrets=self.secrets)
+                http.raise_for_status(reply, what=self.what)
                 content_type = reply.headers.get("Content-Type", "")
                 try:
                     sniff_reply(reply.body, content_type)
                 except ConnectorError:
                     # the refusal quotes the reply: say it from a copy without the password
-                    sniff_reply(http.redact_reply(reply, self.secrets).body, content_type)
+                    sniff_reply(http.redact_reply(reply).body, content_type)
                     raise
                 return reply.body
             except ConnectorError as exc:
@@ -114,7 +116,7 @@ class CustomStoreClient:
         try:
             reply = self._send("POST", url, data=xml_body, headers={"Content-Type": XML_CONTENT_TYPE})
             # The reply is kept (attempt log, error): never with the password in it.
-            reply = http.redact_reply(reply, self.secrets)
+            reply = http.redact_reply(reply)
             if 200 <= reply.status_code < 300:
                 return reply
             if reply.status_code == 401:
@@ -146,14 +148,8 @@ class CustomStoreClient:
     def _send(self, method: str, url: str, **kwargs) -> http.Reply:
         auth = HTTPBasicAuth(self.username.encode("utf-8"), self.password.encode("utf-8"))
         max_bytes = self.max_bytes or settings.SHIPBRIDGE_MAX_REPLY_BYTES
-        try:
-            return http.send(
-                self.session, method, url, auth=auth, max_bytes=max_bytes, timeout=self.timeout,
-                what=self.what, secrets=self.secrets, **kwargs,
-            )
-        except ConnectorError as exc:
-            http.redact_error(exc, self.secrets)
-            raise
+        return http.send(self.session, method, url, auth=auth, max_bytes=max_bytes, timeout=self.timeout,
+                         what=self.what, **kwargs)
 
 
 def _rejection_message(body: str, status: int, content_type: str) -> str:

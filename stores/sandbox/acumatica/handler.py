@@ -55,6 +55,13 @@ class AcumaticaSandboxHandler(SandboxHandler):
                              "exceptionType": exception_type,
                              "stackTrace": "   at PX.Api.ContractBased.EntityService.Get(...)"})
 
+    def echo(self, body: bytes) -> dict:
+        """An error quoting the request back (the "echo" fault): request line, cookies, body."""
+        return {"message": "An error has occurred.",
+                "exceptionMessage": (f"Bad request: {self.command} {self.path}; Cookie: {self.headers.get('Cookie', '')}; "
+                                     f"Body: {body.decode('utf-8', errors='replace')}"),
+                "exceptionType": "PX.Api.ContractBased.BadRequestException"}
+
     def render(self, shipment: dict, *, expand: set[str], select: list[str] | None, row: int = 1) -> dict:
         """Shipment JSON, timestamps with this server's offset."""
         return render_shipment(shipment, expand=expand, select=select, row=row, offset=self.state.timestamp_offset)
@@ -91,6 +98,8 @@ class AcumaticaSandboxHandler(SandboxHandler):
         if delay:
             time.sleep(delay)
         fault = state._take_fault(path)
+        if fault and fault["echo"]:
+            return self.send_json(fault["status"], self.echo(body))
         if fault:
             headers = {"Retry-After": str(fault["retry_after"])} if fault["retry_after"] is not None else {}
             payload = fault["body"] if fault["body"] is not None else {

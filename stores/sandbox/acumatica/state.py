@@ -33,7 +33,8 @@ class AcumaticaSandboxState:
     `max_sessions` (licence seats, 2), `session_idle_seconds` (idle sessions expire),
     `confirm_polls` (how many 202s the ConfirmShipment status answers before its 204),
     `timestamp_offset` ('' = no offset; e.g. '+00:00' like a cloud instance), `licence_status`
-    (HTTP status of the licence error: 500 or 429). Methods: fail_next(), slow_next()."""
+    (HTTP status of the licence error: 500 or 429). Methods: fail_next(), echo_request(),
+    slow_next()."""
 
     def __init__(self, *, release: str = "2021 R2", server_timezone: str = "UTC", shipments: int = 40,
                  seed: int = 7, anchor: dt.datetime | None = None):
@@ -136,7 +137,17 @@ class AcumaticaSandboxState:
         when given), after letting `after` of them through."""
         with self.lock:
             self._faults.append({"count": count, "status": status, "after": after, "path": path_contains,
-                                 "retry_after": retry_after, "body": body})
+                                 "retry_after": retry_after, "body": body, "echo": False})
+
+    def echo_request(self, count: int = 1, status: int = 500, *,
+                     path_contains: str | None = "/entity/auth/login") -> None:
+        """Answer the next `count` requests to paths containing `path_contains` (default: the
+        login) with HTTP `status` and an Acumatica error quoting the request back, like a
+        debugging server: request line, Cookie header and body — the login's password, the
+        session cookies. What must never get back into ShipBridge's records or logs."""
+        with self.lock:
+            self._faults.append({"count": count, "status": status, "after": 0, "path": path_contains,
+                                 "retry_after": None, "body": None, "echo": True})
 
     def slow_next(self, count: int = 1, seconds: float = 1.0, *, path_contains: str | None = None) -> None:
         """Delay the next `count` replies (to paths containing `path_contains`, when given) by
