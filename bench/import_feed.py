@@ -30,8 +30,10 @@ def main() -> None:
 
     os.environ.setdefault("SHIPBRIDGE_VAR_DIR", tempfile.mkdtemp(prefix="shipbridge-bench-"))
     os.environ["DEBUG"] = "false"
-    os.environ.setdefault("SECRET_KEY", "benchmark-only")
-    os.environ.setdefault("SHIPBRIDGE_ENCRYPTION_KEYS", "c2hpcGJyaWRnZS1kZXZlbG9wbWVudC1vbmx5LWtleSE=")
+    from shipbridge.keys import new_fernet_key, new_secret_key  # throw-away keys: no key ships with ShipBridge
+
+    os.environ.setdefault("SECRET_KEY", new_secret_key())
+    os.environ.setdefault("SHIPBRIDGE_ENCRYPTION_KEYS", new_fernet_key())
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shipbridge.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("SHIPBRIDGE_EGRESS_ALLOW", "127.0.0.1")  # the sandbox store's address

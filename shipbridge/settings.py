@@ -1,27 +1,36 @@
-"""ShipBridge settings. Every value comes from the environment (django-environ) with a default
-that runs on a fresh machine: SQLite, a file-system Celery broker, DEBUG on.
-Production sets DEBUG=false, SECRET_KEY, SHIPBRIDGE_ENCRYPTION_KEYS, DATABASE_URL (PostgreSQL)
-and CELERY_BROKER_URL (Redis)."""
+"""ShipBridge settings. Every value comes from the environment (django-environ); the defaults
+are safe: DEBUG off, no key of any kind (none ships with ShipBridge), SQLite and a file-system
+Celery broker.
+
+Keys: production sets SECRET_KEY and SHIPBRIDGE_ENCRYPTION_KEYS in the environment; the embedded
+run (scripts/run, SHIPBRIDGE_EMBEDDED=1) makes its own in var/ on first start (shipbridge/keys.py).
+Without them this module still imports, and the system checks (shipbridge/checks.py) refuse
+to start, naming what is missing. Production also sets DATABASE_URL (PostgreSQL),
+CELERY_BROKER_URL (Redis), ALLOWED_HOSTS and, behind HTTPS, SHIPBRIDGE_HTTPS=true."""
+from datetime import timedelta
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+
+from shipbridge import keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("SHIPBRIDGE_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env(
-    DEBUG=(bool, True),
+    DEBUG=(bool, False),
     ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
 )
 
 DEBUG = env("DEBUG")
-SECRET_KEY = env("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "shipbridge-development-only-secret-key-do-not-use-in-production"
+# The embedded run on this machine: keys of its own in var/, uploaded logos served by Django.
+SHIPBRIDGE_EMBEDDED = env.bool("SHIPBRIDGE_EMBEDDED", default=False)
+
+# Django's signing key. Empty when unset: the check shipbridge.E001 then refuses to start.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and SHIPBRIDGE_EMBEDDED:
+    SECRET_KEY = keys.embedded_secret_key(VAR_DIR)
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -33,8 +42,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "axes",
     "stores",
     "orders",
+    "shipbridge",  # the system checks (checks.py) and axes' records in the admin (admin.py)
 ]
 
 MIDDLEWARE = [
@@ -45,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as django-axes asks: turns a locked-out login into its "too many attempts" answer
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "shipbridge.urls"
@@ -75,6 +88,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour, silences the transition warning
 AUTH_USER_MODEL = "stores.User"
 
+# django-axes first: it refuses a locked-out username + address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -93,6 +112,45 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shipbridge@localhost")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))  # EMAIL_HOST etc. when set
+
+# --- Security ------------------------------------------------------------------------------
+# Always: no MIME sniffing, no framing, no referrer to other sites, HttpOnly session cookie.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+# A login lasts SHIPBRIDGE_SESSION_HOURS (a working day), or until the browser closes when asked.
+SHIPBRIDGE_SESSION_HOURS = env.float("SHIPBRIDGE_SESSION_HOURS", default=12)
+SESSION_COOKIE_AGE = int(SHIPBRIDGE_SESSION_HOURS * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SHIPBRIDGE_SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
+
+# Served over HTTPS: a proxy in front terminates TLS and says so in X-Forwarded-Proto (it must
+# set that header itself, never pass on the client's). Then plain HTTP is redirected, browsers
+# are told to use HTTPS only (HSTS), and the session and CSRF cookies never travel over HTTP.
+SHIPBRIDGE_HTTPS = env.bool("SHIPBRIDGE_HTTPS", default=False)
+if SHIPBRIDGE_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env.int("SHIPBRIDGE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from
+# one address, that username is refused from that address (even with the right password) until
+# AXES_COOLOFF_MINUTES pass without another try. A superuser lifts a lockout early by deleting
+# its access attempt in the admin (or `manage.py axes_reset_username USERNAME`).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the earlier typos
+AXES_ENABLE_ADMIN = False  # shipbridge/admin.py shows its records, to superusers only
+# The address of a login attempt: REMOTE_ADDR, or with SHIPBRIDGE_TRUSTED_PROXIES reverse proxies
+# in front, the one they recorded in X-Forwarded-For (shipbridge/throttling.py).
+SHIPBRIDGE_TRUSTED_PROXIES = env.int("SHIPBRIDGE_TRUSTED_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "shipbridge.throttling.client_ip"
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -135,13 +193,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- ShipBridge ---------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation: prepend a new key,
-# run `manage.py rotate_encryption_keys`, then drop the old one).
+# run `manage.py rotate_encryption_keys`, then drop the old one). Empty when unset: the check
+# shipbridge.E002 then refuses to start.
 SHIPBRIDGE_ENCRYPTION_KEYS = env.list("SHIPBRIDGE_ENCRYPTION_KEYS", default=[])
-if not SHIPBRIDGE_ENCRYPTION_KEYS:
-    if not DEBUG:
-        raise ImproperlyConfigured("SHIPBRIDGE_ENCRYPTION_KEYS must be set when DEBUG is off.")
-    # Development-only key (valid Fernet key, public): never used when DEBUG is off.
-    SHIPBRIDGE_ENCRYPTION_KEYS = ["c2hpcGJyaWRnZS1kZXZlbG9wbWVudC1vbmx5LWtleSE="]
+if not SHIPBRIDGE_ENCRYPTION_KEYS and SHIPBRIDGE_EMBEDDED:
+    SHIPBRIDGE_ENCRYPTION_KEYS = keys.embedded_encryption_keys(VAR_DIR)
+# Uploaded logos (MEDIA_URL) are served by Django itself only in development and in the
+# embedded run; in production the proxy serves MEDIA_ROOT.
+SHIPBRIDGE_SERVE_MEDIA = DEBUG or SHIPBRIDGE_EMBEDDED
 
 # Absolute address of this ShipBridge (e.g. https://ship.example.com): makes logo links in
 # customer e-mails absolute. Empty: e-mails show the company name instead of the logo.

@@ -1,8 +1,10 @@
+import re
+
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 from django.views.generic import RedirectView
+from django.views.static import serve
 
 from orders import views as order_views
 
@@ -13,5 +15,8 @@ urlpatterns = [
          name="shipbridge_packing_slip"),
     path("admin/", admin.site.urls),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.SHIPBRIDGE_SERVE_MEDIA:
+    # Uploaded logos, in development and in the embedded run (which runs with DEBUG off, so
+    # django.conf.urls.static.static() would add nothing); in production the proxy serves them.
+    urlpatterns += [re_path(r"^%s(?P<path>.*)$" % re.escape(settings.MEDIA_URL.lstrip("/")), serve,
+                            {"document_root": settings.MEDIA_ROOT})]
