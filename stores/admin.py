@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib import admin, messages
+from django.contrib.admin.filters import RelatedFieldListFilter
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
@@ -42,6 +43,14 @@ MERCHANT_GROUPS = ("merchant admin", "shipping clerk")
 class MerchantAdmin(MerchantScopedAdmin):
     list_display = ("name", "created_at")
     search_fields = ("name",)
+
+
+class MerchantGroupsFilter(RelatedFieldListFilter):
+    """The Users list's "groups" filter for a merchant's users: the ShipBridge merchant groups
+    only (the platform's other groups are not theirs to see)."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(group.pk, str(group)) for group in Group.objects.filter(name__in=MERCHANT_GROUPS).order_by("name")]
 
 
 @admin.register(User)
@@ -87,7 +96,7 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
     def get_list_filter(self, request):
         filters = super().get_list_filter(request)
         if user_merchant_id(request) is not None:
-            filters = [f for f in filters if f != "is_superuser"]
+            filters = [("groups", MerchantGroupsFilter) if f == "groups" else f for f in filters if f != "is_superuser"]
         return filters
 
     def get_readonly_fields(self, request, obj=None):
