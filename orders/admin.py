@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from stores import admin as store_admin
+from stores.forms import as_sentence
 from stores.models import Merchant, OrderStatus, Store
 from stores.scoping import MerchantScopedAdmin, scoped_queryset, user_merchant_id
 from stores.selectors import next_refresh_words, store_state
@@ -31,8 +32,8 @@ from .notifying import NotificationError, notification_resend
 from .selectors import (TIMEZONE_WARNING, notification_for_shipment, order_deletable, order_desk_annotations,
                         order_repeat_notification_advice, order_shipping_lines, store_import_runs, store_notifications,
                         store_timezone_suspect)
-from .shipping import (ShippingError, orders_combine, orders_combine_check, shipment_create, shipment_update,
-                       shipment_void)
+from .shipping import (ShipDateError, ShippingError, orders_combine, orders_combine_check, shipment_create,
+                       shipment_update, shipment_void)
 
 log = logging.getLogger("shipbridge.admin")
 
@@ -459,6 +460,8 @@ class OrderAdmin(MerchantScopedAdmin):
             if form.is_valid():
                 try:
                     shipment = shipment_create(order=order, items=form.items(), user=request.user, **form.shipment_details())
+                except ShipDateError as exc:
+                    form.add_error("ship_date", as_sentence(exc))
                 except ShippingError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
                 else:
@@ -506,13 +509,16 @@ class OrderAdmin(MerchantScopedAdmin):
             if form.is_valid():
                 try:
                     shipments = orders_combine(orders=orders, user=request.user, **form.shipment_details())
+                except ShipDateError as exc:
+                    form.add_error("ship_date", as_sentence(exc))
                 except ShippingError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
                     return None
-                numbers = ", ".join(s.order.order_number for s in shipments)
-                self.message_user(request, f"Orders {numbers} shipped together ({len(shipments)} shipments, "
-                                  "one per order, one tracking number).", messages.SUCCESS)
-                return None
+                else:
+                    numbers = ", ".join(s.order.order_number for s in shipments)
+                    self.message_user(request, f"Orders {numbers} shipped together ({len(shipments)} shipments, "
+                                      "one per order, one tracking number).", messages.SUCCESS)
+                    return None
         else:
             form = ShipmentDetailsForm(notifies_store=notifies, initial={
                 "ship_date": timezone.now().astimezone(store.tz).date(),
@@ -638,7 +644,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
         try:
             outlook = shipment_update(shipment=shipment, dry_run=True)
         except ShippingError as exc:
-            self.message_user(request, f"{str(exc)[:1].upper()}{str(exc)[1:]}.", messages.ERROR)
+            self.message_user(request, as_sentence(exc), messages.ERROR)
             return back
         offer_notify = outlook.store.state == StoreCorrection.QUEUED
         if request.method == "POST":
@@ -646,6 +652,8 @@ class ShipmentAdmin(MerchantScopedAdmin):
             if form.is_valid():
                 try:
                     result = shipment_update(shipment=shipment, user=request.user, **form.corrections())
+                except ShipDateError as exc:
+                    form.add_error("ship_date", as_sentence(exc))
                 except ShippingError as exc:
                     form.add_error(None, str(exc))
                 else:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from .models import Order, OrderItem, Product
+from .shipping import SHIP_DATE_MAX_FUTURE_DAYS
 
 
 class PackageForm(forms.Form):
@@ -18,7 +19,8 @@ class PackageForm(forms.Form):
     service = forms.CharField(max_length=100, required=False)
     tracking_number = forms.CharField(max_length=100, required=False)
     ship_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                                help_text="Empty: today in the store's time zone.")
+                                help_text="Empty: today in the store's time zone. At most a year ago or "
+                                          f"{SHIP_DATE_MAX_FUTURE_DAYS} days ahead.")
 
 
 class ShipmentDetailsForm(PackageForm):
@@ -73,7 +75,9 @@ class ShipmentCorrectionForm(PackageForm):
     """The shipment page's "Correct" form: the package's details as they are, to change. "Send
     the correction to the store" is offered only when the store was notified and can take it."""
 
-    ship_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    ship_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text=f"At most a year ago or {SHIP_DATE_MAX_FUTURE_DAYS} days ahead (or the "
+                                          "shipment's own date).")
     notify_store = forms.BooleanField(
         label="Send the correction to the store", required=False, initial=True,
         help_text="The store was notified of this shipment: it is sent a new shipment notice with the corrected "

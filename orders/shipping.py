@@ -17,6 +17,8 @@ Rules:
 - A combined shipment is one package for several orders of one store with the same ship-to: each
   order gets its own Shipment (its own items, its own store notification), all sharing the
   tracking number and a group key.
+- A ship date is at most a year before and 90 days after today in the store's zone (a shipment
+  corrected keeps its own date, however old).
 - Voiding puts the order back to awaiting shipment; the store is not told.
 - Correcting changes a shipment's carrier, service, tracking number or ship date (with the
   other shipments of its combined package: one package, one tracking number), each change kept
@@ -51,11 +53,19 @@ NO_NOTIFY = '"do not notify the store"'
 # Why a store whose connector cannot receive split orders refuses one.
 SPLIT_REFUSAL = "{kind} orders cannot be split: the store cannot receive shipment details for split orders."
 
+# How far a ship date may be from today in the store's zone (a typo such as 2062 or 1926 is refused).
+SHIP_DATE_MAX_PAST_DAYS = 365
+SHIP_DATE_MAX_FUTURE_DAYS = 90
+
 ItemsArg = Iterable[tuple[OrderItem | int, int]] | None
 
 
 class ShippingError(ValueError):
     """A shipment refused; the message is one line a person can act on."""
+
+
+class ShipDateError(ShippingError):
+    """The ship date given is refused (malformed, or out of bounds)."""
 
 
 class StoreForbids(ShippingError):
@@ -81,17 +91,39 @@ def _clean_text(value, *, field: str, max_length: int, required: bool = False) -
     return text
 
 
-def _clean_ship_date(value, store: Store) -> dt.date:
+def _store_today(store: Store) -> dt.date:
+    return timezone.now().astimezone(store.tz).date()  # today where the store is
+
+
+def ship_date_bounds(store: Store) -> tuple[dt.date, dt.date]:
+    """The earliest and latest ship dates a shipment of `store` may be given, in its zone."""
+    today = _store_today(store)
+    return today - dt.timedelta(days=SHIP_DATE_MAX_PAST_DAYS), today + dt.timedelta(days=SHIP_DATE_MAX_FUTURE_DAYS)
+
+
+def _clean_ship_date(value, store: Store, *, current: dt.date | None = None) -> dt.date:
+    """The ship date given (empty: today in the store's zone), within `ship_date_bounds`;
+    `current`, a shipment's own date, is kept whatever its age."""
     if value in (None, ""):
-        return timezone.now().astimezone(store.tz).date()  # today where the store is
+        return _store_today(store)
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ShippingError(f"the ship date must be a date like 2024-05-31 (got {value!r})") from None
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ShipDateError(f"the ship date must be a date like 2024-05-31 (got {value!r})") from None
+    if day == current:
+        return day
+    earliest, latest = ship_date_bounds(store)
+    if day < earliest:
+        raise ShipDateError(f"the ship date {day} is more than a year ago: choose a date from {earliest} to {latest}")
+    if day > latest:
+        raise ShipDateError(f"the ship date {day} is more than {SHIP_DATE_MAX_FUTURE_DAYS} days ahead: choose a "
+                            f"date from {earliest} to {latest}")
+    return day
 
 
 def _clean_cost(value) -> Decimal | None:
@@ -532,8 +564,10 @@ def _shown(value: str) -> str:
     return value or "(none)"
 
 
-def _clean_corrections(*, store: Store, carrier, service, tracking_number, ship_date) -> dict:
-    """The corrected values given (None: left as it is), cleaned like a new shipment's."""
+def _clean_corrections(*, store: Store, carrier, service, tracking_number, ship_date,
+                       current_ship_date: dt.date | None = None) -> dict:
+    """The corrected values given (None: left as it is), cleaned like a new shipment's (the
+    shipment's own ship date is kept, however old)."""
     values = {}
     if carrier is not None:
         values[ShipmentField.CARRIER.value] = _clean_text(carrier, field="carrier", max_length=100, required=True)
@@ -544,8 +578,8 @@ def _clean_corrections(*, store: Store, carrier, service, tracking_number, ship_
                                                                    max_length=100)
     if ship_date is not None:
         if not str(ship_date).strip():
-            raise ShippingError("the ship date must be a date like 2024-05-31 (got an empty value)")
-        values[ShipmentField.SHIP_DATE.value] = _clean_ship_date(ship_date, store)
+            raise ShipDateError("the ship date must be a date like 2024-05-31 (got an empty value)")
+        values[ShipmentField.SHIP_DATE.value] = _clean_ship_date(ship_date, store, current=current_ship_date)
     return values
 
 
@@ -641,7 +675,7 @@ def shipment_update(
         package = [current, *others]
         store = Store.objects.get(orders__shipments=current.pk)
         values = _clean_corrections(store=store, carrier=carrier, service=service, tracking_number=tracking_number,
-                                    ship_date=ship_date)
+                                    ship_date=ship_date, current_ship_date=current.ship_date)
         notifications = {n.shipment_id: n for n in StoreNotification.objects.select_for_update()
                          .filter(shipment_id__in=[s.pk for s in package if s.notify_store]).order_by("pk")}
         now = timezone.now()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib import admin, messages
+from django.contrib.admin.filters import RelatedFieldListFilter
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
@@ -14,11 +15,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .connectors.registry import addable_connector_names, connector_choices, get_connector_class
-from .forms import StoreAdminForm, connection_field_names, mapping_field_names, mapping_style, setting_field_name
+from .debug import hides_secrets
+from .forms import (StoreAdminForm, connection_field_names, mapping_field_names, mapping_style, secret_field_names,
+                    setting_field_name)
+from .logos import LOGO_RULE
 from .models import Merchant, OrderStatus, StatusMapping, Store, User
 from .scoping import MerchantScopedAdmin, user_merchant_id, without_merchant_field
 from .selectors import next_refresh_words, store_state
@@ -38,6 +43,14 @@ MERCHANT_GROUPS = ("merchant admin", "shipping clerk")
 class MerchantAdmin(MerchantScopedAdmin):
     list_display = ("name", "created_at")
     search_fields = ("name",)
+
+
+class MerchantGroupsFilter(RelatedFieldListFilter):
+    """The Users list's "groups" filter for a merchant's users: the ShipBridge merchant groups
+    only (the platform's other groups are not theirs to see)."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(group.pk, str(group)) for group in Group.objects.filter(name__in=MERCHANT_GROUPS).order_by("name")]
 
 
 @admin.register(User)
@@ -83,7 +96,7 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
     def get_list_filter(self, request):
         filters = super().get_list_filter(request)
         if user_merchant_id(request) is not None:
-            filters = [f for f in filters if f != "is_superuser"]
+            filters = [("groups", MerchantGroupsFilter) if f == "groups" else f for f in filters if f != "is_superuser"]
         return filters
 
     def get_readonly_fields(self, request, obj=None):
@@ -218,8 +231,7 @@ class StoreAdmin(MerchantScopedAdmin):
             ("Branding", {
                 "fields": ("brand_company_name", "brand_logo", "brand_phone", "brand_email", "brand_website",
                            "brand_return_address"),
-                "description": "Used on customer e-mails and packing slips. Logo: PNG, JPEG, GIF or WebP, "
-                               "1 MB at most.",
+                "description": f"Used on customer e-mails and packing slips. Logo: {LOGO_RULE}.",
             }),
             ("Product management", {
                 "fields": ("create_products", "update_products"),
@@ -251,6 +263,11 @@ class StoreAdmin(MerchantScopedAdmin):
         obj.pk = store.pk
         obj._state.adding = False
         obj.refresh_from_db()
+
+    # -- add and change: the page takes secrets (never shown in an error report, DEBUG or not) --
+    @method_decorator(hides_secrets(*secret_field_names()))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     # -- add: the connector first --
     def add_view(self, request, form_url="", extra_context=None):
@@ -326,6 +343,7 @@ class StoreAdmin(MerchantScopedAdmin):
     def change_url(self, store) -> str:
         return reverse("admin:stores_store_change", args=[store.pk])
 
+    @method_decorator(hides_secrets())
     def test_connection_view(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])

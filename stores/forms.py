@@ -16,14 +16,13 @@ from zoneinfo import available_timezones
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.debug import sensitive_variables
 
 from .connectors.base import SettingField
 from .connectors.registry import CONNECTOR_NAMES, connector_choices, get_connector_class
+from .logos import LogoError, logo_prepare
 from .models import Merchant, OrderStatus, Store
 from .services import STORE_OPTION_FIELDS, StoreInputError, store_create, store_update
-
-LOGO_MAX_BYTES = 1024 * 1024
-LOGO_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "WEBP": "WebP"}
 
 
 def setting_field_name(key: str) -> str:
@@ -32,6 +31,13 @@ def setting_field_name(key: str) -> str:
 
 def connection_field_names(connector: str) -> tuple[str, ...]:
     return tuple(setting_field_name(f.key) for f in get_connector_class(connector).settings_schema)
+
+
+def secret_field_names() -> tuple[str, ...]:
+    """The store page's fields that hold a secret, whatever the connector (the POST parameters
+    an error report must never show)."""
+    return tuple(sorted({setting_field_name(key) for name in CONNECTOR_NAMES
+                         for key in get_connector_class(name).secret_keys()}))
 
 
 # --- status mapping -----------------------------------------------------------------------
@@ -125,11 +131,15 @@ class TimeZoneInput(forms.TextInput):
 # --- the store page form ------------------------------------------------------------------
 
 
-def _connection_form_field(f: SettingField, *, stored_secret: bool) -> forms.Field:
+def _connection_form_field(f: SettingField, *, stored_secret: bool, moves_with: tuple[str, ...]) -> forms.Field:
     if f.secret:
         help_text = "Stored encrypted, never shown back."
         if stored_secret:
             help_text = "A value is stored (encrypted, never shown). Leave blank to keep it."
+            if moves_with:  # the store's address (a URL): a secret stays bound to it
+                help_text = ("A value is stored (encrypted, never shown). Leave blank to keep it — unless the "
+                             f"{' or '.join(moves_with)} changes server (scheme, host or port): a stored secret is "
+                             "never sent to a new address, so enter it again.")
         return forms.CharField(
             label=f.label, required=False, strip=False, help_text=help_text,
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -139,6 +149,9 @@ def _connection_form_field(f: SettingField, *, stored_secret: bool) -> forms.Fie
                                  choices=[("", "---------")] + list(zip(f.choices, f.choice_labels or f.choices)))
     return forms.CharField(label=f.label, required=f.required, help_text=f.help_text,
                            widget=forms.TextInput(attrs={"size": 60}))
+
+
+LOGO_CONTENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
 class StoreAdminForm(forms.ModelForm):
@@ -167,6 +180,11 @@ class StoreAdminForm(forms.ModelForm):
                 self.initial["connector"] = self.connector
                 field.disabled = True
                 field.help_text = "Chosen on the previous page."
+        if "brand_logo" in self.fields:  # a plain file: stores/logos.py reads it (not Django's ImageField)
+            logo = self.fields["brand_logo"]
+            logo.widget.attrs["accept"] = ",".join(LOGO_CONTENT_TYPES)
+            self.fields["brand_logo"] = forms.FileField(label=logo.label, required=False, widget=logo.widget,
+                                                        help_text=logo.help_text)
         if "timezone" in self.fields:
             self.fields["timezone"].widget = TimeZoneInput()
             self.fields["timezone"].label = "Time zone"
@@ -179,8 +197,9 @@ class StoreAdminForm(forms.ModelForm):
         cls = get_connector_class(self.connector)
         has_secrets = bool(self.instance.pk and self.instance.encrypted_secrets)
         current = dict(self.instance.settings) if self.instance.pk else {}
+        address_labels = tuple(f.label for f in cls.settings_schema if f.key in cls.address_keys)
         for f in cls.settings_schema:
-            field = _connection_form_field(f, stored_secret=has_secrets)
+            field = _connection_form_field(f, stored_secret=has_secrets, moves_with=address_labels)
             if not f.secret:
                 field.initial = current.get(f.key, "")
             self.fields[setting_field_name(f.key)] = field
@@ -234,21 +253,16 @@ class StoreAdminForm(forms.ModelForm):
         logo = self.cleaned_data.get("brand_logo")
         if not isinstance(logo, UploadedFile):
             return logo  # unchanged, cleared or empty
-        if logo.size > LOGO_MAX_BYTES:
-            raise forms.ValidationError(
-                f"The logo is {logo.size / 1024 / 1024:.1f} MB; the limit is 1 MB.", code="logo_too_big"
-            )
-        image = getattr(logo, "image", None)  # set by Django's ImageField after Pillow opened it
-        image_format = getattr(image, "format", None)
-        if image_format not in LOGO_FORMATS:
-            raise forms.ValidationError(
-                f"The logo must be a PNG, JPEG, GIF or WebP image (this one is {image_format or 'not an image'}).",
-                code="logo_type",
-            )
-        logo.seek(0)
-        return logo
+        try:  # checked and re-encoded once: the services keep a prepared logo as it is
+            return logo_prepare(logo)
+        except LogoError as exc:
+            raise forms.ValidationError(as_sentence(str(exc)), code="logo") from None
 
     # -- the whole form --
+    @sensitive_variables()  # the typed secrets: never in an error report (nor what this calls)
+    def full_clean(self):
+        return super().full_clean()
+
     def clean(self):
         cleaned = super().clean()
         if not self.connector:
@@ -275,7 +289,7 @@ class StoreAdminForm(forms.ModelForm):
             self.save_store(dry_run=True)
         except StoreInputError as exc:
             for field, message in exc.errors:
-                self._add_service_error(field, _sentence(message))
+                self._add_service_error(field, as_sentence(message))
         return cleaned
 
     def _add_service_error(self, field: str | None, message: str) -> None:
@@ -293,6 +307,7 @@ class StoreAdminForm(forms.ModelForm):
     def validate_unique(self):
         """The store's constraints (one name per merchant) are the services' to check."""
 
+    @sensitive_variables()
     def save_store(self, *, dry_run: bool = False) -> Store:
         """Create or change the store through the services, from what clean() parsed."""
         if self.instance.pk:
@@ -300,8 +315,8 @@ class StoreAdminForm(forms.ModelForm):
         return store_create(connector=self.connector, dry_run=dry_run, **self.store_input)
 
 
-def _sentence(message: str) -> str:
-    """A service's one-line message as a sentence for a form."""
-    message = message.strip()
+def as_sentence(message) -> str:
+    """A service's one-line message (or error) as a sentence for a form or a page's message."""
+    message = str(message).strip()
     message = message[:1].upper() + message[1:]
     return message if message.endswith(".") else message + "."

@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
 from .connectors.registry import CONNECTOR_NAMES, get_connector_class
@@ -145,9 +146,11 @@ class Store(models.Model):
     def get_secrets(self) -> dict:
         return crypto.decrypt_json(self.encrypted_secrets)
 
+    @sensitive_variables()  # an error report never shows a store's secrets
     def set_secrets(self, secrets: dict) -> None:
         self.encrypted_secrets = crypto.encrypt_json({k: v for k, v in secrets.items() if v})
 
+    @sensitive_variables()
     def build_connector(self):
         return self.connector_class(settings=dict(self.settings), secrets=self.get_secrets(), timezone=self.tz)
 

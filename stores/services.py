@@ -7,16 +7,22 @@ from contextlib import contextmanager
 from django.conf import settings as django_settings
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ImproperlyConfigured, ValidationError
+from django.core.files.base import File
 from django.db import models, transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone as django_timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
 from .connectors.base import ConfigurationError, ConnectorError
 from .connectors.registry import UnknownConnector, get_connector_class
+from .logos import LogoError, PreparedLogo, logo_prepare
 from .models import Merchant, OrderStatus, StatusMapping, Store, validate_timezone
 
 DEFAULT_MERCHANT_NAME = "Default merchant"
 EMPTY_MAPPING_MESSAGE = "map at least one store status: with no mapping, no order is imported"
+ADDRESS_CHANGED_MESSAGE = ("the store's address changed: enter its {secret} again "
+                           "(stored secrets are never sent to a new address)")
 
 
 class StoreInputError(ValueError):
@@ -117,6 +123,12 @@ def _connector_class(connector: str):
         raise StoreInputError(str(exc), field="connector") from None
 
 
+# Every function below that holds a store's secrets (typed or decrypted) in a local variable is
+# marked with sensitive_variables(): an error page or report never shows its variables, nor
+# those of what it calls (the store page also makes Django's filter apply with DEBUG on).
+
+
+@sensitive_variables()
 def clean_connection_settings(connector: str, values: dict[str, str]) -> tuple[dict, dict]:
     """Validate settings for a connector; return (public settings, secrets)."""
     cls = _connector_class(connector)
@@ -129,6 +141,7 @@ def clean_connection_settings(connector: str, values: dict[str, str]) -> tuple[d
     return public, secrets
 
 
+@sensitive_variables()
 def _stored_secrets(store: Store) -> dict:
     try:
         return store.get_secrets()
@@ -138,6 +151,7 @@ def _stored_secrets(store: Store) -> dict:
         raise StoreInputError(str(exc)) from None
 
 
+@sensitive_variables()
 def _with_stored_secrets(store: Store, settings: dict[str, str]) -> dict[str, str]:
     """`settings` with each secret left blank replaced by the stored one (secrets are
     write-only: a blank field keeps what is stored)."""
@@ -149,6 +163,22 @@ def _with_stored_secrets(store: Store, settings: dict[str, str]) -> dict[str, st
     return values
 
 
+@sensitive_variables()
+def _secrets_for_address(store: Store, given: dict[str, str], public: dict, secrets: dict) -> dict:
+    """The secrets of checked settings (`public`, `secrets`), bound to where they go: when the
+    store's address moves to another scheme, host or port (its connector's `address()`), only
+    the secrets `given` in this change are kept — a stored secret is never sent to an address
+    it was not entered for — and a required one left blank is refused, naming its field."""
+    cls = store.connector_class
+    if cls.address(public) == cls.address(store.settings):
+        return secrets
+    kept = {key: value for key, value in secrets.items() if given.get(key)}
+    for f in cls.settings_schema:
+        if f.secret and f.required and f.key not in kept:
+            raise StoreInputError(ADDRESS_CHANGED_MESSAGE.format(secret=f.label.lower()), field=f"settings.{f.key}")
+    return kept
+
+
 def _check_timezone(timezone: str) -> None:
     try:
         validate_timezone(timezone)
@@ -156,13 +186,26 @@ def _check_timezone(timezone: str) -> None:
         raise StoreInputError(exc.messages[0], field="timezone") from None
 
 
-def _apply_options(store: Store, options: dict) -> None:
+def _apply_options(store: Store, options: dict, problems: _Problems) -> None:
     unknown = sorted(set(options) - set(STORE_OPTION_FIELDS))
     if unknown:
         raise TypeError(f"not a store option: {', '.join(unknown)}")
     for name, value in options.items():
+        field = Store._meta.get_field(name)
+        if name == "brand_logo" and isinstance(value, File) and not isinstance(value, FieldFile):
+            with problems.check():  # a new logo: kept only once checked and re-encoded
+                field.save_form_data(store, _logo(value))
+            continue
         # the model field's own form-data rule: a cleared file becomes "", an unchanged one stays
-        Store._meta.get_field(name).save_form_data(store, value)
+        field.save_form_data(store, value)
+
+
+def _logo(upload: File) -> PreparedLogo:
+    """A new logo checked, re-encoded and named by its format (stores/logos.py, the one rule)."""
+    try:
+        return logo_prepare(upload)
+    except LogoError as exc:
+        raise StoreInputError(str(exc), field="brand_logo") from None
 
 
 def _check_store(store: Store, problems: _Problems, *, merchant_name: str = "") -> None:
@@ -186,6 +229,7 @@ def _check_store(store: Store, problems: _Problems, *, merchant_name: str = "") 
                                   field="name")
 
 
+@sensitive_variables()
 def _set_secrets(store: Store, secrets: dict) -> None:
     try:
         store.set_secrets(secrets)
@@ -220,6 +264,7 @@ def _save(store: Store, *, mapping: dict[str, str] | None) -> Store:
     return store
 
 
+@sensitive_variables()
 def store_create(
     *,
     connector: str,
@@ -257,7 +302,7 @@ def store_create(
             except ValidationError as exc:
                 raise _invalid(exc, Merchant, "merchant ") from None
     store = Store(merchant=merchant, connector=connector, name=name, timezone=timezone, settings=public)
-    _apply_options(store, options)
+    _apply_options(store, options, problems)
     _check_store(store, problems, merchant_name=merchant_name or "")
     with problems.check():
         _set_secrets(store, secrets)
@@ -270,6 +315,7 @@ def store_create(
         return _save(store, mapping=mapping)
 
 
+@sensitive_variables()
 def store_update(
     *,
     store: Store,
@@ -282,7 +328,9 @@ def store_update(
     **options,
 ) -> Store:
     """Change a store: what is given changes, the rest stays. `settings` is the whole
-    connection (a secret left blank keeps the stored one); `status_mapping` replaces the
+    connection (a secret left blank keeps the stored one, unless the store's address changes:
+    then the stored secrets are dropped and a required one must be given again, so a secret
+    is never sent to an address it was not entered for); `status_mapping` replaces the
     mapping (it cannot be empty). Checked like store_create, all or nothing. With dry_run the
     checked, unsaved store is returned and nothing is written."""
     store = Store.objects.select_related("merchant").get(pk=store.pk)
@@ -295,8 +343,9 @@ def store_update(
             _check_name(name)
     if settings is not None:
         with problems.check():
-            store.settings, secrets = clean_connection_settings(store.connector,
-                                                                _with_stored_secrets(store, settings))
+            public, secrets = clean_connection_settings(store.connector, _with_stored_secrets(store, settings))
+            secrets = _secrets_for_address(store, settings, public, secrets)
+            store.settings = public
             _set_secrets(store, secrets)
     if timezone is not None:
         store.timezone = timezone
@@ -306,7 +355,7 @@ def store_update(
     if status_mapping is not None:
         with problems.check():
             mapping = _check_mapping(status_mapping, required=store.connector_class.imports_orders)
-    _apply_options(store, options)
+    _apply_options(store, options, problems)
     _check_store(store, problems)
     problems.raise_any()
     if dry_run:
@@ -354,6 +403,7 @@ def secrets_rotate() -> int:
     return count
 
 
+@sensitive_variables()
 def store_test_connection(*, store: Store) -> tuple[bool, str]:
     """Ask the store's connector to check the connection; record and return (ok, message)."""
     try:

@@ -274,6 +274,118 @@ def test_logo_upload_is_saved_and_used_on_the_packing_slip(admin_client_su, medi
     assert store.brand_logo.url in html and "Acme Goods Ltd" in html and "1 Return Road" in html and "SO-77" in html
 
 
+def logo_page(store, name, content):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = store_form(store.merchant, name="Shop", conn_url="http://127.0.0.1:9/x", conn_username="u", **LISTS)
+    data["brand_logo"] = SimpleUploadedFile(name, content)
+    return data
+
+
+def huge_png(side=12000) -> bytes:
+    """A real side×side PNG, a few kilobytes: one colour compresses well."""
+    buffer = io.BytesIO()
+    Image.new("1", (side, side), 1).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def png_claiming(width, height) -> bytes:
+    """A small PNG whose header claims width×height pixels (a decompression bomb's header)."""
+    import struct
+    import zlib
+
+    data = bytearray(png_bytes())
+    header = b"IHDR" + struct.pack(">II", width, height) + bytes(data[24:29])
+    data[12:29] = header
+    data[29:33] = struct.pack(">I", zlib.crc32(header))
+    return bytes(data)
+
+
+def test_a_logo_of_144_megapixels_is_refused_before_it_is_decoded(admin_client_su, media):
+    store = StoreFactory(name="Shop")
+    content = huge_png()
+    assert len(content) < 100_000
+    response = admin_client_su.post(change_url(store), logo_page(store, "logo.png", content))
+    assert response.status_code == 200
+    assert "The logo is 12000×12000 pixels; the limit is 2000×2000." in response.content.decode()
+    store.refresh_from_db()
+    assert not store.brand_logo and not (media.exists() and any(media.rglob("*.*")))
+
+
+@pytest.mark.parametrize("width, height, words", [
+    (100_000, 100_000, "The logo has far too many pixels; the limit is 2000×2000."),  # Pillow's own bomb limit
+    (2001, 10, "The logo is 2001×10 pixels; the limit is 2000×2000."),
+])
+def test_a_logo_header_claiming_too_many_pixels_is_refused(admin_client_su, media, width, height, words):
+    store = StoreFactory(name="Shop")
+    response = admin_client_su.post(change_url(store), logo_page(store, "logo.png", png_claiming(width, height)))
+    assert response.status_code == 200 and words in response.content.decode()
+    store.refresh_from_db()
+    assert not store.brand_logo
+
+
+def test_a_logo_is_named_by_its_format_whatever_its_name(admin_client_su, media):
+    store = StoreFactory(name="Shop")
+    response = admin_client_su.post(change_url(store), logo_page(store, "logo.pdf", png_bytes(size=(64, 32))))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    store.refresh_from_db()
+    assert store.brand_logo.name.startswith("logos/logo") and store.brand_logo.name.endswith(".png")
+    with Image.open(store.brand_logo.path) as stored:
+        assert (stored.format, stored.size) == ("PNG", (64, 32))
+
+
+def test_a_logo_is_re_encoded(admin_client_su, media):
+    # Given a JPEG carrying metadata (EXIF) and bytes after its end
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010E] = "private description"  # ImageDescription
+    Image.new("RGB", (120, 80), (10, 120, 200)).save(buffer, "JPEG", quality=95, exif=exif.tobytes())
+    uploaded = buffer.getvalue() + b"<script>trailing bytes</script>"
+    store = StoreFactory(name="Shop")
+    # When it is uploaded as the logo
+    response = admin_client_su.post(change_url(store), logo_page(store, "photo.jpeg", uploaded))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    # Then the stored file is Pillow's new JPEG of the same picture: no metadata, nothing after it
+    store.refresh_from_db()
+    assert store.brand_logo.name.endswith(".jpg")
+    stored = store.brand_logo.read()
+    assert stored != uploaded and b"trailing bytes" not in stored and b"private description" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert (image.format, image.size) == ("JPEG", (120, 80)) and not image.getexif()
+
+
+@pytest.mark.parametrize("fmt, extension", [("GIF", ".gif"), ("WEBP", ".webp"), ("PNG", ".png")])
+def test_every_logo_format_is_kept_in_its_own(fmt, extension, media):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from stores.services import store_update
+
+    store = StoreFactory(name="Shop")
+    store_update(store=store, brand_logo=SimpleUploadedFile("upload.bin", png_bytes(fmt=fmt)))
+    store.refresh_from_db()
+    assert store.brand_logo.name.endswith(extension)
+    with Image.open(store.brand_logo.path) as image:
+        assert image.format == fmt and image.size == (40, 20)
+
+
+def test_the_services_refuse_a_bad_logo_naming_the_field(media, monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import ImageFile
+
+    from stores.services import StoreInputError, store_update
+
+    def decoded(image):
+        raise AssertionError("the logo was decoded before its size was checked")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decoded)
+    store = StoreFactory(name="Shop")
+    with pytest.raises(StoreInputError) as err:
+        store_update(store=store, brand_logo=SimpleUploadedFile("logo.png", huge_png()))
+    assert err.value.field == "brand_logo" and str(err.value) == "the logo is 12000×12000 pixels; the limit is 2000×2000"
+    store.refresh_from_db()
+    assert not store.brand_logo
+
+
 # --- buttons: test connection, refresh now -------------------------------------------------------
 
 

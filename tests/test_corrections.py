@@ -30,7 +30,7 @@ from stores.connectors.customstore.connector import QBC_ADVICE
 from stores.connectors.registry import CONNECTOR_NAMES, get_connector_class
 from stores.sandbox.customstore import store_settings
 from tests.factories import UserFactory
-from tests.utils import import_acumatica, import_orders, order_lines, shipnotify_requests
+from tests.utils import SHIP_DAY, import_acumatica, import_orders, order_lines, shipnotify_requests
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries", "eager_celery"),
               pytest.mark.retries(attempts=2, notify_attempts=3)]
@@ -113,16 +113,16 @@ def test_a_notified_custom_store_is_sent_exactly_one_new_shipnotify_with_the_new
 def test_every_detail_is_corrected_and_kept_in_the_history(shop, committed, clerk):
     sandbox, store, order = shop
     shipment = committed(shipment_create, order=order, carrier="UPS", service="Ground", tracking_number="1ZOLD",
-                         ship_date=dt.date(2024, 5, 30))
+                         ship_date=SHIP_DAY - dt.timedelta(days=1))
     committed(shipment_update, shipment=shipment, carrier="FedEx", service="", tracking_number="7489",
-              ship_date="2024-05-31", user=clerk)
+              ship_date=SHIP_DAY.isoformat(), user=clerk)
     assert history(shipment) == [
         ("carrier", "UPS", "FedEx", "queued"), ("service", "Ground", "", "queued"),
-        ("tracking_number", "1ZOLD", "7489", "queued"), ("ship_date", "2024-05-30", "2024-05-31", "queued")]
+        ("tracking_number", "1ZOLD", "7489", "queued"), ("ship_date", str(SHIP_DAY - dt.timedelta(days=1)), str(SHIP_DAY), "queued")]
     [_, notice] = sandbox.state.notices
     assert (notice.params["carrier"], notice.params["service"], notice.params["tracking_number"]) == (
         "FedEx", "", "7489")
-    assert notice.fields["ShipDate"] == "05/31/2024"
+    assert notice.fields["ShipDate"] == f"{SHIP_DAY:%m/%d/%Y}"
 
 
 def test_unchanged_values_change_nothing(shop, committed):
@@ -194,6 +194,35 @@ def test_void_shipments_cannot_be_corrected(shop, committed):
         shipment_update(shipment=shipment, tracking_number="1ZNEW")
     shipment.refresh_from_db()
     assert shipment.tracking_number == "1ZOLD" and history(shipment) == []
+
+
+def test_a_shipment_older_than_the_bounds_keeps_its_date_and_takes_no_date_out_of_them(shop, committed,
+                                                                                       admin_client_su):
+    # Given a shipment made two years ago (before the bounds)
+    sandbox, store, order = shop
+    shipment = committed(shipment_create, order=order, carrier="UPS", tracking_number="1ZOLD", notify_store=False)
+    old_day = timezone.localdate() - dt.timedelta(days=730)
+    Shipment.objects.filter(pk=shipment.pk).update(ship_date=old_day)
+    shipment.refresh_from_db()
+    # When its tracking number is corrected, its own date given back as it is (as the Correct page does)
+    result = committed(shipment_update, shipment=shipment, tracking_number="1ZNEW", ship_date=old_day.isoformat())
+    # Then the correction is saved with the date kept
+    shipment.refresh_from_db()
+    assert result.saved and (shipment.tracking_number, shipment.ship_date) == ("1ZNEW", old_day)
+    # but another date out of the bounds is refused, here and on the Correct page (on its field)
+    with pytest.raises(ShippingError, match=r"is more than a year ago: choose a date from"):
+        committed(shipment_update, shipment=shipment, ship_date=old_day + dt.timedelta(days=1))
+    far = timezone.localdate() + dt.timedelta(days=120)
+    response = admin_client_su.post(reverse("admin:orders_shipment_correct", args=[shipment.pk]), {
+        "carrier": "UPS", "tracking_number": "1ZNEW", "ship_date": far.isoformat()})
+    html = response.content.decode()
+    message = f"The ship date {far} is more than 90 days ahead: choose a date from"
+    assert response.status_code == 200 and message in html and html.index(message) < html.index('name="ship_date"')
+    shipment.refresh_from_db()
+    assert shipment.ship_date == old_day and [c.field for c in ShipmentChange.objects.all()] == ["tracking_number"]
+    # and update_shipment says so in one line
+    with pytest.raises(CommandError, match=r"^the ship date .* is more than 90 days ahead"):
+        update_shipment(shipment.pk, "--ship-date", far.isoformat())
 
 
 @pytest.mark.parametrize("values, message", [
@@ -295,10 +324,10 @@ def test_update_shipment_prints_the_shipment_with_its_notification_state(shop, c
     sandbox, store, order = shop
     shipment = committed(shipment_create, order=order, carrier="UPS", tracking_number="1ZOLD")
     with django_capture_on_commit_callbacks() as queued:
-        result, warnings = update_shipment(shipment.pk, "--tracking", "1ZNEW", "--ship-date", "2024-05-31")
+        result, warnings = update_shipment(shipment.pk, "--tracking", "1ZNEW", "--ship-date", SHIP_DAY.isoformat())
     assert warnings == "" and len(queued) == 1
     assert result["shipment"]["id"] == shipment.pk and result["shipment"]["tracking_number"] == "1ZNEW"
-    assert result["shipment"]["ship_date"] == "2024-05-31"
+    assert result["shipment"]["ship_date"] == SHIP_DAY.isoformat()
     assert result["shipment"]["notification"] == {"status": "pending", "error": None}
     assert result["changes"][0] == {"field": "tracking_number", "old": "1ZOLD", "new": "1ZNEW"}
     assert result["store_correction"] == "queued" and result["package"] == []

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -415,6 +416,23 @@ def test_merchant_admin_cannot_make_a_superuser_or_grant_other_groups(merchant_a
     assert not new.is_superuser and new.merchant == a[Merchant]
     html = merchant_admin_a.get(url(User, "add")).content.decode()
     assert "platform operators" not in html and "shipping clerk" in html
+
+
+def test_the_users_group_filter_offers_a_merchant_admin_the_merchant_groups_only(merchant_admin_a, worlds,
+                                                                                  superuser):
+    # Given a platform group besides the ShipBridge merchant groups
+    platform = Group.objects.create(name="Platform ops")
+    # When a merchant admin opens the Users list
+    html = merchant_admin_a.get(url(User, "changelist")).content.decode()
+    # Then its groups filter offers the merchant groups, and no other group's name
+    assert "By groups" in html and "?groups__id__exact=" in html
+    assert "merchant admin" in html and "shipping clerk" in html
+    assert "Platform ops" not in html and f"?groups__id__exact={platform.pk}" not in html
+    # while a platform superuser's filter offers every group
+    root = Client()
+    root.force_login(superuser)
+    html = root.get(url(User, "changelist")).content.decode()
+    assert "Platform ops" in html and "merchant admin" in html
 
 
 def test_merchant_admin_manages_own_stores_only(merchant_admin_a, worlds):

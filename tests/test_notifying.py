@@ -18,7 +18,7 @@ from orders.shipping import orders_combine, shipment_create, shipment_void
 from stores.connectors.customstore.connector import QBC_ADVICE
 from stores.models import OrderStatus
 from stores.sandbox.customstore import QBC_FULFILLED_ERROR
-from tests.utils import import_acumatica, import_orders, shipnotify_requests
+from tests.utils import SHIP_DAY, import_acumatica, import_orders, shipnotify_requests
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries"),
               pytest.mark.retries(attempts=2, notify_attempts=3)]
@@ -53,7 +53,7 @@ def test_one_shipnotify_per_shipment_with_the_exported_line_item_ids(shop, ship)
     sandbox, store, order = shop
     # When the order is shipped whole
     shipment = ship(order=order, carrier="UPS", service="Ground", tracking_number="1Z999AA10123456784",
-                    ship_date=dt.date(2024, 5, 31), cost="7.25")
+                    ship_date=SHIP_DAY, cost="7.25")
     # Then the store received one notice with this shipment's details and the exported line ids
     [notice] = sandbox.state.notices
     assert notice.accepted
@@ -61,7 +61,7 @@ def test_one_shipnotify_per_shipment_with_the_exported_line_item_ids(shop, ship)
     assert (notice.params["carrier"], notice.params["service"], notice.params["tracking_number"]) == (
         "UPS", "Ground", "1Z999AA10123456784")
     assert notice.fields["OrderID"] == order.external_id
-    assert notice.fields["ShipDate"] == "05/31/2024" and notice.fields["ShippingCost"] == "7.25"
+    assert notice.fields["ShipDate"] == f"{SHIP_DAY:%m/%d/%Y}" and notice.fields["ShippingCost"] == "7.25"
     assert notice.recipient["Name"] == order.ship_to_name and notice.recipient["City"] == order.ship_to_city
     assert sorted((i["LineItemID"], i["Quantity"]) for i in notice.items) == [("L0-1", "2"), ("L0-2", "1")]
     # and the notification is sent after one attempt, recorded with the store's answer

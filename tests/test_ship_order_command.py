@@ -1,7 +1,6 @@
 """`manage.py ship_order` (the README's contract) against the sandbox Custom Store:
 the last line is JSON {"shipment": id, "notification": {"status", "error"}}; errors exit
 non-zero with one line and save nothing."""
-import datetime as dt
 import io
 import json
 import os
@@ -16,6 +15,7 @@ from orders.models import Order, Shipment, StoreNotification
 from stores.connectors.customstore.connector import QBC_ADVICE
 from stores.models import OrderStatus
 from stores.sandbox.customstore import QBC_FULFILLED_ERROR
+from tests.utils import SHIP_DAY
 
 # The shop: a sandbox QuickBooks Commerce store, one order awaiting shipment imported.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_retries"), pytest.mark.retries(notify_attempts=3),
@@ -31,11 +31,11 @@ def ship_order(*args):
 def test_wait_delivers_the_notification_here_and_prints_json(shop):
     sandbox, store, order = shop
     result = ship_order(store.pk, order.order_number, "--carrier", "UPS", "--service", "Ground",
-                        "--tracking", "1Z999", "--ship-date", "2024-05-31", "--wait")
+                        "--tracking", "1Z999", "--ship-date", SHIP_DAY.isoformat(), "--wait")
     shipment = Shipment.objects.get()
     assert result == {"shipment": shipment.pk, "notification": {"status": "sent", "error": None}}
     assert (shipment.carrier, shipment.service, shipment.tracking_number, shipment.ship_date) == (
-        "UPS", "Ground", "1Z999", dt.date(2024, 5, 31))
+        "UPS", "Ground", "1Z999", SHIP_DAY)
     [notice] = sandbox.state.notices
     assert sorted(i["LineItemID"] for i in notice.items) == ["L0-1", "L0-2"]
     order.refresh_from_db()

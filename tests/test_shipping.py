@@ -13,10 +13,11 @@ from django.urls import reverse
 from orders.models import NotificationStatus, Order, Shipment, ShipmentItem, StoreNotification
 from orders.selectors import order_as_dict, order_list
 from orders.selectors import order_shipping_lines
-from orders.shipping import (ShippingError, StoreForbids, order_split, orders_combine,
+from orders.shipping import (ShipDateError, ShippingError, StoreForbids, order_split, orders_combine,
                              shipment_create, shipment_void)
 from stores.models import OrderStatus
 from tests.factories import OrderFactory, OrderItemFactory, StoreFactory
+from tests.utils import SHIP_DAY
 
 pytestmark = pytest.mark.django_db
 
@@ -50,11 +51,11 @@ def test_whole_order_shipment_ships_every_line_and_queues_one_notification(djang
     # When it is shipped whole
     with django_capture_on_commit_callbacks() as callbacks:
         shipment = shipment_create(order=order, carrier="UPS", service="Ground", tracking_number="1Z999",
-                                   ship_date=dt.date(2024, 5, 31), cost="7.5")
+                                   ship_date=SHIP_DAY, cost="7.5")
     # Then the shipment carries every product line (not the discount), the order is shipped,
     # one pending notification exists and its delivery is queued for after the commit
     assert shipped_lines(shipment) == sorted([(first.line_item_id, 2), (second.line_item_id, 1)])
-    assert shipment.cost == Decimal("7.50") and shipment.ship_date == dt.date(2024, 5, 31)
+    assert shipment.cost == Decimal("7.50") and shipment.ship_date == SHIP_DAY
     order.refresh_from_db()
     assert order.status == OrderStatus.SHIPPED
     assert StoreNotification.objects.get(shipment=shipment).status == NotificationStatus.PENDING
@@ -169,6 +170,73 @@ def test_notify_defaults_come_from_the_store_and_do_not_notify_writes_no_notific
     assert shipment.notify_store is False and callbacks == []
     assert StoreNotification.objects.count() == 0
     assert order_as_dict(order_list().get(pk=order.pk))["shipments"][0]["notification"]["status"] == "not_requested"
+
+
+def store_today(store):
+    from django.utils import timezone
+
+    return timezone.now().astimezone(store.tz).date()
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])  # UTC+14 and UTC-11
+def test_ship_dates_are_bounded_around_today_in_the_store_zone(zone):
+    store = StoreFactory(timezone=zone)
+    today = store_today(store)
+    earliest, latest = today - dt.timedelta(days=365), today + dt.timedelta(days=90)
+    for day in (earliest, latest, today):
+        assert shipment_create(order=make_order(store=store), carrier="UPS", ship_date=day).ship_date == day
+    for day, words in [
+        (earliest - dt.timedelta(days=1), f"the ship date {earliest - dt.timedelta(days=1)} is more than a year ago"),
+        (latest + dt.timedelta(days=1), f"the ship date {latest + dt.timedelta(days=1)} is more than 90 days ahead"),
+        (dt.date(1926, 5, 31), "the ship date 1926-05-31 is more than a year ago"),
+        ("2062-05-31", "the ship date 2062-05-31 is more than 90 days ahead"),
+    ]:
+        order = make_order(store=store)
+        with pytest.raises(ShipDateError) as err:
+            shipment_create(order=order, carrier="UPS", ship_date=day)
+        assert str(err.value) == f"{words}: choose a date from {earliest} to {latest}"
+        assert not order.shipments.exists()
+
+
+def test_a_combined_or_split_shipment_is_bounded_too():
+    store = StoreFactory()
+    far = store_today(store) + dt.timedelta(days=91)
+    first, second = make_order(store=store), make_order(store=store)
+    with pytest.raises(ShipDateError, match="more than 90 days ahead"):
+        orders_combine(orders=[first, second], carrier="UPS", ship_date=far)
+    item = items_of(first)[0]
+    with pytest.raises(ShipDateError, match="more than 90 days ahead"):
+        order_split(order=first, parts=[[(item, 1)], [(item, 1)]], carrier="UPS", ship_date=far)
+    assert Shipment.objects.count() == 0
+
+
+def test_the_ship_form_shows_a_ship_date_out_of_bounds_on_its_field(admin_client_su):
+    order = make_order()
+    first, second = items_of(order)
+    far = store_today(order.store) + dt.timedelta(days=400)
+    response = admin_client_su.post(reverse("admin:orders_order_ship", args=[order.pk]), {
+        "carrier": "UPS", "ship_date": far.isoformat(), "notify_store": "on",
+        f"qty_{first.pk}": "2", f"qty_{second.pk}": "1",
+    })
+    html = response.content.decode()
+    assert response.status_code == 200
+    message = f"The ship date {far} is more than 90 days ahead: choose a date from"
+    assert message in html and html.index(message) < html.index('name="ship_date"')
+    assert "At most a year ago or 90 days ahead." in html
+    assert Shipment.objects.count() == 0
+
+
+def test_ship_order_refuses_a_ship_date_out_of_bounds_in_one_line():
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    order = make_order()
+    with pytest.raises(CommandError, match=r"^the ship date 2020-01-31 is more than a year ago: choose a date from "):
+        call_command("ship_order", str(order.store_id), order.order_number, "--carrier", "UPS",
+                     "--ship-date", "2020-01-31", "--no-notify", stdout=io.StringIO())
+    assert Shipment.objects.count() == 0
 
 
 def test_ship_date_defaults_to_today_in_the_store_zone():
@@ -430,7 +498,7 @@ def test_admin_ship_form_makes_a_partial_shipment(admin_client_su, django_captur
     assert form.status_code == 200 and f'name="qty_{first.pk}"' in form.content.decode()
     with django_capture_on_commit_callbacks() as queued:
         response = admin_client_su.post(url, {
-            "carrier": "USPS", "service": "Priority", "tracking_number": "9400", "ship_date": "2024-05-31",
+            "carrier": "USPS", "service": "Priority", "tracking_number": "9400", "ship_date": SHIP_DAY.isoformat(),
             "cost": "4.20", "notify_store": "on", f"qty_{first.pk}": "1", f"qty_{second.pk}": "0",
         }, follow=True)
     shipment = Shipment.objects.get()

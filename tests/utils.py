@@ -9,6 +9,9 @@ from stores.connectors.base import Address
 from stores.sandbox.acumatica import SANDBOX_BRANCH, SANDBOX_PASSWORD, SANDBOX_TENANT, SANDBOX_USERNAME
 from stores.sandbox.customstore import SandboxLine, store_settings
 
+# A ship date within the bounds the shipping services keep (a year back, 90 days ahead).
+SHIP_DAY = dt.date.today() - dt.timedelta(days=10)
+
 # --- waiting ------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,8 @@ A store type with nothing behind it (manual orders) is its connector.py alone.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -232,24 +234,75 @@ class SettingField:
 
 
 def clean_http_url(url: str, key: str, *, example: str = "", allow_query: bool = True) -> str:
-    """A store address given in settings: http(s), a host, a valid port, no spaces (and no
-    query string where the connector builds its own). Raise ConfigurationError naming `key`."""
+    """A store address given in settings: http(s), a valid host, a valid port, no spaces or
+    control characters (and no query string where the connector builds its own). Raise
+    ConfigurationError naming `key` — never anything else, whatever the text."""
     shown = url if len(url) <= 60 else url[:59] + "…"
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        hint = f", e.g. {example}" if example else ""
-        raise ConfigurationError(
-            f"setting {key!r} must be an http:// or https:// address with a host{hint} (got {shown!r})", field=key
-        )
-    if any(ch.isspace() for ch in url):
-        raise ConfigurationError(f"setting {key!r} must not contain spaces", field=key)
-    try:
-        parts.port
+    not_http = ConfigurationError(f"setting {key!r} must be an http:// or https:// address with a host"
+                                  f"{f', e.g. {example}' if example else ''} (got {shown!r})", field=key)
+    scheme = _SCHEME.match(url)
+    if scheme is None or scheme.group(1).lower() not in ("http", "https"):
+        raise not_http
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise ConfigurationError(f"setting {key!r} must not contain spaces or control characters", field=key)
+    try:  # an unclosed "[" or a bracketed non-address is a ValueError of urlsplit / hostname
+        parts = urlsplit(url)
+        host = parts.hostname
     except ValueError:
-        raise ConfigurationError(f"setting {key!r} has an invalid port (got {shown!r})", field=key) from None
+        raise ConfigurationError(f"setting {key!r} has an invalid host (got {shown!r})", field=key) from None
+    if not host:
+        raise not_http
+    if not _valid_host(host):
+        raise ConfigurationError(f"setting {key!r} has an invalid host (got {shown!r})", field=key)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or parts.netloc.endswith(":"):  # out of range, not digits, 0, or ":" with nothing after
+        raise ConfigurationError(f"setting {key!r} has an invalid port (got {shown!r})", field=key)
     if not allow_query and (parts.query or parts.fragment):
         raise ConfigurationError(f"setting {key!r} must not carry a query or fragment (got {shown!r})", field=key)
     return url
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address, or a DNS name (letters, digits, "-" and "_" in labels of 1 to 63
+    characters; international names in their IDNA form)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.split(".")
+    return len(ascii_host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_origin(url: str) -> tuple[str, str, int] | None:
+    """Where an address sends requests: (scheme, host, port), normalised (lower case, the
+    scheme's default port filled in, no trailing dot); None when it names no host."""
+    try:
+        parts = urlsplit((url or "").strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not host:
+        return None
+    host = host.rstrip(".").lower()
+    try:  # an international name and its IDNA form are the same host
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass
+    return scheme, host, port if port is not None else _DEFAULT_PORTS.get(scheme, 0)
 
 
 # --- the connector ------------------------------------------------------------------------
@@ -291,6 +344,10 @@ class Connector:
     # ShipBridge and `correction_refusal_reason` says why the store keeps what it was sent.
     accepts_corrections: ClassVar[bool] = True
     correction_refusal_reason: ClassVar[str] = ""
+    # The settings holding the store's address (URLs): the stored secrets are sent only there.
+    # When a change of settings moves one to another scheme, host or port (`address()`), the
+    # stored secrets are dropped and must be entered again.
+    address_keys: ClassVar[tuple[str, ...]] = ()
     # How the admin edits the status mapping: "lists" (five comma-separated lists of the
     # store's statuses, for stores with open-ended statuses) or "per_status" (one choice per
     # known store status, for a fixed set).
@@ -322,6 +379,13 @@ class Connector:
     @classmethod
     def secret_keys(cls) -> set[str]:
         return {f.key for f in cls.settings_schema if f.secret}
+
+    @classmethod
+    def address(cls, settings: dict[str, str]) -> tuple[tuple[str, str, int] | None, ...]:
+        """Where stores with these settings are reached: the origin (scheme, host, port) of
+        each of `address_keys`, normalised; two settings with the same address reach the same
+        server, so the same stored secrets may go there."""
+        return tuple(url_origin(settings.get(key) or "") for key in cls.address_keys)
 
     @classmethod
     def clean_settings(cls, values: dict[str, str]) -> dict[str, str]:

@@ -49,6 +49,7 @@ class AcumaticaConnector(Connector):
         SettingField("branch", "Company / branch ID"),
         SettingField("version", "Acumatica release", choices=RELEASES),
     )
+    address_keys = ("base_url",)
     known_statuses = (
         "Open", "On Hold", "Confirmed", "Completed", "Canceled", "Invoiced",
         "Partially Invoiced", "Receipted", "Auto-Generated",

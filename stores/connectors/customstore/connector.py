@@ -50,6 +50,7 @@ class CustomStoreConnector(Connector):
         SettingField("username", "Username"),
         SettingField("password", "Password", secret=True),
     )
+    address_keys = ("url",)
     default_status_mapping = PLATFORMS[DEFAULT_PLATFORM].status_mapping
     # Unit assumed for an item <Weight> that comes without <WeightUnits> (None: weight unknown).
     default_weight_units: ClassVar[str | None] = None
