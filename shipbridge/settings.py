@@ -209,6 +209,8 @@ SHIPBRIDGE_SITE_URL = env.str("SHIPBRIDGE_SITE_URL", default="")
 # addresses or CIDR networks listed here may be called although they are not public (a
 # self-hosted store on the private network: "erp.lan,10.20.0.0/16"; the loopback sandboxes of
 # the embedded run and the tests: "127.0.0.1"). Empty: no exception.
+# Secrets (store passwords) are hidden from every error report and debug page.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "stores.debug.SecretsFilter"
 SHIPBRIDGE_EGRESS_ALLOW = env.list("SHIPBRIDGE_EGRESS_ALLOW", default=[])
 SHIPBRIDGE_HTTP_TIMEOUT = env.float("SHIPBRIDGE_HTTP_TIMEOUT", default=30.0)
 SHIPBRIDGE_MAX_REPLY_BYTES = env.int("SHIPBRIDGE_MAX_REPLY_BYTES", default=25 * 1024 * 1024)

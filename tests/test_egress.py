@@ -175,9 +175,10 @@ def dns(monkeypatch):
 
 
 def point_at(store, url):
-    """The store's URL changed (through the service the store page uses), its password kept."""
-    key = "base_url" if store.connector == "acumatica" else "url"
-    return store_update(store=store, settings={**store.settings, key: url})
+    """The store's URL changed through the service the store page uses, its password entered
+    again (a stored secret is never sent to a new address)."""
+    (key,) = store.connector_class.address_keys
+    return store_update(store=store, settings={**store.settings, **store.get_secrets(), key: url})
 
 
 def custom_store(url, name="Internal"):
