@@ -211,7 +211,9 @@ SHIPBRIDGE_SITE_URL = env.str("SHIPBRIDGE_SITE_URL", default="")
 # the embedded run and the tests: "127.0.0.1"). Empty: no exception.
 # Secrets (store passwords) are hidden from every error report and debug page.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "stores.debug.SecretsFilter"
-SHIPBRIDGE_EGRESS_ALLOW = env.list("SHIPBRIDGE_EGRESS_ALLOW", default=[])
+# The embedded run's sandbox stores listen on 127.0.0.1: allowed there (and for its commands)
+# unless the variable says otherwise.
+SHIPBRIDGE_EGRESS_ALLOW = env.list("SHIPBRIDGE_EGRESS_ALLOW", default=["127.0.0.1"] if SHIPBRIDGE_EMBEDDED else [])
 SHIPBRIDGE_HTTP_TIMEOUT = env.float("SHIPBRIDGE_HTTP_TIMEOUT", default=30.0)
 SHIPBRIDGE_MAX_REPLY_BYTES = env.int("SHIPBRIDGE_MAX_REPLY_BYTES", default=25 * 1024 * 1024)
 SHIPBRIDGE_IMPORT_OVERLAP_MINUTES = env.int("SHIPBRIDGE_IMPORT_OVERLAP_MINUTES", default=15)
