@@ -308,7 +308,9 @@ def test_a_malformed_acumatica_address_is_a_form_error_too():
 
 
 def test_set_store_from_the_shell_prints_the_malformed_address_in_one_line(tmp_path):
-    env = {**__import__("os").environ, "SHIPBRIDGE_VAR_DIR": str(tmp_path)}
+    # its own throw-away SQLite database (the test run's PostgreSQL holds only the test database)
+    env = {**__import__("os").environ, "SHIPBRIDGE_VAR_DIR": str(tmp_path),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'shipbridge.sqlite3'}"}
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, capture_output=True)
     added = subprocess.run([*manage, "add_store", "--connector", "custom_store", "--name", "Shop", "--set",
