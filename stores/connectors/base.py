@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -265,14 +266,25 @@ def clean_http_url(url: str, key: str, *, example: str = "", allow_query: bool =
     return url
 
 
-def _valid_host(host: str) -> bool:
-    """An IP address, or a DNS name (letters, digits, "-" and "_" in labels of 1 to 63
-    characters; international names in their IDNA form)."""
+def ip_spelling(host: str) -> bool:
+    """Whether `host` is an IP address in some spelling (127.0.0.1, 2130706433, 0x7f.1, ::1)."""
     try:
         ipaddress.ip_address(host)
         return True
     except ValueError:
         pass
+    try:
+        socket.inet_aton(host)
+        return True
+    except OSError:
+        return False
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address (in any spelling), or a DNS name (letters, digits, "-" and "_" in labels
+    of 1 to 63 characters; international names in their IDNA form)."""
+    if ip_spelling(host):
+        return True
     try:
         ascii_host = host.rstrip(".").encode("idna").decode("ascii")
     except UnicodeError:

@@ -37,7 +37,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util.connection import allowed_gai_family
 
 from .base import (AuthError, ConfigurationError, ConnectorError, EgressRefused, ProtocolError, StoreRejected,
-                   TransientError)
+                   TransientError, ip_spelling)
 
 log = logging.getLogger("shipbridge.http")
 T = TypeVar("T")
@@ -226,26 +226,13 @@ def allow_list() -> EgressAllowList:
     return parse_allow_list(tuple(value))
 
 
-def _ip_spelling(host: str) -> bool:
-    """Whether `host` is an IP address in some spelling (127.0.0.1, 2130706433, 0x7f.1, ::1)."""
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    try:
-        socket.inet_aton(host)
-        return True
-    except OSError:
-        return False
-
 
 def _refusal(host: str, ip: IPAddress, kind: str) -> EgressRefused:
     shown = short(host, 80)
     address = f"::ffff:{ip.ipv4_mapped}" if ip.version == 6 and ip.ipv4_mapped else str(ip)
     if shown.lower() == address:
         subject = f"{address} is {kind}"
-    elif _ip_spelling(host):
+    elif ip_spelling(host):
         subject = f"{shown} is {address}, {kind}"
     else:
         subject = f"{shown} resolves to {address}, {kind}"
