@@ -397,11 +397,12 @@ _LINE_LIMITS = {f.name: f.max_length for f in OrderItem._meta.fields if f.max_le
 _EXTERNAL_ID_LIMIT = Order._meta.get_field("external_id").max_length
 
 
-def _too_long(record: OrderRecord, status: str) -> str:
-    """Why the record does not fit ShipBridge's columns ("" when it does)."""
+def _too_long(record: OrderRecord, values: tuple) -> str:
+    """Why the record (and its `values` in ORDER_FIELDS order) does not fit ShipBridge's
+    columns ("" when it does)."""
     if len(record.external_id) > _EXTERNAL_ID_LIMIT:
         return f"its id is longer than {_EXTERNAL_ID_LIMIT} characters"
-    for name, value in zip(ORDER_FIELDS, _order_values(record, status, "", None)):
+    for name, value in zip(ORDER_FIELDS, values):
         limit = _ORDER_LIMITS.get(name)
         if limit and isinstance(value, str) and len(value) > limit:
             return f"its {name.replace('_', ' ')} is longer than {limit} characters"
@@ -481,10 +482,6 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
             _skip(run, record, "no complete shipping address (missing: " + ", ".join(missing) + ")",
                   fixable=NO_ADDRESS)
             continue
-        too_long = _too_long(record, status)
-        if too_long:
-            _skip(run, record, f"unreadable order: {too_long}")
-            continue
         wanted[record.external_id] = (record, status)
 
     with transaction.atomic():
@@ -507,8 +504,13 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
             if current is not None and current.content_hash == content_hash:
                 run.unchanged += 1
                 continue
+            values = _order_values(record, status, content_hash, now)
+            too_long = _too_long(record, values)
+            if too_long:
+                _skip(run, record, f"unreadable order: {too_long}")
+                continue
             (changed_ids if current is not None else new_ids).add(external_id)
-            to_write.append((store.pk, external_id, now, *_order_values(record, status, content_hash, now)))
+            to_write.append((store.pk, external_id, now, *values))
 
         if to_write:
             upsert_rows(Order, ["store", "external_id", "imported_at", *ORDER_FIELDS], to_write,
