@@ -1,16 +1,29 @@
 """The shipment e-mail to the customer, with the store's branding, through Django's e-mail
-backend (console in development). Sent after the shipment's transaction commits."""
+backend (console in development).
+
+Durable: the shipment's transaction marks the e-mail pending; after the commit a task sends it.
+A task lost on the way (the broker was down) or a mail server that failed leaves it pending,
+and the stale sweep (beat) queues it again: nothing is dropped. A delivery claims the e-mail
+first (one conditional UPDATE), so a duplicated task sends nothing twice; the buyer could get
+it twice only if the worker died after the mail server took it and before that was recorded.
+"""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from email.utils import formataddr
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
 from django.template.loader import render_to_string
+from django.utils import timezone
 
-from .models import Shipment
+from stores.connectors.http import backoff_delay
+
+from .models import CustomerEmailStatus, Shipment
+from .resilience import on_fresh_connection
 
 log = logging.getLogger("shipbridge.emails")
 
@@ -67,12 +80,7 @@ def shipment_email_context(shipment: Shipment) -> dict:
     }
 
 
-def shipment_email_send(*, shipment_id: int) -> bool:
-    """Send the shipment e-mail if it is due; return whether one was sent. A mail server
-    failure is logged, never raised (the shipment is already saved)."""
-    shipment = Shipment.objects.select_related("order__store").filter(pk=shipment_id).first()
-    if shipment is None or shipment.voided_at is not None or not customer_email_due(shipment):
-        return False
+def _message(shipment: Shipment) -> EmailMultiAlternatives:
     context = shipment_email_context(shipment)
     brand = context["brand"]
     order = shipment.order
@@ -84,10 +92,66 @@ def shipment_email_send(*, shipment_id: int) -> bool:
         reply_to=[brand["email"]] if brand["email"] else None,
     )
     message.attach_alternative(render_to_string("emails/shipment.html", context), "text/html")
+    return message
+
+
+def _claim(shipment_id: int, now: dt.datetime) -> bool:
+    return bool(
+        Shipment.objects.filter(pk=shipment_id, customer_email_status=CustomerEmailStatus.PENDING)
+        .filter(Q(customer_email_claimed_until__isnull=True) | Q(customer_email_claimed_until__lt=now))
+        .update(customer_email_claimed_until=now + dt.timedelta(seconds=settings.SHIPBRIDGE_CLAIM_SECONDS))
+    )
+
+
+def _record(shipment_id: int, **values) -> None:
+    on_fresh_connection(lambda: Shipment.objects.filter(pk=shipment_id).update(**values),
+                        what=f"shipment {shipment_id}: recording its customer e-mail")
+
+
+def shipment_email_deliver(*, shipment_id: int) -> str:
+    """Send the pending shipment e-mail (what the task does). Returns its status afterwards, or
+    "" when there was nothing to do (not pending, or another delivery holds it). A mail server
+    failure leaves it pending for a later try (SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS in all), never raises."""
+    now = timezone.now()
+    if not _claim(shipment_id, now):
+        return ""
+    shipment = Shipment.objects.select_related("order__store").get(pk=shipment_id)
+    if shipment.voided_at is not None or not customer_email_due(shipment):
+        reason = "the shipment was voided first" if shipment.voided_at else "no longer asked for"
+        _record(shipment_id, customer_email_status=CustomerEmailStatus.SKIPPED, customer_email_error=reason,
+                customer_email_claimed_until=None)
+        return CustomerEmailStatus.SKIPPED
+    attempts = shipment.customer_email_attempts + 1
     try:
-        message.send()
-    except Exception:  # noqa: BLE001 - SMTP down, bad address...: logged for the operator
-        log.exception("shipment %s: the customer e-mail could not be sent", shipment_id)
-        return False
-    log.info("shipment %s: customer e-mail sent to %s", shipment_id, order.customer_email)
-    return True
+        _message(shipment).send()
+    except Exception as exc:  # noqa: BLE001 - SMTP down, refused address...: kept for the operator
+        log.warning("shipment %s: the customer e-mail could not be sent (attempt %s): %s", shipment_id, attempts,
+                    type(exc).__name__)
+        error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
+        if attempts >= max(1, settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS):
+            _record(shipment_id, customer_email_status=CustomerEmailStatus.FAILED, customer_email_attempts=attempts,
+                    customer_email_error=f"{error} (gave up after {attempts} attempts)",
+                    customer_email_claimed_until=None)
+            return CustomerEmailStatus.FAILED
+        # Stays pending; the claim, moved to after the back-off, keeps the sweep off it till then.
+        delay = backoff_delay(attempts, base=settings.SHIPBRIDGE_RETRY_BASE_SECONDS,
+                              cap=settings.SHIPBRIDGE_RETRY_MAX_SECONDS)
+        _record(shipment_id, customer_email_attempts=attempts, customer_email_error=error,
+                customer_email_claimed_until=timezone.now() + dt.timedelta(seconds=delay))
+        return CustomerEmailStatus.PENDING
+    _record(shipment_id, customer_email_status=CustomerEmailStatus.SENT, customer_email_attempts=attempts,
+            customer_email_error="", customer_emailed_at=timezone.now(), customer_email_claimed_until=None)
+    log.info("shipment %s: customer e-mail sent", shipment_id)
+    return CustomerEmailStatus.SENT
+
+
+def shipment_emails_pending(*, now: dt.datetime | None = None, grace_seconds: float = 30.0) -> list[int]:
+    """The pending e-mails no delivery holds, queued longer than the grace period ago: their
+    task was lost (or their back-off is over). For the stale sweep."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=grace_seconds)
+    return list(
+        Shipment.objects.filter(customer_email_status=CustomerEmailStatus.PENDING, created_at__lt=cutoff)
+        .filter(Q(customer_email_claimed_until__isnull=True) | Q(customer_email_claimed_until__lt=now))
+        .order_by("pk").values_list("pk", flat=True)[:1000]
+    )

@@ -14,11 +14,11 @@ import queue
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from stores.models import OrderStatus, RefreshStatus, Store
 from . import tasks
 from .bulk import insert_rows, upsert_rows
 from .models import ImportRun, ImportRunStatus, ImportTrigger, Order, OrderItem, Product, Shipment
+from .resilience import DATABASE_ERRORS, Heartbeat, on_fresh_connection
 
 log = logging.getLogger("shipbridge.importing")
 
@@ -88,19 +89,55 @@ def _lease_acquire(store_id: int) -> str:
     return token
 
 
-def _lease_renew(store_id: int, token: str) -> None:
-    renewed = Store.objects.filter(pk=store_id, lease_token=token).update(
+def _lease_renew(store_id: int, token: str) -> bool:
+    """Extend the lease if it is still ours (the heartbeat, and every page's transaction)."""
+    return bool(Store.objects.filter(pk=store_id, lease_token=token).update(
         lease_expires_at=timezone.now() + dt.timedelta(seconds=settings.SHIPBRIDGE_IMPORT_LEASE_SECONDS)
-    )
-    if not renewed:
-        raise LeaseLost(
-            "stopped: this import took longer than SHIPBRIDGE_IMPORT_LEASE_SECONDS between two pages and "
-            "another run may have started; raise the setting if the store is this slow"
-        )
+    ))
+
+
+LEASE_LOST_ERROR = (
+    "stopped: this import could not renew its hold on the store within SHIPBRIDGE_IMPORT_LEASE_SECONDS (its "
+    "worker stalled or lost the database) and another run may have started; the next run picks up from the cursor"
+)
+
+
+def _lease_keep(store_id: int, token: str) -> None:
+    """Inside a page's transaction: the page is written only while the lease is ours."""
+    if not _lease_renew(store_id, token):
+        raise LeaseLost(LEASE_LOST_ERROR)
 
 
 def _lease_release(store_id: int, token: str) -> None:
-    Store.objects.filter(pk=store_id, lease_token=token).update(lease_token="", lease_expires_at=None)
+    try:
+        on_fresh_connection(
+            lambda: Store.objects.filter(pk=store_id, lease_token=token).update(lease_token="", lease_expires_at=None),
+            what=f"store {store_id}: releasing the import lease")
+    except DATABASE_ERRORS:  # it expires by itself within SHIPBRIDGE_IMPORT_LEASE_SECONDS
+        log.warning("store %s: the import lease could not be released; it expires by itself", store_id)
+
+
+def stores_close_abandoned(*, now: dt.datetime | None = None) -> list[int]:
+    """Stores whose import is "running" but whose lease expired: the worker running it died (or
+    lost the database for longer than the lease). Their run is closed as failed, the store says
+    so, and it is due at once (the beat tick that calls this queues it). Returns their ids."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stale = list(
+            Store.objects.select_for_update(skip_locked=True)
+            .filter(last_refresh_status=RefreshStatus.RUNNING)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+            .values_list("pk", flat=True)
+        )
+        if not stale:
+            return []
+        ImportRun.objects.filter(store_id__in=stale, status=ImportRunStatus.RUNNING).update(
+            status=ImportRunStatus.FAILED, finished_at=now, error=ABANDONED_RUN_ERROR)
+        Store.objects.filter(pk__in=stale).update(
+            last_refresh_status=RefreshStatus.FAILED, last_refresh_error=ABANDONED_RUN_ERROR, last_refresh_at=now,
+            next_refresh_at=now)
+    log.warning("imports abandoned by a stopped worker, closed and queued again: stores %s", stale)
+    return stale
 
 
 # --- scheduling ----------------------------------------------------------------------------
@@ -118,6 +155,7 @@ def stores_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
     """Queue a refresh of every active store whose next refresh is due, moving its next
     refresh time in the same transaction (so two beat ticks never queue it twice)."""
     now = now or timezone.now()
+    stores_close_abandoned(now=now)
     due_ids = []
     with transaction.atomic():
         due = (
@@ -256,13 +294,12 @@ def import_window(store: Store, *, now: dt.datetime, since: dt.datetime | None =
     return Window(start=start, end=now)
 
 
-def _record_recovery(store: Store, run: ImportRun, window: Window, *, plain: bool) -> None:
+def _record_recovery(store: Store, run: ImportRun, window: Window, oldest: dt.datetime | None, *,
+                     plain: bool) -> None:
     """After a successful run: a recovery asked for before the run started and reached by its
     window (as far back as a first refresh looks) is done, and forgotten unless the mapping
-    changed again meanwhile (conditional update); the run's own fixable skips are remembered for
-    the next fix (also after a --since run)."""
-    skipped = [dt.datetime.fromisoformat(s["modified_at"]) for s in run.skip_reasons if s.get("modified_at")]
-    oldest = min(skipped, default=None)
+    changed again meanwhile (conditional update); the run's own fixable skips (the oldest
+    change among them: `oldest`) are remembered for the next fix (also after a --since run)."""
     reach = window.end - dt.timedelta(days=settings.SHIPBRIDGE_FIRST_IMPORT_DAYS)
     requested = store.recover_requested_at
     if plain and requested is not None and requested <= run.started_at and (
@@ -306,14 +343,26 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
     Store.objects.filter(pk=store.pk).update(last_refresh_status=RefreshStatus.RUNNING)
     status_map = store.status_map()
     error = ""
+    # Keeps the lease alive while this run is alive, also while a page downloads (each page's
+    # transaction renews it as well, and writes nothing once it is lost).
+    heartbeat = Heartbeat(lambda: _lease_renew(store.pk, token),
+                          every=settings.SHIPBRIDGE_IMPORT_LEASE_SECONDS / 3, name=f"import of store {store.pk}")
+    keep_lease = lambda: _lease_keep(store.pk, token)  # noqa: E731
     try:
-        connector = store.build_connector()
-        pages = connector.fetch_orders(window, statuses=sorted(status_map))
-        for page in read_ahead(pages):
-            apply_page(store=store, run=run, page=page, status_map=status_map)
-            _lease_renew(store.pk, token)
+        with heartbeat:
+            connector = store.build_connector()
+            pages = connector.fetch_orders(window, statuses=sorted(status_map))
+            for page in read_ahead(pages):
+                apply_page(store=store, run=run, page=page, status_map=status_map, keep_lease=keep_lease)
+                if settings.DEBUG:
+                    reset_queries()  # DEBUG keeps every query: a long import would grow with it
+            on_fresh_connection(keep_lease, what=f"store {store.pk}: renewing the import lease")
     except (ConnectorError, SecretDecryptionError, LeaseLost) as exc:
         error = str(exc)
+    except DATABASE_ERRORS as exc:
+        log.warning("import of store %s: the database failed: %s", store.pk, exc)
+        error = ("stopped: the database connection failed during the import; what was written stays, and the "
+                 "next run picks up from the cursor")
     except Exception as exc:  # noqa: BLE001 - a bug must end the run, not hide it
         log.exception("import of store %s failed unexpectedly", store.pk)
         error = f"internal error ({type(exc).__name__}); the details are in the worker's log"
@@ -321,7 +370,19 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
     run.finished_at = finished
     run.status = ImportRunStatus.FAILED if error else ImportRunStatus.SUCCEEDED
     run.error = error
-    run.warning = attention_words(run.skip_reasons)
+    tally = _tally(run)
+    run.warning = tally.attention_words()
+    # The last writes survive a database blip: retried once on a new connection.
+    on_fresh_connection(lambda: _finish_run(store, run, window, tally, since=since, trigger=trigger,
+                                            finished=finished, error=error),
+                        what=f"import of store {store.pk}: recording the run")
+    if error:
+        log.warning("import of store %s failed: %s", store.pk, error)
+    return run
+
+
+def _finish_run(store: Store, run: ImportRun, window: Window, tally: SkipTally, *, since, trigger: str,
+                finished: dt.datetime, error: str) -> None:
     with transaction.atomic():
         run.save()
         updates = {
@@ -331,7 +392,7 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
         }
         if not error:
             updates["last_refresh_warning"] = run.warning
-            _record_recovery(store, run, window, plain=since is None)
+            _record_recovery(store, run, window, tally.oldest_fixable, plain=since is None)
             if trigger != ImportTrigger.SCHEDULE:  # just refreshed: the schedule starts again from here
                 updates["next_refresh_at"] = max(store.next_refresh_at or finished, _next_refresh(store, finished))
         if not error and (store.import_cursor is None or window.start <= store.import_cursor):
@@ -339,9 +400,6 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
             # run started later than the cursor (--since) must not jump over what it skipped.
             updates["import_cursor"] = max(store.import_cursor or window.end, window.end)
         Store.objects.filter(pk=store.pk).update(**updates)
-    if error:
-        log.warning("import of store %s failed: %s", store.pk, error)
-    return run
 
 
 # --- one page ------------------------------------------------------------------------------
@@ -357,10 +415,43 @@ def _record_hash(record: OrderRecord, status: str) -> str:
 UNMAPPED, NO_ADDRESS = "unmapped_status", "incomplete_address"
 
 
+@dataclass
+class SkipTally:
+    """What a run skipped, in constant memory: the counts behind the run's warning and the
+    oldest change among the orders the merchant can fix (where a recovery starts). The reasons
+    themselves are kept on the run up to SHIPBRIDGE_SKIP_REASONS_KEPT, with the count of the rest."""
+
+    unmapped: Counter = field(default_factory=Counter)  # store status → orders skipped for it
+    no_address: int = 0
+    oldest_fixable: dt.datetime | None = None
+
+    def attention_words(self) -> str:
+        return attention_words(self.unmapped, self.no_address)
+
+
+def _tally(run: ImportRun) -> SkipTally:
+    tally = getattr(run, "_skip_tally", None)
+    if tally is None:
+        tally = run._skip_tally = SkipTally()
+    return tally
+
+
 def _skip(run: ImportRun, record_or_skip, reason: str, *, fixable: str = "", status: str = "") -> None:
     run.skipped += 1
-    entry = {"external_id": record_or_skip.external_id, "order_number": record_or_skip.order_number, "reason": reason}
     if fixable:  # a record the merchant can fix: when it changed, for the refresh after the fix
+        tally = _tally(run)
+        if fixable == UNMAPPED:
+            tally.unmapped[status] += 1
+        else:
+            tally.no_address += 1
+        modified = record_or_skip.modified_at
+        if tally.oldest_fixable is None or modified < tally.oldest_fixable:
+            tally.oldest_fixable = modified
+    if len(run.skip_reasons) >= settings.SHIPBRIDGE_SKIP_REASONS_KEPT:
+        run.skip_reasons_omitted += 1
+        return
+    entry = {"external_id": record_or_skip.external_id, "order_number": record_or_skip.order_number, "reason": reason}
+    if fixable:
         entry["fixable"] = fixable
         entry["modified_at"] = record_or_skip.modified_at.isoformat()
         if status:
@@ -368,11 +459,11 @@ def _skip(run: ImportRun, record_or_skip, reason: str, *, fixable: str = "", sta
     run.skip_reasons.append(entry)
 
 
-def attention_words(skip_reasons: list[dict]) -> str:
+def attention_words(unmapped: Counter, no_address: int) -> str:
     """What a run skipped that the merchant can fix, in one line ("" when nothing):
-    "Attention: 80 orders skipped — status 'processing' is not mapped"."""
-    unmapped = Counter(s.get("store_status", "") for s in skip_reasons if s.get("fixable") == UNMAPPED)
-    no_address = sum(1 for s in skip_reasons if s.get("fixable") == NO_ADDRESS)
+    "Attention: 80 orders skipped — status 'processing' is not mapped". `unmapped`: orders
+    skipped per unmapped store status; `no_address`: orders skipped without a full address."""
+    unmapped = +unmapped  # drop zero counts
     parts = []
     if unmapped:
         count = sum(unmapped.values())
@@ -458,8 +549,12 @@ def _order_values(record: OrderRecord, status: str, content_hash: str, now: dt.d
     return tuple(values[name] for name in ORDER_FIELDS)
 
 
-def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str, str]) -> None:
-    """Upsert one page of records in one transaction, with a constant number of queries."""
+def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str, str],
+               keep_lease: Callable[[], None] | None = None) -> None:
+    """Upsert one page of records in one transaction, with a constant number of queries.
+    `keep_lease` renews the run's lease in that transaction (raising LeaseLost, which rolls the
+    page back, when another run holds the store). The run's counts are saved with the page;
+    its skip reasons once, when it ends."""
     for skipped in page.skipped:
         _skip(run, skipped, skipped.reason)
 
@@ -525,7 +620,9 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
         run.pages += 1
         if store.create_products or store.update_products:
             _write_products(store, [wanted[eid][0] for eid in new_ids | changed_ids])
-        run.save(update_fields=["imported", "updated", "unchanged", "skipped", "pages", "skip_reasons"])
+        if keep_lease is not None:
+            keep_lease()
+        run.save(update_fields=["imported", "updated", "unchanged", "skipped", "pages"])
 
 
 def _line_key(line_item_id: str, sku: str, seen: dict, order_id: int) -> str:

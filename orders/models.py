@@ -120,6 +120,17 @@ class ProductAlias(models.Model):
         return f"{self.sku} → {self.product.sku}"
 
 
+class CustomerEmailStatus(models.TextChoices):
+    """The shipment e-mail to the buyer: queued in the shipment's transaction, sent by a task
+    (a sweep sends the ones whose task was lost, e.g. the broker was down)."""
+
+    NONE = "", "Not asked for"
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Not sent"  # voided first, or no longer due
+
+
 class Shipment(models.Model):
     merchant_lookup = "order__store__merchant_id"
 
@@ -144,9 +155,20 @@ class Shipment(models.Model):
         "combined shipment", max_length=32, blank=True, default="", db_index=True,
         help_text="Shipments of combined orders (one package, one tracking number) share this key.",
     )
+    customer_email_status = models.CharField(
+        "customer e-mail", max_length=10, blank=True, default=CustomerEmailStatus.NONE,
+        choices=CustomerEmailStatus.choices,
+    )
+    customer_email_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    customer_email_error = models.TextField(blank=True, default="", editable=False)
+    customer_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The delivery holding the e-mail, until then (a dead worker's claim expires; the sweep retries).
+    customer_email_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer_email_status"], name="shipment_email_status",
+                                condition=models.Q(customer_email_status="pending"))]
 
     def __str__(self) -> str:
         return f"Shipment {self.pk} of {self.order.order_number}"
@@ -204,8 +226,11 @@ class ImportRun(models.Model):
         help_text="Orders skipped for a reason the merchant can fix (an unmapped status, an incomplete address).",
     )
     skip_reasons = models.JSONField(
-        default=list, blank=True, help_text="[{external_id, order_number, reason}] for every skipped order."
+        default=list, blank=True,
+        help_text="[{external_id, order_number, reason}] for the skipped orders, the first SHIPBRIDGE_SKIP_REASONS_KEPT.",
     )
+    skip_reasons_omitted = models.PositiveIntegerField(
+        default=0, help_text="Skipped orders beyond those whose reason is kept (counted in 'skipped').")
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -28,7 +28,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -43,6 +42,7 @@ from stores.crypto import SecretDecryptionError
 from . import tasks
 from .emails import customer_email_due
 from .models import AttemptOutcome, NotificationAttempt, NotificationStatus, Shipment, ShipmentItem, StoreNotification
+from .resilience import Heartbeat, after_commit, on_fresh_connection
 
 log = logging.getLogger("shipbridge.notifying")
 
@@ -75,8 +75,9 @@ class AttemptResult:
 
 
 def _lease() -> dt.timedelta:
-    # Long enough for a whole exchange with the store (a login, several calls, polls, a logout).
-    return dt.timedelta(seconds=max(300.0, 10 * settings.SHIPBRIDGE_HTTP_TIMEOUT))
+    # Renewed by a heartbeat while the store is being called (a login, several calls, polls, a
+    # logout): a dead worker's claim expires this long after it died.
+    return dt.timedelta(seconds=settings.SHIPBRIDGE_CLAIM_SECONDS)
 
 
 # --- queueing ------------------------------------------------------------------------------
@@ -182,6 +183,11 @@ def _claim(notification_id: int, expected_attempts: int | None) -> str | None:
     return token if qs.update(claim_token=token, claimed_until=now + _lease()) else None
 
 
+def _renew(notification_id: int, token: str) -> bool:
+    return bool(StoreNotification.objects.filter(pk=notification_id, claim_token=token).update(
+        claimed_until=timezone.now() + _lease()))
+
+
 def _release(notification_id: int, token: str) -> None:
     StoreNotification.objects.filter(pk=notification_id, claim_token=token).update(
         claim_token="", claimed_until=None
@@ -219,6 +225,22 @@ def _finish(
     retry_in: float | None = None,
 ) -> AttemptResult:
     now = timezone.now()
+    # The store has answered: its answer must not be lost to a database blip (a stale
+    # connection after a PostgreSQL restart). Retried once on a new connection.
+    notification = on_fresh_connection(lambda: _record_outcome(
+        notification_id=notification_id, token=token, now=now, started_at=started_at, outcome=outcome,
+        request_summary=request_summary, response_code=response_code, message=message, error=error,
+        warning=warning, advice=advice, retry_in=retry_in,
+    ), what=f"notification {notification_id}: recording the outcome")
+    log.info("notification %s (shipment %s) attempt %s: %s%s", notification_id, notification.shipment_id,
+             notification.attempts, outcome, f" ({error})" if error else "")
+    return AttemptResult(notification_id=notification_id, outcome=outcome, attempts=notification.attempts,
+                         retry_in=retry_in)
+
+
+def _record_outcome(*, notification_id: int, token: str, now: dt.datetime, started_at: dt.datetime,
+                    outcome: AttemptOutcome, request_summary: str, response_code: int | None, message: str,
+                    error: str, warning: str, advice: str, retry_in: float | None) -> StoreNotification:
     with transaction.atomic():
         notification = StoreNotification.objects.select_for_update().get(pk=notification_id)
         number = notification.attempts + 1
@@ -246,9 +268,7 @@ def _finish(
             notification.claim_token = ""
             notification.claimed_until = None
         notification.save()
-    log.info("notification %s (shipment %s) attempt %s: %s%s", notification_id, notification.shipment_id, number,
-             outcome, f" ({error})" if error else "")
-    return AttemptResult(notification_id=notification_id, outcome=outcome, attempts=number, retry_in=retry_in)
+    return notification
 
 
 def _in_flight(notification_id: int) -> NotificationAttempt | None:
@@ -316,8 +336,11 @@ def notification_attempt(*, notification_id: int, expected_attempts: int | None 
     if token is None:
         return None
     delivery = _Delivery()
+    heartbeat = Heartbeat(lambda: _renew(notification_id, token), every=_lease().total_seconds() / 3,
+                          name=f"notification {notification_id}")
     try:
-        outcome = _attempt(notification_id, token, delivery)
+        with heartbeat:
+            outcome = _attempt(notification_id, token, delivery)
     except BaseException:
         if delivery.store_called:
             log.error("notification %s: the store was called but the outcome could not be recorded; the claim "
@@ -470,11 +493,12 @@ def notification_requeue(*, notification: StoreNotification) -> None:
     notification.sent_at = None
     notification.save(update_fields=["status", "error", "warning", "advice", "next_attempt_at", "sent_at",
                                      "updated_at"])
-    transaction.on_commit(partial(notification_queue, notification_id=notification.pk,
-                                  attempt=notification.attempts), robust=True)
+    notification_id, attempts = notification.pk, notification.attempts
+    after_commit(lambda: notification_queue(notification_id=notification_id, attempt=attempts),
+                 what=f"notification {notification_id}")
 
 
-def notifications_requeue_stale(*, now: dt.datetime | None = None, grace_seconds: float = 120.0) -> int:
+def notifications_requeue_stale(*, now: dt.datetime | None = None, grace_seconds: float = 30.0) -> int:
     """Queue again the pending notifications whose task was lost (broker down at queue time,
     worker killed): not being delivered, and due for longer than the grace period. Safe to
     run any time: a duplicate delivery does nothing. A notification whose last attempt called

@@ -33,7 +33,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -41,10 +40,12 @@ from django.utils import timezone
 from stores.connectors.base import Connector
 from stores.models import OrderStatus, Store
 
-from .models import (NotificationStatus, Order, OrderItem, Shipment, ShipmentChange, ShipmentField, ShipmentItem,
-                     StoreCorrection, StoreNotification)
-from .emails import customer_email_due, shipment_email_send
+from . import tasks
+from .emails import customer_email_due
+from .models import (CustomerEmailStatus, NotificationStatus, Order, OrderItem, Shipment, ShipmentChange,
+                     ShipmentField, ShipmentItem, StoreCorrection, StoreNotification)
 from .notifying import VOID_SKIP_REASON, notification_queue, notification_requeue
+from .resilience import after_commit
 from .selectors import shipped_quantities
 from .values import clean_money, clean_text
 
@@ -286,8 +287,8 @@ def _write_shipment(
     if notify_store:
         notification = StoreNotification.objects.create(shipment=shipment, status=NotificationStatus.PENDING)
         if queue_notification:
-            transaction.on_commit(partial(notification_queue, notification_id=notification.pk, attempt=0),
-                                  robust=True)
+            after_commit(lambda: notification_queue(notification_id=notification.pk, attempt=0),
+                         what=f"the store notification of shipment {shipment.pk}")
     after = dict(shipped)
     for item, quantity in lines:
         after[item.pk] = after.get(item.pk, 0) + quantity
@@ -295,7 +296,11 @@ def _write_shipment(
         order.status = OrderStatus.SHIPPED
         order.save(update_fields=["status", "updated_at"])
     if customer_email_due(shipment):
-        transaction.on_commit(partial(shipment_email_send, shipment_id=shipment.pk), robust=True)
+        shipment.customer_email_status = CustomerEmailStatus.PENDING
+        shipment.save(update_fields=["customer_email_status"])
+        if queue_notification:
+            after_commit(lambda: tasks.send_customer_email.delay(shipment.pk),
+                         what=f"the customer e-mail of shipment {shipment.pk}")
     return shipment
 
 
@@ -315,8 +320,9 @@ def shipment_create(
 ) -> Shipment:
     """Ship an order, whole (items=None: everything not yet shipped) or in part (items: pairs of
     (order item or its id, quantity)). notify_store / notify_customer default to the store's
-    settings. With queue_notification=False the caller delivers the notification itself
-    (`ship_order --wait`)."""
+    settings. With queue_notification=False the caller delivers the notification and the
+    customer e-mail itself (`ship_order --wait`). The side effects are queued after the commit;
+    a broker that cannot be reached leaves them pending for the stale sweep, the shipment stands."""
     with transaction.atomic():
         (order,) = _lock_orders([order.pk])
         store = order.store

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from stores.models import Store
 
-from . import importing, notifying
+from . import emails, importing, notifying
 from .models import AttemptOutcome, ImportTrigger
 
 log = logging.getLogger("shipbridge.tasks")
@@ -67,7 +67,22 @@ def dispatch_due_stores() -> int:
     return refresh_due_stores()
 
 
+@shared_task(name="orders.tasks.send_customer_email", ignore_result=True, acks_late=True)
+def send_customer_email(shipment_id: int) -> str:
+    """Send a shipment's pending customer e-mail; a duplicate delivery does nothing."""
+    return emails.shipment_email_deliver(shipment_id=shipment_id) or "nothing to do"
+
+
 @shared_task(name="orders.tasks.requeue_stale_notifications", ignore_result=True)
 def requeue_stale_notifications() -> int:
-    """Beat: queue again the pending store notifications whose task was lost."""
-    return notifying.notifications_requeue_stale()
+    """Beat: queue again the pending store notifications and customer e-mails whose task was
+    lost (the broker was down when the shipment was saved, a worker died)."""
+    queued = notifying.notifications_requeue_stale()
+    for shipment_id in emails.shipment_emails_pending():
+        try:
+            send_customer_email.delay(shipment_id)
+        except Exception:  # noqa: BLE001 - broker down: the next sweep tries again
+            log.warning("cannot queue the customer e-mail of shipment %s; the next sweep tries again", shipment_id)
+            break
+        queued += 1
+    return queued

@@ -165,10 +165,41 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _sub in ("out", "processed", "control"):
         (_queue / _sub).mkdir(parents=True, exist_ok=True)
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A message a worker took and never acknowledged (the worker was killed) goes back to
+        # its queue after this many seconds, instead of Redis's default hour. Longer than any
+        # countdown ShipBridge queues with (SHIPBRIDGE_RETRY_MAX_SECONDS). A task still running
+        # past it is delivered a second time: harmless, the import lease and the notification
+        # claim turn the duplicate away.
+        "visibility_timeout": env.int("SHIPBRIDGE_BROKER_VISIBILITY_SECONDS", default=300),
+        # Notice a dead connection (a Redis restart) within seconds, and reconnect.
+        "socket_keepalive": True,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 10,
+        "retry_on_timeout": True,
+    }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process died (kill -9, out of memory) goes back to the queue at once.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Two queues, so a slow store's import never delays a notification: "imports" (store
+# refreshes, one at a time per store) and "notifications" (everything else: store
+# notifications, customer e-mails, the beat's ticks and sweeps). Run workers for each
+# (README, "Production"); the embedded run's one worker takes both.
+CELERY_TASK_DEFAULT_QUEUE = "notifications"
+CELERY_TASK_ROUTES = {
+    "orders.tasks.refresh_store": {"queue": "imports"},
+    "orders.tasks.import_store": {"queue": "imports"},
+}
+# Reconnect to the broker for ever (a Redis restart): a worker waits for it, it does not exit.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# On a lost broker connection, running tasks finish (their acknowledgement is then refused and
+# the message delivered again, which the lease and the claim make harmless).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -185,8 +216,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "Re-queue stale store notifications": {
         "task": "orders.tasks.requeue_stale_notifications",
-        "schedule": 300.0,
-        "options": {"expire_seconds": 280},
+        "schedule": 30.0,
+        "options": {"expire_seconds": 25},
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -218,7 +249,14 @@ SHIPBRIDGE_HTTP_TIMEOUT = env.float("SHIPBRIDGE_HTTP_TIMEOUT", default=30.0)
 SHIPBRIDGE_MAX_REPLY_BYTES = env.int("SHIPBRIDGE_MAX_REPLY_BYTES", default=25 * 1024 * 1024)
 SHIPBRIDGE_IMPORT_OVERLAP_MINUTES = env.int("SHIPBRIDGE_IMPORT_OVERLAP_MINUTES", default=15)
 SHIPBRIDGE_FIRST_IMPORT_DAYS = env.int("SHIPBRIDGE_FIRST_IMPORT_DAYS", default=30)
-SHIPBRIDGE_IMPORT_LEASE_SECONDS = env.int("SHIPBRIDGE_IMPORT_LEASE_SECONDS", default=15 * 60)
+# An import holds its store for this long, renewed every third of it while the run is alive
+# (a heartbeat between and during pages): a dead worker's store is free again within it.
+SHIPBRIDGE_IMPORT_LEASE_SECONDS = env.int("SHIPBRIDGE_IMPORT_LEASE_SECONDS", default=60)
+# A delivery holds its store notification (or customer e-mail) for this long, renewed the same
+# way while the store is being called: a lost delivery is settled by the next sweep after it.
+SHIPBRIDGE_CLAIM_SECONDS = env.int("SHIPBRIDGE_CLAIM_SECONDS", default=60)
+# A run keeps this many skip reasons (the first ones); the count of the others is kept.
+SHIPBRIDGE_SKIP_REASONS_KEPT = env.int("SHIPBRIDGE_SKIP_REASONS_KEPT", default=500)
 SHIPBRIDGE_RETRY_ATTEMPTS = env.int("SHIPBRIDGE_RETRY_ATTEMPTS", default=4)
 SHIPBRIDGE_RETRY_BASE_SECONDS = env.float("SHIPBRIDGE_RETRY_BASE_SECONDS", default=1.0)
 SHIPBRIDGE_RETRY_MAX_SECONDS = env.float("SHIPBRIDGE_RETRY_MAX_SECONDS", default=60.0)

@@ -46,7 +46,7 @@ def test_beat_installs_the_schedule_declared_in_settings():
     refresh, requeue = entries["orders.tasks.refresh_due_stores"], entries["orders.tasks.requeue_stale_notifications"]
     assert refresh.enabled and refresh.interval.every == 60 and refresh.interval.period == "seconds"
     assert refresh.expire_seconds == 55
-    assert requeue.enabled and requeue.interval.every == 300 and requeue.expire_seconds == 280
+    assert requeue.enabled and requeue.interval.every == 30 and requeue.expire_seconds == 25
     assert set(entries) <= set(app.tasks)
 
 

@@ -443,7 +443,8 @@ def test_void_of_an_additional_shipment_keeps_the_order_shipped():
 # --- customer e-mail -----------------------------------------------------------------------
 
 
-def test_customer_email_with_branding_and_tracking_is_sent_after_commit(django_capture_on_commit_callbacks):
+def test_customer_email_with_branding_and_tracking_is_sent_after_commit(django_capture_on_commit_callbacks,
+                                                                        eager_celery):
     store = StoreFactory(notify_customer=True, brand_company_name="Acme Goods", brand_phone="+1 555 0100",
                          brand_email="help@acme.test", brand_website="https://acme.test",
                          brand_return_address="Acme Returns, 1 Dock St")
@@ -463,11 +464,13 @@ def test_customer_email_with_branding_and_tracking_is_sent_after_commit(django_c
 @pytest.mark.parametrize("store_on, shipment_on, email", [(False, True, "a@x.test"), (True, False, "a@x.test"),
                                                           (True, True, "")])
 def test_no_customer_email_unless_store_shipment_and_address_all_allow(
-        django_capture_on_commit_callbacks, store_on, shipment_on, email):
+        django_capture_on_commit_callbacks, eager_celery, store_on, shipment_on, email):
     order = make_order(store=StoreFactory(notify_customer=store_on), customer_email=email)
     with django_capture_on_commit_callbacks(execute=True):
-        shipment_create(order=order, carrier="UPS", notify_store=False, notify_customer=shipment_on)
+        shipment = shipment_create(order=order, carrier="UPS", notify_store=False, notify_customer=shipment_on)
     assert mail.outbox == []
+    shipment.refresh_from_db()
+    assert shipment.customer_email_status == ""
 
 
 # --- admin: ship form, inline, resend, void, combine ---------------------------------------

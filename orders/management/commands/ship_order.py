@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from orders.emails import shipment_email_deliver
 from orders.models import NOTIFICATION_NOT_REQUESTED, Order
 from orders.notifying import notification_deliver_now
 from orders.shipping import ShippingError, shipment_create
@@ -21,7 +22,9 @@ class Command(BaseCommand):
         'included). The last line is JSON {"shipment": id, "notification": {"status", "error"}}; '
         f"status is {NOTIFICATION_NOT_REQUESTED} with --no-notify or when the store's setting says "
         "not to notify it. On an error nothing is saved and the exit status is non-zero; once the "
-        "shipment is saved the exit status is 0, whatever the store answered (the JSON says it)."
+        "shipment is saved the exit status is 0, whatever the store answered (the JSON says it), also "
+        "when the task queue cannot be reached (the notification and the customer e-mail stay pending "
+        "and are delivered by the stale sweep once it is back)."
     )
 
     def add_arguments(self, parser):
@@ -34,7 +37,8 @@ class Command(BaseCommand):
                             help="default: today in the store's time zone")
         parser.add_argument("--no-notify", action="store_true", help='"do not notify the store"')
         parser.add_argument("--wait", action="store_true",
-                            help="deliver the store notification here, retries included, and report its outcome")
+                            help="deliver the store notification (retries included) and the customer e-mail here, and "
+                                 "report the notification's outcome")
 
     def handle(self, *args, **opts):
         ship_date = parse_ship_date(opts["ship_date"]) if opts["ship_date"] else None
@@ -64,4 +68,6 @@ class Command(BaseCommand):
             if opts["wait"]:
                 state = notification_deliver_now(notification_id=state.pk)
             notification = {"status": state.status, "error": state.error or None}
+        if opts["wait"]:
+            shipment_email_deliver(shipment_id=shipment.pk)
         self.stdout.write(json_line({"shipment": shipment.pk, "notification": notification}))
