@@ -11,6 +11,7 @@ from ..base import (
     ConfigurationError, Connector, NotifyResult, Page, ProtocolError, SettingField, ShipmentNotice, SkippedRecord,
     StoreRejected, TransientError, Window, clean_http_url,
 )
+from ..seen import SeenIds
 from . import mapper
 from .client import AcumaticaClient, EntityNotFound, LicenceLimitReached, OptimizerError
 
@@ -148,7 +149,11 @@ class AcumaticaConnector(Connector):
     def _pages(self, client: AcumaticaClient, filter_text: str) -> Iterator[Page]:
         top = max(1, int(self.page_size))
         step = max(1, top - max(0, int(self.page_overlap)))
-        seen: set[str] = set()
+        with SeenIds() as seen:
+            yield from self._pages_seen(client, filter_text, top, step, seen)
+
+    def _pages_seen(self, client: AcumaticaClient, filter_text: str, top: int, step: int,
+                    seen: SeenIds) -> Iterator[Page]:
         by_key = False
         skip, number = 0, 0
         while True:
@@ -167,8 +172,9 @@ class AcumaticaConnector(Connector):
                 batch_size, batch_keys = len(keys), keys
                 page = self._page_by_key(number + 1, client, keys, seen)
             number += 1
-            new = any(k and k not in seen for k in batch_keys)
-            seen.update(k for k in batch_keys if k)
+            known = seen.lookup(batch_keys)
+            new = any(k and k not in known for k in batch_keys)
+            seen.record((k, 0) for k in batch_keys if k)
             if number == 1 or page.records or page.skipped:
                 yield page
             if batch_size < top:
@@ -180,21 +186,23 @@ class AcumaticaConnector(Connector):
                 raise ProtocolError(f"Acumatica kept sending pages after {number} pages of {top}: stopping")
             skip += step
 
-    def _page(self, number: int, entities: list[dict], seen: set[str]) -> Page:
+    def _page(self, number: int, entities: list[dict], seen: SeenIds) -> Page:
         page = Page(number=number, total_pages=None, records=[])
         in_page: set[str] = set()
+        known = seen.lookup(mapper.shipment_number(entity) for entity in entities)
         for entity in entities:
             nbr = mapper.shipment_number(entity)
-            if nbr and (nbr in seen or nbr in in_page):
+            if nbr and (nbr in known or nbr in in_page):
                 continue
             in_page.add(nbr)
             self._add(page, nbr, entity)
         return page
 
-    def _page_by_key(self, number: int, client: AcumaticaClient, keys: list[str], seen: set[str]) -> Page:
+    def _page_by_key(self, number: int, client: AcumaticaClient, keys: list[str], seen: SeenIds) -> Page:
         page = Page(number=number, total_pages=None, records=[])
+        known = seen.lookup(keys)
         for nbr in dict.fromkeys(keys):
-            if nbr in seen:
+            if nbr in known:
                 continue
             try:
                 entity = client.get_shipment(nbr)

@@ -21,6 +21,7 @@ from ..base import (
     StoreRejected,
     Window,
 )
+from ..seen import SeenIds, stamp
 from . import mapper
 from .client import CustomStoreClient
 from .platforms import DEFAULT_PLATFORM, PLATFORMS, platform_of
@@ -149,7 +150,10 @@ class CustomStoreConnector(Connector):
         good): then the pages are read once more, yielding only what is new."""
         client = self.client()
         start, end = self.request_bounds(window)
-        seen: dict[str, dt.datetime] = {}
+        with SeenIds() as seen:
+            yield from self._passes(client, start, end, seen)
+
+    def _passes(self, client, start: dt.datetime, end: dt.datetime, seen: SeenIds) -> Iterator[Page]:
         for _pass in range(1 + EXTRA_PASSES):
             moved = False
             number, total = 1, 1
@@ -162,14 +166,16 @@ class CustomStoreConnector(Connector):
                 if total > MAX_PAGES:
                     raise ProtocolError(f"the store announced {total} pages (more than {MAX_PAGES}): refused")
                 fresh = []
+                known = seen.lookup(record.external_id for record in records)
                 for record in records:
-                    previous = seen.get(record.external_id)
+                    previous, modified = known.get(record.external_id), stamp(record.modified_at)
                     if previous is not None:
-                        if record.modified_at <= previous:
+                        if modified <= previous:
                             continue
                         moved = True
-                    seen[record.external_id] = record.modified_at
+                    known[record.external_id] = modified
                     fresh.append(record)
+                seen.record((record.external_id, known[record.external_id]) for record in fresh)
                 if _pass == 0:
                     yield Page(number=number, total_pages=total, records=fresh, skipped=skipped)
                 elif fresh:  # a re-read: only what is new (skips were reported the first time)
