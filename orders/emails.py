@@ -145,11 +145,13 @@ def shipment_email_deliver(*, shipment_id: int) -> str:
     return CustomerEmailStatus.SENT
 
 
-def shipment_emails_pending(*, now: dt.datetime | None = None, grace_seconds: float = 30.0) -> list[int]:
-    """The pending e-mails no delivery holds, queued longer than the grace period ago: their
-    task was lost (or their back-off is over). For the stale sweep."""
+def shipment_emails_pending(*, now: dt.datetime | None = None, grace_seconds: float | None = None) -> list[int]:
+    """The pending e-mails no delivery holds, queued longer than the grace period ago
+    (SHIPBRIDGE_SWEEP_GRACE_SECONDS): their task was lost, or their back-off is over. For the
+    stale sweep."""
     now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=grace_seconds)
+    grace = settings.SHIPBRIDGE_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    cutoff = now - dt.timedelta(seconds=grace)
     return list(
         Shipment.objects.filter(customer_email_status=CustomerEmailStatus.PENDING, created_at__lt=cutoff)
         .filter(Q(customer_email_claimed_until__isnull=True) | Q(customer_email_claimed_until__lt=now))

@@ -343,6 +343,7 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
     Store.objects.filter(pk=store.pk).update(last_refresh_status=RefreshStatus.RUNNING)
     status_map = store.status_map()
     error = ""
+    retry_soon = False  # a fault of ShipBridge's own (the database, a stalled worker): due again at once
     # Keeps the lease alive while this run is alive, also while a page downloads (each page's
     # transaction renews it as well, and writes nothing once it is lost).
     heartbeat = Heartbeat(lambda: _lease_renew(store.pk, token),
@@ -357,9 +358,12 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
                 if settings.DEBUG:
                     reset_queries()  # DEBUG keeps every query: a long import would grow with it
             on_fresh_connection(keep_lease, what=f"store {store.pk}: renewing the import lease")
-    except (ConnectorError, SecretDecryptionError, LeaseLost) as exc:
+    except (ConnectorError, SecretDecryptionError) as exc:
         error = str(exc)
+    except LeaseLost as exc:
+        error, retry_soon = str(exc), True
     except DATABASE_ERRORS as exc:
+        retry_soon = True
         log.warning("import of store %s: the database failed: %s", store.pk, exc)
         error = ("stopped: the database connection failed during the import; what was written stays, and the "
                  "next run picks up from the cursor")
@@ -374,7 +378,7 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
     run.warning = tally.attention_words()
     # The last writes survive a database blip: retried once on a new connection.
     on_fresh_connection(lambda: _finish_run(store, run, window, tally, since=since, trigger=trigger,
-                                            finished=finished, error=error),
+                                            finished=finished, error=error, retry_soon=retry_soon),
                         what=f"import of store {store.pk}: recording the run")
     if error:
         log.warning("import of store %s failed: %s", store.pk, error)
@@ -382,7 +386,7 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
 
 
 def _finish_run(store: Store, run: ImportRun, window: Window, tally: SkipTally, *, since, trigger: str,
-                finished: dt.datetime, error: str) -> None:
+                finished: dt.datetime, error: str, retry_soon: bool) -> None:
     with transaction.atomic():
         run.save()
         updates = {
@@ -395,6 +399,8 @@ def _finish_run(store: Store, run: ImportRun, window: Window, tally: SkipTally, 
             _record_recovery(store, run, window, tally.oldest_fixable, plain=since is None)
             if trigger != ImportTrigger.SCHEDULE:  # just refreshed: the schedule starts again from here
                 updates["next_refresh_at"] = max(store.next_refresh_at or finished, _next_refresh(store, finished))
+        if retry_soon:  # the next beat tick imports it again, not a whole refresh interval later
+            updates["next_refresh_at"] = finished
         if not error and (store.import_cursor is None or window.start <= store.import_cursor):
             # The cursor moves only after a successful run that covered it, never backwards: a
             # run started later than the cursor (--since) must not jump over what it skipped.

@@ -498,14 +498,15 @@ def notification_requeue(*, notification: StoreNotification) -> None:
                  what=f"notification {notification_id}")
 
 
-def notifications_requeue_stale(*, now: dt.datetime | None = None, grace_seconds: float = 30.0) -> int:
+def notifications_requeue_stale(*, now: dt.datetime | None = None, grace_seconds: float | None = None) -> int:
     """Queue again the pending notifications whose task was lost (broker down at queue time,
     worker killed): not being delivered, and due for longer than the grace period. Safe to
     run any time: a duplicate delivery does nothing. A notification whose last attempt called
     the store without its outcome being recorded is not queued: it is marked failed
     (LOST_TRACK_ERROR). Returns how many were queued."""
     now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=grace_seconds)
+    grace = settings.SHIPBRIDGE_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    cutoff = now - dt.timedelta(seconds=grace)
     unclaimed = StoreNotification.objects.filter(status=NotificationStatus.PENDING).filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
     # Called the store, outcome never recorded, claim expired: failed, not resent (see top).

@@ -111,7 +111,11 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shipbridge@localhost")
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))  # EMAIL_HOST etc. when set
+if env.str("EMAIL_URL", default=""):  # smtp://user:password@host:587 etc.: backend, host, port, TLS
+    vars().update(env.email_url("EMAIL_URL"))
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)  # a mail server that hangs does not hold a worker
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend: one file per message here.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # --- Security ------------------------------------------------------------------------------
 # Always: no MIME sniffing, no framing, no referrer to other sites, HttpOnly session cookie.
@@ -255,6 +259,9 @@ SHIPBRIDGE_IMPORT_LEASE_SECONDS = env.int("SHIPBRIDGE_IMPORT_LEASE_SECONDS", def
 # A delivery holds its store notification (or customer e-mail) for this long, renewed the same
 # way while the store is being called: a lost delivery is settled by the next sweep after it.
 SHIPBRIDGE_CLAIM_SECONDS = env.int("SHIPBRIDGE_CLAIM_SECONDS", default=60)
+# The stale sweep (beat, every 30 s) queues again a pending notification or customer e-mail no
+# delivery holds once it has waited this long (its task was lost: broker down, worker killed).
+SHIPBRIDGE_SWEEP_GRACE_SECONDS = env.float("SHIPBRIDGE_SWEEP_GRACE_SECONDS", default=30.0)
 # A run keeps this many skip reasons (the first ones); the count of the others is kept.
 SHIPBRIDGE_SKIP_REASONS_KEPT = env.int("SHIPBRIDGE_SKIP_REASONS_KEPT", default=500)
 SHIPBRIDGE_RETRY_ATTEMPTS = env.int("SHIPBRIDGE_RETRY_ATTEMPTS", default=4)

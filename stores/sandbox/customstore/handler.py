@@ -110,6 +110,8 @@ class CustomStoreHandler(SandboxHandler):
                             else "text/html; charset=utf-8" if fault.kind == "html" else "text/plain; charset=utf-8")
             return self._answer(entry, status, answer, content_type)
         status, answer = state.receive_notice(params, body, *_read_notice(body))
+        if state.on_shipnotify:
+            state.on_shipnotify(state)
         content_type = "application/json; charset=utf-8" if answer.startswith("{") else "text/plain; charset=utf-8"
         return self._answer(entry, status, answer, content_type)
 

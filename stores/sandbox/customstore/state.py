@@ -127,6 +127,8 @@ class CustomStoreState:
         self.accept_query_auth = True  # accept SS-UserName / SS-Password
         self.page_overlap = 0  # unstable paging: page N repeats the last K orders of page N-1
         self.on_export: Callable[[CustomStoreState, int], None] | None = None  # before each export page
+        # after a notice is taken, before the answer is sent (a slow store, a fault meanwhile)
+        self.on_shipnotify: Callable[[CustomStoreState], None] | None = None
         self.lock = threading.RLock()
         self.orders: dict[str, SandboxOrder] = {}
         self.notices: list[ReceivedNotice] = []
