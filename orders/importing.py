@@ -560,7 +560,38 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
     """Upsert one page of records in one transaction, with a constant number of queries.
     `keep_lease` renews the run's lease in that transaction (raising LeaseLost, which rolls the
     page back, when another run holds the store). The run's counts are saved with the page;
-    its skip reasons once, when it ends."""
+    its skip reasons once, when it ends. A page that fails leaves the run's counts as they were."""
+    counts = _RunCounts.of(run)
+    try:
+        _apply_page(store=store, run=run, page=page, status_map=status_map, keep_lease=keep_lease)
+    except BaseException:
+        counts.restore(run)
+        raise
+
+
+@dataclass
+class _RunCounts:
+    values: tuple
+    reasons: int
+    tally: SkipTally
+
+    FIELDS = ("imported", "updated", "unchanged", "skipped", "pages", "skip_reasons_omitted")
+
+    @classmethod
+    def of(cls, run: ImportRun) -> _RunCounts:
+        tally = _tally(run)
+        return cls(tuple(getattr(run, f) for f in cls.FIELDS), len(run.skip_reasons),
+                   SkipTally(Counter(tally.unmapped), tally.no_address, tally.oldest_fixable))
+
+    def restore(self, run: ImportRun) -> None:
+        for name, value in zip(self.FIELDS, self.values):
+            setattr(run, name, value)
+        del run.skip_reasons[self.reasons:]
+        run._skip_tally = self.tally
+
+
+def _apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str, str],
+                keep_lease: Callable[[], None] | None) -> None:
     for skipped in page.skipped:
         _skip(run, skipped, skipped.reason)
 
