@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import reset_queries, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -362,6 +363,9 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
         error = str(exc)
     except LeaseLost as exc:
         error, retry_soon = str(exc), True
+    except SoftTimeLimitExceeded:
+        error = ("stopped: the import ran longer than SHIPBRIDGE_IMPORT_TIME_LIMIT_SECONDS; what was written "
+                 "stays, and the next run picks up from the cursor")
     except DATABASE_ERRORS as exc:
         retry_soon = True
         log.warning("import of store %s: the database failed: %s", store.pk, exc)

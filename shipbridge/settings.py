@@ -198,6 +198,15 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.refresh_store": {"queue": "imports"},
     "orders.tasks.import_store": {"queue": "imports"},
 }
+# Time limits: a task past its soft limit is stopped cleanly (an import ends failed, saying so;
+# what it wrote stays), past the hard one its process is killed. Store calls time out long before.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("SHIPBRIDGE_TASK_TIME_LIMIT_SECONDS", default=600)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+_IMPORT_LIMIT = env.int("SHIPBRIDGE_IMPORT_TIME_LIMIT_SECONDS", default=3600)
+CELERY_TASK_ANNOTATIONS = {
+    name: {"soft_time_limit": _IMPORT_LIMIT, "time_limit": _IMPORT_LIMIT + 60}
+    for name in ("orders.tasks.refresh_store", "orders.tasks.import_store")
+}
 # Reconnect to the broker for ever (a Redis restart): a worker waits for it, it does not exit.
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None

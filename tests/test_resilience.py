@@ -222,3 +222,42 @@ def test_seen_ids_keep_the_newest_stamp_outside_python_memory():
         assert len(seen) == 2003 and seen.lookup([f"id-{n}" for n in range(1990, 2010)]) == \
             {f"id-{n}": n for n in range(1990, 2000)}
     assert stamp(dt.datetime(1970, 1, 1, 0, 0, 1, tzinfo=dt.timezone.utc)) == 1_000_000 and stamp(None) == 0
+
+
+def test_with_the_broker_down_the_admin_ship_form_saves_and_says_so(broker_down, admin_client_su,
+                                                                     django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    from tests.utils import SHIP_DAY
+
+    order = order_to_ship()
+    (item,) = order.items.all()
+    url = reverse("admin:orders_order_ship", args=[order.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_su.post(url, {
+            "carrier": "UPS", "tracking_number": "1Z9", "ship_date": SHIP_DAY.isoformat(), "notify_store": "on",
+            "notify_customer": "on", f"qty_{item.pk}": "1"}, follow=True)
+    assert response.status_code == 200
+    shipment = Shipment.objects.get(order=order)
+    text = response.content.decode()
+    assert f"Shipment {shipment.pk} of order {order.order_number} created" in text and "Traceback" not in text
+    assert shipment.notification.status == "pending" and shipment.customer_email_status == "pending"
+
+
+def test_an_import_past_its_time_limit_ends_failed_and_says_so(sandboxes, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    sandbox = sandboxes("custom_store", orders=20, page_size=10)
+    store = sandbox_store(sandbox, name="Slow")
+    original = importing.apply_page
+
+    def second_page_too_late(**kwargs):
+        if kwargs["page"].number == 2:
+            raise SoftTimeLimitExceeded()
+        original(**kwargs)
+
+    monkeypatch.setattr(importing, "apply_page", second_page_too_late)
+    run = store_refresh(store_id=store.pk)
+    assert run.status == "failed" and "SHIPBRIDGE_IMPORT_TIME_LIMIT_SECONDS" in run.error and run.pages == 1
+    store.refresh_from_db()
+    assert store.lease_token == "" and store.last_refresh_status == "failed"
