@@ -22,7 +22,7 @@ from stores.models import Merchant, OrderStatus, Store
 from stores.scoping import MerchantScopedAdmin, scoped_queryset, user_merchant_id
 from stores.selectors import next_refresh_words, store_state
 
-from .forms import ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
+from .forms import carrier_initial, ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
 from .importing import StoreUnavailable, store_queue_refresh, stores_queue_refresh
 from .manual import ManualOrderError, manual_order_create, manual_order_delete
 from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, Order, OrderItem,
@@ -554,9 +554,9 @@ class ProductAliasInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(MerchantScopedAdmin):
-    list_display = ("sku", "name", "merchant", "weight_grams", "bin_location", "updated_at")
+    list_display = ("sku", "name", "merchant", "barcode", "weight_grams", "bin_location", "updated_at")
     list_filter = ("merchant",)
-    search_fields = ("sku", "name", "aliases__sku")
+    search_fields = ("sku", "name", "barcode", "aliases__sku")
     list_select_related = ("merchant",)
     inlines = [ProductAliasInline]
 
@@ -661,7 +661,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
                     return back
         else:
             form = ShipmentCorrectionForm(offer_notify=offer_notify, initial={
-                "carrier": shipment.carrier, "service": shipment.service,
+                **carrier_initial(shipment.carrier), "service": shipment.service,
                 "tracking_number": shipment.tracking_number, "ship_date": shipment.ship_date,
             })
         context = {

@@ -7,15 +7,49 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
+from .carriers import OTHER, carrier_choices, carrier_name, is_listed
 from .models import Order, OrderItem, Product
 from .shipping import SHIP_DATE_MAX_FUTURE_DAYS
 
 
-class PackageForm(forms.Form):
+class CarrierField(forms.ChoiceField):
+    """A carrier chosen from the list (the common carriers, then "Other")."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Carrier"))
+        super().__init__(choices=[("", "---------"), *carrier_choices()], **kwargs)
+
+
+def carrier_initial(name: str) -> dict:
+    """The initial values showing a shipment's carrier `name` (an unlisted one as "Other")."""
+    if not name or is_listed(name):
+        return {"carrier": name}
+    return {"carrier": OTHER, "carrier_other": name}
+
+
+class CarrierFormMixin:
+    """A form with `carrier` chosen from the list and, for "Other", `carrier_other`, the
+    carrier's own name: `cleaned_data["carrier"]` is the carrier's name either way."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("carrier") == OTHER and cleaned.get("carrier_other", "").strip():
+            cleaned["carrier"] = carrier_name(cleaned["carrier_other"])
+        return cleaned
+
+
+def carrier_other_field():
+    return forms.CharField(label=_("Other carrier's name"), max_length=100, required=False,
+                           help_text=_("With “Other”: the carrier's name, as the store should be told."))
+
+
+class PackageForm(CarrierFormMixin, forms.Form):
     """What a package is sent with: the details a shipment is made with and can be corrected."""
 
-    carrier = forms.CharField(max_length=100, help_text="e.g. UPS, USPS, FedEx, DHL, CanadaPost, RoyalMail, Other")
+    carrier = CarrierField()
+    carrier_other = carrier_other_field()
     service = forms.CharField(max_length=100, required=False)
     tracking_number = forms.CharField(max_length=100, required=False)
     ship_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
@@ -38,7 +72,8 @@ class ShipmentDetailsForm(PackageForm):
 
     def shipment_details(self) -> dict:
         """The cleaned details as the shipping services' keyword arguments."""
-        return {name: self.cleaned_data[name] for name in ShipmentDetailsForm.base_fields if name in self.fields}
+        return {name: self.cleaned_data[name] for name in ShipmentDetailsForm.base_fields
+                if name in self.fields and name != "carrier_other"}
 
 
 class ShipForm(ShipmentDetailsForm):
@@ -91,7 +126,7 @@ class ShipmentCorrectionForm(PackageForm):
 
     def corrections(self) -> dict:
         """The cleaned values as shipment_update's keyword arguments."""
-        values = {name: self.cleaned_data[name] for name in PackageForm.base_fields}
+        values = {name: self.cleaned_data[name] for name in PackageForm.base_fields if name != "carrier_other"}
         if "notify_store" in self.fields:
             values["notify_store"] = self.cleaned_data["notify_store"]
         return values

@@ -41,6 +41,7 @@ from django.utils import timezone
 from stores.connectors.base import Connector
 from stores.models import OrderStatus, Store
 
+from .carriers import carrier_name
 from .models import (NotificationStatus, Order, OrderItem, Shipment, ShipmentChange, ShipmentField, ShipmentItem,
                      StoreCorrection, StoreNotification)
 from .emails import customer_email_due, shipment_email_send
@@ -132,7 +133,7 @@ def _clean_cost(value) -> Decimal | None:
 
 def _clean_fields(*, store: Store, carrier, service, tracking_number, ship_date) -> dict:
     return {
-        "carrier": _clean_text(carrier, field="carrier", max_length=100, required=True),
+        "carrier": carrier_name(_clean_text(carrier, field="carrier", max_length=100, required=True)),
         "service": _clean_text(service, field="service", max_length=100),
         "tracking_number": _clean_text(tracking_number, field="tracking number", max_length=100),
         "ship_date": _clean_ship_date(ship_date, store),
@@ -570,7 +571,8 @@ def _clean_corrections(*, store: Store, carrier, service, tracking_number, ship_
     shipment's own ship date is kept, however old)."""
     values = {}
     if carrier is not None:
-        values[ShipmentField.CARRIER.value] = _clean_text(carrier, field="carrier", max_length=100, required=True)
+        values[ShipmentField.CARRIER.value] = carrier_name(_clean_text(carrier, field="carrier", max_length=100,
+                                                                       required=True))
     if service is not None:
         values[ShipmentField.SERVICE.value] = _clean_text(service, field="service", max_length=100)
     if tracking_number is not None:
