@@ -15,6 +15,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from stores import admin as store_admin
 from stores.forms import as_sentence
@@ -22,18 +25,19 @@ from stores.models import Merchant, OrderStatus, Store
 from stores.scoping import MerchantScopedAdmin, scoped_queryset, user_merchant_id
 from stores.selectors import next_refresh_words, store_state
 
-from .forms import carrier_initial, ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
+from .forms import MAX_BULK_ORDERS, BulkShipForm, carrier_initial, ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
 from .importing import StoreUnavailable, store_queue_refresh, stores_queue_refresh
 from .manual import ManualOrderError, manual_order_create, manual_order_delete
-from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, Order, OrderItem,
+from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, NotificationStatus,
+                     Order, OrderItem,
                      Product, ProductAlias, Shipment, ShipmentChange, ShipmentItem, StoreCorrection,
                      StoreNotification)
 from .notifying import NotificationError, notification_resend
 from .selectors import (TIMEZONE_WARNING, notification_for_shipment, order_deletable, order_desk_annotations,
                         order_repeat_notification_advice, order_shipping_lines, store_import_runs, store_notifications,
                         store_timezone_suspect)
-from .shipping import (ShipDateError, ShippingError, orders_combine, orders_combine_check, shipment_create,
-                       shipment_update, shipment_void)
+from .shipping import (ShipDateError, ShippingError, orders_combine, orders_combine_check, orders_ship_each,
+                       shipment_create, shipment_update, shipment_void)
 
 log = logging.getLogger("shipbridge.admin")
 
@@ -300,7 +304,7 @@ class OrderAdmin(MerchantScopedAdmin):
     readonly_fields = tuple(
         f for _, options in fieldsets for f in options["fields"] if f not in (*EDITABLE_SHIP_TO, "internal_notes")
     )
-    actions = ["combine_orders", "refresh_stores"]
+    actions = ["ship_selected", "print_packing_slips", "combine_orders", "refresh_stores"]
     # How the sections read for an order entered by hand (its store imports nothing).
     entered_descriptions = {
         "Order": "Entered by hand (Add order). The status changes by shipping (Ship, void), not by hand.",
@@ -492,6 +496,66 @@ class OrderAdmin(MerchantScopedAdmin):
             "repeat_notification_advice": repeat_advice,
         }
         return TemplateResponse(request, "admin/orders/order/ship.html", context)
+
+    # -- "Ship selected orders": one page, one tracking number per order; each ships on its own --
+    def _selected(self, request, queryset, what: str) -> list[Order] | None:
+        """The selected orders (oldest first), or None (and a message) past MAX_BULK_ORDERS."""
+        orders = list(queryset.select_related("store").order_by("order_date", "pk")[:MAX_BULK_ORDERS + 1])
+        if len(orders) > MAX_BULK_ORDERS:
+            self.message_user(request, _g("Choose at most %(max)d orders to %(what)s at once.")
+                              % {"max": MAX_BULK_ORDERS, "what": what}, messages.ERROR)
+            return None
+        return orders
+
+    @admin.action(description=_("Ship selected orders (a tracking number each)"), permissions=["ship"])
+    def ship_selected(self, request, queryset):
+        orders = self._selected(request, queryset, _g("ship"))
+        if orders is None:
+            return None
+        if "apply" in request.POST:
+            form = BulkShipForm(request.POST, orders=orders)
+            if form.is_valid():
+                outcomes = orders_ship_each(orders=orders, user=request.user, **form.ship_details())
+                return self._bulk_result(request, outcomes)
+        else:
+            form = BulkShipForm(orders=orders, initial={"notify_store": True})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": ngettext("Ship %(count)d order", "Ship %(count)d orders", len(orders)) % {"count": len(orders)},
+            "opts": self.model._meta,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "ship_selected",
+            "awaiting": OrderStatus.AWAITING_SHIPMENT,
+        }
+        return TemplateResponse(request, "admin/orders/order/bulk_ship.html", context)
+
+    @admin.action(description=_("Print packing slips of the selected orders (one document)"))
+    def print_packing_slips(self, request, queryset):
+        orders = self._selected(request, queryset, _g("print"))
+        if orders is None:
+            return None
+        ids = ",".join(str(o.pk) for o in orders)
+        return HttpResponseRedirect(f"{reverse('shipbridge_packing_slips')}?ids={ids}")
+
+    def _bulk_result(self, request, outcomes):
+        """Each order's outcome: its shipment and the store notification's state, or why not."""
+        shipped = [o for o in outcomes if o.shipped]
+        states = dict(StoreNotification.objects.filter(shipment_id__in=[o.shipment.pk for o in shipped])
+                      .values_list("shipment_id", "status"))
+        rows = [{"outcome": o, "notification": (NotificationStatus(states[o.shipment.pk]).label
+                                                if o.shipped and o.shipment.pk in states else "")}
+                for o in outcomes]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _g("Bulk ship: %(shipped)d shipped, %(refused)d not shipped")
+                     % {"shipped": len(shipped), "refused": len(outcomes) - len(shipped)},
+            "opts": self.model._meta,
+            "rows": rows,
+            "shipped_count": len(shipped),
+            "refused_count": len(outcomes) - len(shipped),
+        }
+        return TemplateResponse(request, "admin/orders/order/bulk_result.html", context)
 
     # -- "Combine selected orders": an intermediate page asks for the package's details --
     @admin.action(description="Combine selected orders (ship them in one package)", permissions=["ship"])

@@ -246,3 +246,66 @@ def manual_line_formset(*, rows: int = 5):
     """The lines' formset class, showing `rows` blank rows."""
     return forms.formset_factory(ManualLineForm, formset=BaseManualLineFormSet, extra=rows,
                                  max_num=MAX_MANUAL_LINES, validate_max=True)
+
+
+# --- the desk: bulk ship ---------------------------------------------------------------------
+
+MAX_BULK_ORDERS = 500
+
+
+class BulkShipForm(CarrierFormMixin, forms.Form):
+    """Bulk ship: one carrier, service and ship date for the selected orders, a tracking number
+    for each (typed or scanned), whether to notify the stores and e-mail the customers."""
+
+    carrier = CarrierField()
+    carrier_other = carrier_other_field()
+    service = forms.CharField(label=_("Service"), max_length=100, required=False)
+    ship_date = forms.DateField(label=_("Ship date"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text=_("Empty: today in each store's time zone."))
+    notify_store = forms.BooleanField(label=_("Notify the stores"), required=False, initial=True,
+                                      help_text=_("Untick for “do not notify the store”. Orders entered by hand "
+                                                  "have no store to notify."))
+    notify_customer = forms.BooleanField(label=_("E-mail the customers"), required=False)
+
+    def __init__(self, *args, orders, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.orders = list(orders)
+        for order in self.orders:
+            self.fields[self.tracking_name(order)] = forms.CharField(
+                label=order.order_number, max_length=100, required=False,
+                widget=forms.TextInput(attrs={"class": "sb-scan", "autocomplete": "off", "size": 26}))
+
+    @staticmethod
+    def tracking_name(order) -> str:
+        return f"tracking_{order.pk}"
+
+    def detail_fields(self):
+        return [self[name] for name in ("carrier", "carrier_other", "service", "ship_date", "notify_store",
+                                        "notify_customer")]
+
+    def order_rows(self):
+        for order in self.orders:
+            yield order, self[self.tracking_name(order)]
+
+    def clean(self):
+        cleaned = super().clean()
+        seen: dict[str, str] = {}
+        for order in self.orders:
+            number = " ".join((cleaned.get(self.tracking_name(order)) or "").split())
+            if not number:
+                continue
+            if number in seen:
+                self.add_error(self.tracking_name(order), _(
+                    "Tracking number %(number)s is also given for order %(other)s: one package per order here "
+                    "(combine the orders to ship them in one package).") % {"number": number, "other": seen[number]})
+            seen[number] = order.order_number
+        return cleaned
+
+    def ship_details(self) -> dict:
+        """The cleaned values as orders_ship_each's keyword arguments (orders apart)."""
+        data = self.cleaned_data
+        return {
+            "carrier": data["carrier"], "service": data["service"], "ship_date": data["ship_date"],
+            "notify_store": data["notify_store"], "notify_customer": data["notify_customer"],
+            "tracking_numbers": {o.pk: data.get(self.tracking_name(o)) or "" for o in self.orders},
+        }

@@ -147,6 +147,13 @@ def order_list(*, store_id: int | None = None, status: str | None = None) -> Que
     return qs.order_by("store_id", "order_date", "id")
 
 
+def packing_slip_orders(*, orders: QuerySet[Order], ids) -> list[Order]:
+    """The orders `ids` among `orders` (already limited to what the user may see), with their
+    store and lines: a constant number of queries for any number of slips."""
+    return list(orders.filter(pk__in=list(ids)).select_related("store")
+                .prefetch_related(Prefetch("items", queryset=OrderItem.objects.order_by("id"))))
+
+
 def order_desk_annotations() -> dict:
     """What the orders desk shows per row, computed in the list's own query (one query per
     page, whatever its number of rows)."""

@@ -3,17 +3,21 @@ Both are wrapped by `admin.site.admin_view` (staff login) in shipbridge/urls.py.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from stores.models import Store
 from stores.scoping import scoped_queryset
 from stores.selectors import next_refresh_words, store_state
 
+from .barcodes import code128_svg
+from .forms import MAX_BULK_ORDERS
 from .models import Order
-from .selectors import stores_for_dashboard
+from .selectors import packing_slip_orders, stores_for_dashboard
 
 
 def dashboard(request):
@@ -39,19 +43,41 @@ def dashboard(request):
     return TemplateResponse(request, "admin/dashboard.html", context)
 
 
+def _slip(order: Order, items) -> dict:
+    goods = [item for item in items if not item.adjustment]
+    return {
+        "order": order,
+        "store": order.store,
+        "items": goods,
+        "units": sum(item.quantity for item in goods),
+        # the order's date as the store's people know it: in the store's own zone
+        "order_day": timezone.localtime(order.order_date, order.store.tz).date(),
+        "barcode": code128_svg(order.order_number),  # what the packing page's scanner reads
+    }
+
+
 def packing_slip(request, pk: int):
-    """A printable packing slip for one order, with its store's branding."""
+    """A printable packing slip for one order, with its store's branding and the order
+    number's barcode."""
     if not request.user.has_perm("orders.view_order"):
         raise PermissionDenied
     order = get_object_or_404(scoped_queryset(Order, request).select_related("store"), pk=pk)
-    items = [item for item in order.items.all() if not item.adjustment]
-    context = {
-        "order": order,
-        "store": order.store,
-        "items": items,
-        "units": sum(item.quantity for item in items),
-        "printed_at": timezone.now(),
-        # the order's date as the store's people know it: in the store's own zone
-        "order_day": timezone.localtime(order.order_date, order.store.tz).date(),
-    }
+    context = {**_slip(order, order.items.all()), "printed_at": timezone.now()}
     return TemplateResponse(request, "admin/packing_slip.html", context)
+
+
+def packing_slips(request):
+    """One printable document for many orders (`?ids=1,2,3`, the orders desk's "Print packing
+    slips"): one slip a page, in the order given; orders the user may not see are left out."""
+    if not request.user.has_perm("orders.view_order"):
+        raise PermissionDenied
+    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.strip().isdigit()]
+    if not ids:
+        raise Http404(_("No order chosen."))
+    if len(ids) > MAX_BULK_ORDERS:
+        raise SuspiciousOperation("too many packing slips at once")
+    orders = {o.pk: o for o in packing_slip_orders(orders=scoped_queryset(Order, request), ids=ids)}
+    slips = [_slip(orders[pk], orders[pk].items.all()) for pk in dict.fromkeys(ids) if pk in orders]
+    if not slips:
+        raise Http404(_("No order chosen."))
+    return TemplateResponse(request, "admin/packing_slips.html", {"slips": slips, "printed_at": timezone.now()})

@@ -15,6 +15,8 @@ urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(order_views.dashboard), name="shipbridge_dashboard"),
     path("admin/orders/order/<int:pk>/packing-slip/", admin.site.admin_view(order_views.packing_slip),
          name="shipbridge_packing_slip"),
+    path("admin/orders/order/packing-slips/", admin.site.admin_view(order_views.packing_slips),
+         name="shipbridge_packing_slips"),
     path("admin/", admin.site.urls),
 ]
 if settings.SHIPBRIDGE_SERVE_MEDIA:
