@@ -25,7 +25,7 @@ from stores.models import Merchant, OrderStatus, Store
 from stores.scoping import MerchantScopedAdmin, scoped_queryset, user_merchant_id
 from stores.selectors import next_refresh_words, store_state
 
-from .forms import MAX_BULK_ORDERS, BulkShipForm, carrier_initial, ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
+from .forms import MAX_BULK_ORDERS, BulkShipForm, TrackingUploadForm, carrier_initial, ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
 from .importing import StoreUnavailable, store_queue_refresh, stores_queue_refresh
 from .manual import ManualOrderError, manual_order_create, manual_order_delete
 from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, NotificationStatus,
@@ -33,6 +33,8 @@ from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, Notif
                      Product, ProductAlias, Shipment, ShipmentChange, ShipmentItem, StoreCorrection,
                      StoreNotification)
 from .notifying import NotificationError, notification_resend
+from .tracking import (RowResult, TrackingFileError, tracking_apply, tracking_file_read, tracking_file_text,
+                       tracking_plan)
 from .selectors import (TIMEZONE_WARNING, notification_for_shipment, order_deletable, order_desk_annotations,
                         order_repeat_notification_advice, order_shipping_lines, store_import_runs, store_notifications,
                         store_timezone_suspect)
@@ -440,9 +442,40 @@ class OrderAdmin(MerchantScopedAdmin):
     def get_urls(self):
         info = self.model._meta.app_label, self.model._meta.model_name
         return [
+            path("import-tracking/", self.admin_site.admin_view(self.tracking_view), name="%s_%s_tracking" % info),
             path("<path:object_id>/ship/", self.admin_site.admin_view(self.ship_view), name="%s_%s_ship" % info),
             *super().get_urls(),
         ]
+
+    def tracking_view(self, request):
+        """"Tracking from a file": upload a CSV → what each row would do → confirm → each row's
+        outcome. The rows are matched among the orders the user may see."""
+        if not self.has_ship_permission(request):
+            raise PermissionDenied
+        stores = scoped_queryset(Store, request).order_by("name")
+        form = TrackingUploadForm(request.POST or None, request.FILES or None, stores=stores)
+        context = {**self.admin_site.each_context(request), "title": _g("Tracking numbers from a file"),
+                   "opts": self.opts, "form": form, "has_view_permission": True}
+        if request.method == "POST" and form.is_valid():
+            orders = self.get_queryset(request)
+            if form.cleaned_data["store"]:
+                orders = orders.filter(store=form.cleaned_data["store"])
+            data = form.data_bytes()
+            try:
+                rows = tracking_file_read(data)
+            except TrackingFileError as exc:
+                form.add_error("file", capfirst(str(exc)) + ".")
+                return TemplateResponse(request, "admin/orders/order/import_tracking.html", context)
+            summary = tracking_plan(rows=rows, orders=orders)
+            confirmed = "_confirm" in request.POST
+            if confirmed:
+                summary = tracking_apply(plan=summary, notify_store=None if form.cleaned_data["notify_store"] else False,
+                                         user=request.user)
+            counts = summary.as_dict()
+            context.update(summary=summary, counts=counts, confirmed=confirmed,
+                           content=tracking_file_text(data),
+                           to_ship=summary.count(RowResult.SHIP))
+        return TemplateResponse(request, "admin/orders/order/import_tracking.html", context)
 
     def ship_view(self, request, object_id):
         order = self.get_object(request, unquote(object_id))  # merchant-scoped: others' orders are not found

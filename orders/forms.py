@@ -309,3 +309,37 @@ class BulkShipForm(CarrierFormMixin, forms.Form):
             "notify_store": data["notify_store"], "notify_customer": data["notify_customer"],
             "tracking_numbers": {o.pk: data.get(self.tracking_name(o)) or "" for o in self.orders},
         }
+
+
+# --- the desk: tracking numbers from a file ----------------------------------------------------
+
+class TrackingUploadForm(forms.Form):
+    """A tracking CSV to preview; with `content` (the file's text, sent back by the preview
+    page) the rows to ship once confirmed."""
+
+    file = forms.FileField(label=_("CSV file"), required=False,
+                           help_text=_("Order number and tracking number columns, and where you have them carrier, "
+                                       "service and ship date; the exports of ShipStation, UPS WorldShip, FedEx Ship "
+                                       "Manager, USPS and Pirate Ship are read as they are."))
+    content = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
+    store = forms.ModelChoiceField(label=_("Store"), queryset=None, required=False,
+                                   empty_label=_("Any store (the order number decides)"))
+    notify_store = forms.BooleanField(label=_("Notify the stores"), required=False, initial=True,
+                                      help_text=_("Each store's own setting decides; untick for “do not notify the "
+                                                  "store”."))
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("file") and not cleaned.get("content"):
+            raise forms.ValidationError(_("Choose a CSV file."))
+        return cleaned
+
+    def data_bytes(self) -> bytes:
+        upload = self.cleaned_data.get("file")
+        if upload:
+            return upload.read(5 * 1024 * 1024 + 1)
+        return self.cleaned_data["content"].encode("utf-8")
