@@ -343,3 +343,20 @@ class TrackingUploadForm(forms.Form):
         if upload:
             return upload.read(5 * 1024 * 1024 + 1)
         return self.cleaned_data["content"].encode("utf-8")
+
+
+# --- the desk: scan to verify, then ship ------------------------------------------------------
+
+class PackShipForm(CarrierFormMixin, forms.Form):
+    """The packing page's Ship form, shown once every unit is scanned: the package's details,
+    the tracking number typed or scanned."""
+
+    carrier = CarrierField()
+    carrier_other = carrier_other_field()
+    service = forms.CharField(label=_("Service"), max_length=100, required=False)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=100, required=False,
+                                      widget=forms.TextInput(attrs={"autocomplete": "off", "size": 30}))
+    notify_store = forms.BooleanField(label=_("Notify the store"), required=False)
+
+    def detail_fields(self):
+        return [self[name] for name in ("carrier", "carrier_other", "service", "tracking_number", "notify_store")]
