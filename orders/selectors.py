@@ -287,3 +287,51 @@ def order_packing_lines(*, order: Order) -> list[dict]:
         line["product"] = product
         line["codes"] = sorted(c.strip().upper() for c in codes if c and c.strip())
     return lines
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+CHART_DAYS = 30
+
+
+def dashboard_totals(*, stores: QuerySet[Store], today_start: dt.datetime) -> dict:
+    """The dashboard's totals over `stores` (what the user may see): orders awaiting shipment,
+    shipments made today, failed store notifications — one query each."""
+    orders = Order.objects.filter(store__in=stores)
+    return {
+        "awaiting_shipment": orders.filter(status=OrderStatus.AWAITING_SHIPMENT).count(),
+        "shipped_today": Shipment.objects.filter(order__store__in=stores, voided_at__isnull=True,
+                                                 created_at__gte=today_start).count(),
+        "failed_notifications": StoreNotification.objects.filter(shipment__order__store__in=stores,
+                                                                 status=NotificationStatus.FAILED).count(),
+    }
+
+
+def dashboard_daily(*, stores: QuerySet[Store], since: dt.datetime, tz) -> dict[int, dict[str, dict]]:
+    """{store id: {"imported": {day: n}, "shipped": {day: n}}} since `since`, days in `tz`:
+    orders imported per day and shipments made per day (void ones left out), two queries."""
+    from django.db.models.functions import TruncDate
+
+    daily: dict[int, dict[str, dict]] = {}
+    imported = (Order.objects.filter(store__in=stores, imported_at__gte=since)
+                .annotate(day=TruncDate("imported_at", tzinfo=tz)).values("store_id", "day")
+                .annotate(n=Count("pk")).order_by())
+    for row in imported:
+        daily.setdefault(row["store_id"], {"imported": {}, "shipped": {}})["imported"][row["day"]] = row["n"]
+    shipped = (Shipment.objects.filter(order__store__in=stores, created_at__gte=since, voided_at__isnull=True)
+               .annotate(day=TruncDate("created_at", tzinfo=tz)).values("order__store_id", "day")
+               .annotate(n=Count("pk")).order_by())
+    for row in shipped:
+        daily.setdefault(row["order__store_id"], {"imported": {}, "shipped": {}})["shipped"][row["day"]] = row["n"]
+    return daily
+
+
+def running_imports(*, stores: QuerySet[Store]) -> dict[int, "ImportRun"]:
+    """The running import of each store that has one (the newest): its pages and orders so far."""
+    from .models import ImportRun, ImportRunStatus
+
+    runs = {}
+    for run in (ImportRun.objects.filter(store__in=stores, status=ImportRunStatus.RUNNING)
+                .order_by("store_id", "-started_at", "-id")):
+        runs.setdefault(run.store_id, run)
+    return runs
