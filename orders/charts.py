@@ -35,7 +35,7 @@ def daily_bars_svg(*, days: list[dt.date], imported: dict[dt.date, int], shipped
             h = plot_h * count / peak
             parts.append(f'<rect x="{x + offset:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                          f'fill="{colour}"><title>{day.isoformat()} {escape(what)}: {count}</title></rect>')
-        if index % 7 == 0 or index == len(days) - 1:
+        if (len(days) - 1 - index) % 7 == 0:  # a label a week, the last day's included
             parts.append(f'<text x="{x:.1f}" y="{height - 4}" font-size="10" fill="#777">{day:%m-%d}</text>')
     body = mark_safe("".join(parts))  # numbers and escaped words only
     label = _("Orders imported and shipped per day, %(first)s to %(last)s") % {
