@@ -516,7 +516,7 @@ class OrderAdmin(MerchantScopedAdmin):
         context = {**self.admin_site.each_context(request), "title": _g("Tracking numbers from a file"),
                    "opts": self.opts, "form": form, "has_view_permission": True}
         if request.method == "POST" and form.is_valid():
-            orders = self.get_queryset(request)
+            orders = scoped_queryset(Order, request)
             if form.cleaned_data["store"]:
                 orders = orders.filter(store=form.cleaned_data["store"])
             data = form.data_bytes()
@@ -543,7 +543,7 @@ class OrderAdmin(MerchantScopedAdmin):
         keyboard-wedge scanner: every step is a field that takes Enter; no mouse needed."""
         if not self.has_ship_permission(request):
             raise PermissionDenied
-        orders = self.get_queryset(request)
+        orders = scoped_queryset(Order, request)
         context = {**self.admin_site.each_context(request), "title": _g("Scan to pack"), "opts": self.opts,
                    "has_view_permission": True}
         if request.method == "POST":

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from stores.models import OrderStatus
 
@@ -203,8 +204,10 @@ class RowResult:
     INVALID = "invalid"
     REFUSED = "refused"  # the shipping service said no when it was applied
 
-    LABELS = {SHIP: "Ships", SHIPPED: "Shipped", ALREADY_SHIPPED: "Already shipped", UNKNOWN_ORDER: "Unknown order",
-              AMBIGUOUS: "Ambiguous (several stores)", INVALID: "Invalid", REFUSED: "Not shipped"}
+    LABELS = {SHIP: gettext_noop("Ships"), SHIPPED: gettext_noop("Shipped"),
+              ALREADY_SHIPPED: gettext_noop("Already shipped"), UNKNOWN_ORDER: gettext_noop("Unknown order"),
+              AMBIGUOUS: gettext_noop("Ambiguous (several stores)"), INVALID: gettext_noop("Invalid"),
+              REFUSED: gettext_noop("Not shipped")}
     SKIPPED = (ALREADY_SHIPPED,)
     ERRORS = (UNKNOWN_ORDER, AMBIGUOUS, INVALID, REFUSED)
 
