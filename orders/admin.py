@@ -14,7 +14,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from stores import admin as store_admin
 from stores.forms import as_sentence
@@ -22,18 +27,23 @@ from stores.models import Merchant, OrderStatus, Store
 from stores.scoping import MerchantScopedAdmin, scoped_queryset, user_merchant_id
 from stores.selectors import next_refresh_words, store_state
 
-from .forms import ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
+from .forms import MAX_BULK_ORDERS, BulkShipForm, PackShipForm, TrackingUploadForm, carrier_initial, ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
 from .importing import StoreUnavailable, store_queue_refresh, stores_queue_refresh
 from .manual import ManualOrderError, manual_order_create, manual_order_delete
-from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, Order, OrderItem,
+from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, NotificationStatus,
+                     Order, OrderItem,
                      Product, ProductAlias, Shipment, ShipmentChange, ShipmentItem, StoreCorrection,
                      StoreNotification)
 from .notifying import NotificationError, notification_resend
+from .tracking import (RowResult, TrackingFileError, tracking_apply, tracking_file_read, tracking_file_text,
+                       tracking_plan)
 from .selectors import (TIMEZONE_WARNING, notification_for_shipment, order_deletable, order_desk_annotations,
+                        order_failed_notifications, order_packing_lines, order_status_counts, orders_by_scan,
                         order_repeat_notification_advice, order_shipping_lines, store_import_runs, store_notifications,
                         store_timezone_suspect)
-from .shipping import (ShipDateError, ShippingError, orders_combine, orders_combine_check, shipment_create,
-                       shipment_update, shipment_void)
+from .shipping import (SHIPPABLE_STATUSES, ShipDateError, ShippingError, order_ship_whole, orders_combine,
+                       orders_combine_check, orders_ship_each,
+                       shipment_create, shipment_update, shipment_void)
 
 log = logging.getLogger("shipbridge.admin")
 
@@ -170,7 +180,7 @@ class StoreAdmin(store_admin.StoreAdmin):
             self.message_user(request, f"Could not resend {label}: {store_admin.first_line(exc)}", messages.ERROR)
         else:
             self.message_user(request, f"Resend of {label} queued.", messages.SUCCESS)
-        return HttpResponseRedirect(activity)
+        return self.redirect_back(request, activity)  # the activity log, or the order page it was asked from
 
     @admin.action(description="Refresh now (import orders)", permissions=["change"])
     def refresh_now(self, request, queryset):
@@ -268,10 +278,15 @@ class OrderAdmin(MerchantScopedAdmin):
     """The orders desk: filter by store, status and date; search by order number, customer name
     or SKU; one query for the page whatever its number of rows."""
 
-    list_display = ("order_number", "store", "order_date", "status", "store_status", "customer", "ship_to_country",
-                    "lines", "shipments_state", "packing_slip")
+    change_list_template = "admin/orders/order/change_list.html"
+    change_form_template = "admin/orders/order/change_form.html"
+    list_display = ("order_number", "store", "ordered", "status_badge", "customer", "lines", "shipments_state",
+                    "packing_slip")
     list_display_links = ("order_number",)
-    list_filter = ("status", "store", "order_date")
+    list_filter = ("store", "order_date")  # the status: the tabs above the grid
+    # The status tabs above the grid, in this order; a visit without filters opens the first.
+    status_tabs = (OrderStatus.AWAITING_SHIPMENT, OrderStatus.ON_HOLD, OrderStatus.AWAITING_PAYMENT,
+                   OrderStatus.SHIPPED, OrderStatus.CANCELLED)
     search_fields = ("order_number", "external_id", "ship_to_name", "bill_to_name", "customer_email", "items__sku")
     search_help_text = "Order number, customer name or e-mail, or SKU."
     list_select_related = ("store",)
@@ -279,17 +294,18 @@ class OrderAdmin(MerchantScopedAdmin):
     date_hierarchy = "order_date"
     inlines = [OrderItemInline, ShipmentInline]
     fieldsets = (
-        ("Order", {"fields": ("store", "order_number", "external_id", "order_date", "modified_at", "status",
-                              "store_status", "ship_date", "requested_service", "packing_slip"),
-                   "description": "From the store. The status changes by shipping (Ship, void) and by imports, "
-                                  "not by hand."}),
         ("Ship to", {"fields": EDITABLE_SHIP_TO,
                      "description": "Correct the address here before shipping (a typo, a missing apartment "
                                     "number): labels, packing slips and the store notification use it. A later "
                                     "change of the order in the store replaces it."}),
+        ("Order", {"fields": ("store", "order_number", "external_id", "order_date", "modified_at", "status",
+                              "store_status", "ship_date", "requested_service", "packing_slip"),
+                   "description": "From the store. The status changes by shipping (Ship, void) and by imports, "
+                                  "not by hand."}),
         ("Customer and billing", {"fields": ("customer_code", "customer_email", "bill_to_name", "bill_to_company",
-                                             "bill_to_phone", "bill_to_email", "payment_method")}),
-        ("Amounts", {"fields": ("currency", "order_total", "tax_amount", "shipping_amount")}),
+                                             "bill_to_phone", "bill_to_email", "payment_method"),
+                                  "classes": ("collapse",)}),
+        ("Amounts", {"fields": ("currency", "order_total", "tax_amount", "shipping_amount"), "classes": ("collapse",)}),
         ("Notes", {"fields": ("customer_notes", "internal_notes", "gift", "gift_message"),
                    "description": "Internal notes are yours to edit (the store's own internal notes are "
                                   "replaced when the store changes the order); the rest comes from the store."}),
@@ -300,7 +316,7 @@ class OrderAdmin(MerchantScopedAdmin):
     readonly_fields = tuple(
         f for _, options in fieldsets for f in options["fields"] if f not in (*EDITABLE_SHIP_TO, "internal_notes")
     )
-    actions = ["combine_orders", "refresh_stores"]
+    actions = ["ship_selected", "print_packing_slips", "combine_orders", "refresh_stores"]
     # How the sections read for an order entered by hand (its store imports nothing).
     entered_descriptions = {
         "Order": "Entered by hand (Add order). The status changes by shipping (Ship, void), not by hand.",
@@ -318,16 +334,55 @@ class OrderAdmin(MerchantScopedAdmin):
         return [(name, {**options, "description": self.entered_descriptions.get(name, options.get("description"))})
                 for name, options in fieldsets]
 
+    # -- the desk: status tabs with counts (one query), Awaiting shipment by default --
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET" and not request.GET:
+            request.GET = request.GET.copy()  # a plain visit opens the "Awaiting shipment" tab
+            request.GET["status__exact"] = OrderStatus.AWAITING_SHIPMENT
+            request.META["QUERY_STRING"] = request.GET.urlencode()
+        extra_context = {**(extra_context or {}), "status_tabs": self._status_tabs(request),
+                         "can_ship": self.has_ship_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def _status_tabs(self, request) -> list[dict]:
+        """Each status tab: its label, link, count (within the store chosen, if any) and whether
+        it is the current one; "All" last."""
+        current = request.GET.get("status__exact", "")
+        keep = {k: v for k, v in request.GET.items() if k in ("store__id__exact", "q")}
+        counts = order_status_counts(orders=scoped_queryset(Order, request),
+                                     store_id=keep.get("store__id__exact"))
+        tabs = []
+        for status in self.status_tabs:
+            query = urlencode({**keep, "status__exact": status.value})
+            tabs.append({"status": status.value, "label": status.label, "count": counts.get(status.value, 0),
+                         "url": f"?{query}", "current": current == status.value})
+        tabs.append({"status": "all", "label": _g("All"), "count": sum(counts.values()),
+                     "url": f"?{urlencode(keep)}" if keep else "?o=", "current": not current})
+        return tabs
+
     # -- desk columns (from the annotations: no query per row) --
+    @admin.display(description=_("order date"), ordering="order_date")
+    def ordered(self, obj):
+        return date_format(timezone.localtime(obj.order_date), "Y-m-d H:i")
+
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="sb-badge sb-badge-{}" title="{}">{}</span>', obj.status,
+                           _g("Store status: %(status)s") % {"status": obj.store_status}, obj.get_status_display())
+
     @admin.display(description="customer", ordering="ship_to_name")
     def customer(self, obj):
-        return obj.ship_to_name or obj.bill_to_name or obj.customer_email
+        name = obj.ship_to_name or obj.bill_to_name or obj.customer_email
+        if obj.ship_to_country:
+            return format_html('{} <span class="sb-muted">{}</span>', name, obj.ship_to_country)
+        return name
 
     @admin.display(description="lines / units")
     def lines(self, obj):
         return f"{obj.desk_lines} / {obj.desk_units}"
 
-    @admin.display(description="shipments · store notified")
+    @admin.display(description=_("shipments · store told"))
     def shipments_state(self, obj):
         if not obj.desk_shipments:
             return "—"
@@ -337,12 +392,12 @@ class OrderAdmin(MerchantScopedAdmin):
         states = format_html_join(" ", '<span class="{}">{} {}</span>', ((c, n, w) for n, w, c in parts if n))
         return format_html("{} · {}", obj.desk_shipments, states or "not notified")
 
-    @admin.display(description="packing slip")
+    @admin.display(description=_("slip"))
     def packing_slip(self, obj):
         if obj is None or obj.pk is None:
             return "—"
-        return format_html('<a href="{}" target="_blank" class="sb-packing-slip">Packing slip</a>',
-                           reverse("shipbridge_packing_slip", args=[obj.pk]))
+        return format_html('<a href="{}" target="_blank" class="sb-packing-slip" title="{}">{}</a>',
+                           reverse("shipbridge_packing_slip", args=[obj.pk]), _g("Packing slip"), _g("Slip"))
 
     # -- "Add order" enters an order by hand; only those may be deleted, while unshipped --
     def has_add_permission(self, request):
@@ -372,6 +427,15 @@ class OrderAdmin(MerchantScopedAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.store.connector_class.imports_orders:
             context["show_save_and_add_another"] = False  # its store's orders come from imports
+        if obj is not None and obj.pk:
+            lines = order_shipping_lines(order=obj)
+            context.update(
+                desk_lines=[line for line in lines if not line["item"].adjustment],
+                desk_units_left=sum(line["remaining"] for line in lines),
+                desk_can_ship=self.has_ship_permission(request, obj) and obj.status != OrderStatus.CANCELLED,
+                failed_notifications=order_failed_notifications(order=obj),
+                can_resend=request.user.has_perm("orders.change_shipment"),
+            )
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def _add_merchant(self, request) -> Merchant | None:
@@ -436,9 +500,110 @@ class OrderAdmin(MerchantScopedAdmin):
     def get_urls(self):
         info = self.model._meta.app_label, self.model._meta.model_name
         return [
+            path("import-tracking/", self.admin_site.admin_view(self.tracking_view), name="%s_%s_tracking" % info),
+            path("pack/", self.admin_site.admin_view(self.pack_view), name="%s_%s_pack" % info),
             path("<path:object_id>/ship/", self.admin_site.admin_view(self.ship_view), name="%s_%s_ship" % info),
             *super().get_urls(),
         ]
+
+    def tracking_view(self, request):
+        """"Tracking from a file": upload a CSV → what each row would do → confirm → each row's
+        outcome. The rows are matched among the orders the user may see."""
+        if not self.has_ship_permission(request):
+            raise PermissionDenied
+        stores = scoped_queryset(Store, request).order_by("name")
+        form = TrackingUploadForm(request.POST or None, request.FILES or None, stores=stores)
+        context = {**self.admin_site.each_context(request), "title": _g("Tracking numbers from a file"),
+                   "opts": self.opts, "form": form, "has_view_permission": True}
+        if request.method == "POST" and form.is_valid():
+            orders = scoped_queryset(Order, request)
+            if form.cleaned_data["store"]:
+                orders = orders.filter(store=form.cleaned_data["store"])
+            data = form.data_bytes()
+            try:
+                rows = tracking_file_read(data)
+            except TrackingFileError as exc:
+                form.add_error("file", capfirst(str(exc)) + ".")
+                return TemplateResponse(request, "admin/orders/order/import_tracking.html", context)
+            summary = tracking_plan(rows=rows, orders=orders)
+            confirmed = "_confirm" in request.POST
+            if confirmed:
+                summary = tracking_apply(plan=summary, notify_store=None if form.cleaned_data["notify_store"] else False,
+                                         user=request.user)
+            counts = summary.as_dict()
+            context.update(summary=summary, counts=counts, confirmed=confirmed,
+                           content=tracking_file_text(data),
+                           to_ship=summary.count(RowResult.SHIP))
+        return TemplateResponse(request, "admin/orders/order/import_tracking.html", context)
+
+    def pack_view(self, request):
+        """Scan to verify: scan the packing slip's barcode (the order number), then every unit's
+        SKU or product barcode — checked on the page as they come, wrong items and extra units
+        flagged — then ship from the same page, tracking number typed or scanned. Made for a
+        keyboard-wedge scanner: every step is a field that takes Enter; no mouse needed."""
+        if not self.has_ship_permission(request):
+            raise PermissionDenied
+        orders = scoped_queryset(Order, request)
+        context = {**self.admin_site.each_context(request), "title": _g("Scan to pack"), "opts": self.opts,
+                   "has_view_permission": True}
+        if request.method == "POST":
+            order = get_object_or_404(orders.select_related("store"), pk=request.POST.get("order", ""))
+            return self._pack_ship(request, order, context)
+        code = request.GET.get("scan", "").strip()
+        order_id = request.GET.get("order", "")
+        if order_id.isdigit():
+            found = [get_object_or_404(orders.select_related("store"), pk=int(order_id))]
+        elif code:
+            found = orders_by_scan(orders=orders, code=code)
+        else:
+            return TemplateResponse(request, "admin/orders/order/pack.html", context)
+        context["scan"] = code
+        if not found:
+            context["scan_error"] = _g("No order %(code)s: scan the barcode on the packing slip.") % {"code": code}
+            return TemplateResponse(request, "admin/orders/order/pack.html", context)
+        if len(found) > 1 and not order_id:
+            context["choices"] = found
+            return TemplateResponse(request, "admin/orders/order/pack.html", context)
+        order = found[0]
+        form = PackShipForm(initial={"carrier": "", "notify_store": order.store.notify_store
+                                     and order.store.connector_class.notifies_store})
+        return self._pack_page(request, order, form, context)
+
+    def _pack_page(self, request, order, form, context, scanned=None):
+        lines = order_packing_lines(order=order)
+        for line in lines:
+            line["scanned"] = (scanned or {}).get(line["item"].pk, 0)
+        context.update(order=order, lines=lines, form=form,
+                       shippable=order.status in SHIPPABLE_STATUSES and any(line["remaining"] for line in lines),
+                       notifies_store=order.store.connector_class.notifies_store,
+                       pack_codes=[{"line": line["item"].pk, "codes": line["codes"], "remaining": line["remaining"],
+                                    "label": line["item"].sku or line["item"].name} for line in lines])
+        return TemplateResponse(request, "admin/orders/order/pack.html", context)
+
+    def _pack_ship(self, request, order, context):
+        """Ship the packed order: every unit left to ship must have been scanned."""
+        lines = order_packing_lines(order=order)
+        scanned = {}
+        for line in lines:
+            value = request.POST.get(f"scanned_{line['item'].pk}", "0")
+            scanned[line["item"].pk] = int(value) if value.isdigit() else 0
+        form = PackShipForm(request.POST)
+        valid = form.is_valid()
+        if any(scanned[line["item"].pk] != line["remaining"] for line in lines):
+            form.add_error(None, _g("Not every unit was scanned: scan each item before shipping."))
+            valid = False
+        if valid:
+            outcome = order_ship_whole(order=order, carrier=form.cleaned_data["carrier"],
+                                       service=form.cleaned_data["service"],
+                                       tracking_number=form.cleaned_data["tracking_number"],
+                                       notify_store=form.cleaned_data["notify_store"], user=request.user)
+            if outcome.shipped:
+                self.message_user(request, _g("Order %(number)s packed and shipped (shipment %(id)s). Scan the next "
+                                              "packing slip.") % {"number": order.order_number,
+                                                                  "id": outcome.shipment.pk}, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:orders_order_pack"))
+            form.add_error(None, capfirst(outcome.error) + ".")
+        return self._pack_page(request, order, form, context, scanned=scanned)
 
     def ship_view(self, request, object_id):
         order = self.get_object(request, unquote(object_id))  # merchant-scoped: others' orders are not found
@@ -492,6 +657,66 @@ class OrderAdmin(MerchantScopedAdmin):
             "repeat_notification_advice": repeat_advice,
         }
         return TemplateResponse(request, "admin/orders/order/ship.html", context)
+
+    # -- "Ship selected orders": one page, one tracking number per order; each ships on its own --
+    def _selected(self, request, queryset, what: str) -> list[Order] | None:
+        """The selected orders (oldest first), or None (and a message) past MAX_BULK_ORDERS."""
+        orders = list(queryset.select_related("store").order_by("order_date", "pk")[:MAX_BULK_ORDERS + 1])
+        if len(orders) > MAX_BULK_ORDERS:
+            self.message_user(request, _g("Choose at most %(max)d orders to %(what)s at once.")
+                              % {"max": MAX_BULK_ORDERS, "what": what}, messages.ERROR)
+            return None
+        return orders
+
+    @admin.action(description=_("Ship selected orders (a tracking number each)"), permissions=["ship"])
+    def ship_selected(self, request, queryset):
+        orders = self._selected(request, queryset, _g("ship"))
+        if orders is None:
+            return None
+        if "apply" in request.POST:
+            form = BulkShipForm(request.POST, orders=orders)
+            if form.is_valid():
+                outcomes = orders_ship_each(orders=orders, user=request.user, **form.ship_details())
+                return self._bulk_result(request, outcomes)
+        else:
+            form = BulkShipForm(orders=orders, initial={"notify_store": True})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": ngettext("Ship %(count)d order", "Ship %(count)d orders", len(orders)) % {"count": len(orders)},
+            "opts": self.model._meta,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "ship_selected",
+            "awaiting": OrderStatus.AWAITING_SHIPMENT,
+        }
+        return TemplateResponse(request, "admin/orders/order/bulk_ship.html", context)
+
+    @admin.action(description=_("Print packing slips of the selected orders (one document)"))
+    def print_packing_slips(self, request, queryset):
+        orders = self._selected(request, queryset, _g("print"))
+        if orders is None:
+            return None
+        ids = ",".join(str(o.pk) for o in orders)
+        return HttpResponseRedirect(f"{reverse('shipbridge_packing_slips')}?ids={ids}")
+
+    def _bulk_result(self, request, outcomes):
+        """Each order's outcome: its shipment and the store notification's state, or why not."""
+        shipped = [o for o in outcomes if o.shipped]
+        states = dict(StoreNotification.objects.filter(shipment_id__in=[o.shipment.pk for o in shipped])
+                      .values_list("shipment_id", "status"))
+        rows = [{"outcome": o, "notification": (NotificationStatus(states[o.shipment.pk]).label
+                                                if o.shipped and o.shipment.pk in states else "")}
+                for o in outcomes]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _g("Bulk ship: %(shipped)d shipped, %(refused)d not shipped")
+                     % {"shipped": len(shipped), "refused": len(outcomes) - len(shipped)},
+            "opts": self.model._meta,
+            "rows": rows,
+            "shipped_count": len(shipped),
+            "refused_count": len(outcomes) - len(shipped),
+        }
+        return TemplateResponse(request, "admin/orders/order/bulk_result.html", context)
 
     # -- "Combine selected orders": an intermediate page asks for the package's details --
     @admin.action(description="Combine selected orders (ship them in one package)", permissions=["ship"])
@@ -554,9 +779,9 @@ class ProductAliasInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(MerchantScopedAdmin):
-    list_display = ("sku", "name", "merchant", "weight_grams", "bin_location", "updated_at")
+    list_display = ("sku", "name", "merchant", "barcode", "weight_grams", "bin_location", "updated_at")
     list_filter = ("merchant",)
-    search_fields = ("sku", "name", "aliases__sku")
+    search_fields = ("sku", "name", "barcode", "aliases__sku")
     list_select_related = ("merchant",)
     inlines = [ProductAliasInline]
 
@@ -661,7 +886,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
                     return back
         else:
             form = ShipmentCorrectionForm(offer_notify=offer_notify, initial={
-                "carrier": shipment.carrier, "service": shipment.service,
+                **carrier_initial(shipment.carrier), "service": shipment.service,
                 "tracking_number": shipment.tracking_number, "ship_date": shipment.ship_date,
             })
         context = {

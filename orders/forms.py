@@ -7,15 +7,49 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
+from .carriers import OTHER, carrier_choices, carrier_name, is_listed
 from .models import Order, OrderItem, Product
 from .shipping import SHIP_DATE_MAX_FUTURE_DAYS
 
 
-class PackageForm(forms.Form):
+class CarrierField(forms.ChoiceField):
+    """A carrier chosen from the list (the common carriers, then "Other")."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Carrier"))
+        super().__init__(choices=[("", "---------"), *carrier_choices()], **kwargs)
+
+
+def carrier_initial(name: str) -> dict:
+    """The initial values showing a shipment's carrier `name` (an unlisted one as "Other")."""
+    if not name or is_listed(name):
+        return {"carrier": name}
+    return {"carrier": OTHER, "carrier_other": name}
+
+
+class CarrierFormMixin:
+    """A form with `carrier` chosen from the list and, for "Other", `carrier_other`, the
+    carrier's own name: `cleaned_data["carrier"]` is the carrier's name either way."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("carrier") == OTHER and cleaned.get("carrier_other", "").strip():
+            cleaned["carrier"] = carrier_name(cleaned["carrier_other"])
+        return cleaned
+
+
+def carrier_other_field():
+    return forms.CharField(label=_("Other carrier's name"), max_length=100, required=False,
+                           help_text=_("With “Other”: the carrier's name, as the store should be told."))
+
+
+class PackageForm(CarrierFormMixin, forms.Form):
     """What a package is sent with: the details a shipment is made with and can be corrected."""
 
-    carrier = forms.CharField(max_length=100, help_text="e.g. UPS, USPS, FedEx, DHL, CanadaPost, RoyalMail, Other")
+    carrier = CarrierField()
+    carrier_other = carrier_other_field()
     service = forms.CharField(max_length=100, required=False)
     tracking_number = forms.CharField(max_length=100, required=False)
     ship_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
@@ -38,7 +72,8 @@ class ShipmentDetailsForm(PackageForm):
 
     def shipment_details(self) -> dict:
         """The cleaned details as the shipping services' keyword arguments."""
-        return {name: self.cleaned_data[name] for name in ShipmentDetailsForm.base_fields if name in self.fields}
+        return {name: self.cleaned_data[name] for name in ShipmentDetailsForm.base_fields
+                if name in self.fields and name != "carrier_other"}
 
 
 class ShipForm(ShipmentDetailsForm):
@@ -91,7 +126,7 @@ class ShipmentCorrectionForm(PackageForm):
 
     def corrections(self) -> dict:
         """The cleaned values as shipment_update's keyword arguments."""
-        values = {name: self.cleaned_data[name] for name in PackageForm.base_fields}
+        values = {name: self.cleaned_data[name] for name in PackageForm.base_fields if name != "carrier_other"}
         if "notify_store" in self.fields:
             values["notify_store"] = self.cleaned_data["notify_store"]
         return values
@@ -211,3 +246,117 @@ def manual_line_formset(*, rows: int = 5):
     """The lines' formset class, showing `rows` blank rows."""
     return forms.formset_factory(ManualLineForm, formset=BaseManualLineFormSet, extra=rows,
                                  max_num=MAX_MANUAL_LINES, validate_max=True)
+
+
+# --- the desk: bulk ship ---------------------------------------------------------------------
+
+MAX_BULK_ORDERS = 500
+
+
+class BulkShipForm(CarrierFormMixin, forms.Form):
+    """Bulk ship: one carrier, service and ship date for the selected orders, a tracking number
+    for each (typed or scanned), whether to notify the stores and e-mail the customers."""
+
+    carrier = CarrierField()
+    carrier_other = carrier_other_field()
+    service = forms.CharField(label=_("Service"), max_length=100, required=False)
+    ship_date = forms.DateField(label=_("Ship date"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text=_("Empty: today in each store's time zone."))
+    notify_store = forms.BooleanField(label=_("Notify the stores"), required=False, initial=True,
+                                      help_text=_("Untick for “do not notify the store”. Orders entered by hand "
+                                                  "have no store to notify."))
+    notify_customer = forms.BooleanField(label=_("E-mail the customers"), required=False)
+
+    def __init__(self, *args, orders, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.orders = list(orders)
+        for order in self.orders:
+            self.fields[self.tracking_name(order)] = forms.CharField(
+                label=order.order_number, max_length=100, required=False,
+                widget=forms.TextInput(attrs={"class": "sb-scan", "autocomplete": "off", "size": 26}))
+
+    @staticmethod
+    def tracking_name(order) -> str:
+        return f"tracking_{order.pk}"
+
+    def detail_fields(self):
+        return [self[name] for name in ("carrier", "carrier_other", "service", "ship_date", "notify_store",
+                                        "notify_customer")]
+
+    def order_rows(self):
+        for order in self.orders:
+            yield order, self[self.tracking_name(order)]
+
+    def clean(self):
+        cleaned = super().clean()
+        seen: dict[str, str] = {}
+        for order in self.orders:
+            number = " ".join((cleaned.get(self.tracking_name(order)) or "").split())
+            if not number:
+                continue
+            if number in seen:
+                self.add_error(self.tracking_name(order), _(
+                    "Tracking number %(number)s is also given for order %(other)s: one package per order here "
+                    "(combine the orders to ship them in one package).") % {"number": number, "other": seen[number]})
+            seen[number] = order.order_number
+        return cleaned
+
+    def ship_details(self) -> dict:
+        """The cleaned values as orders_ship_each's keyword arguments (orders apart)."""
+        data = self.cleaned_data
+        return {
+            "carrier": data["carrier"], "service": data["service"], "ship_date": data["ship_date"],
+            "notify_store": data["notify_store"], "notify_customer": data["notify_customer"],
+            "tracking_numbers": {o.pk: data.get(self.tracking_name(o)) or "" for o in self.orders},
+        }
+
+
+# --- the desk: tracking numbers from a file ----------------------------------------------------
+
+class TrackingUploadForm(forms.Form):
+    """A tracking CSV to preview; with `content` (the file's text, sent back by the preview
+    page) the rows to ship once confirmed."""
+
+    file = forms.FileField(label=_("CSV file"), required=False,
+                           help_text=_("Order number and tracking number columns, and where you have them carrier, "
+                                       "service and ship date; the exports of ShipStation, UPS WorldShip, FedEx Ship "
+                                       "Manager, USPS and Pirate Ship are read as they are."))
+    content = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
+    store = forms.ModelChoiceField(label=_("Store"), queryset=None, required=False,
+                                   empty_label=_("Any store (the order number decides)"))
+    notify_store = forms.BooleanField(label=_("Notify the stores"), required=False, initial=True,
+                                      help_text=_("Each store's own setting decides; untick for “do not notify the "
+                                                  "store”."))
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("file") and not cleaned.get("content"):
+            raise forms.ValidationError(_("Choose a CSV file."))
+        return cleaned
+
+    def data_bytes(self) -> bytes:
+        upload = self.cleaned_data.get("file")
+        if upload:
+            return upload.read(5 * 1024 * 1024 + 1)
+        return self.cleaned_data["content"].encode("utf-8")
+
+
+# --- the desk: scan to verify, then ship ------------------------------------------------------
+
+class PackShipForm(CarrierFormMixin, forms.Form):
+    """The packing page's Ship form, shown once every unit is scanned: the package's details,
+    the tracking number typed or scanned."""
+
+    carrier = CarrierField()
+    carrier_other = carrier_other_field()
+    service = forms.CharField(label=_("Service"), max_length=100, required=False)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=100, required=False,
+                                      widget=forms.TextInput(attrs={"autocomplete": "off", "size": 30}))
+    notify_store = forms.BooleanField(label=_("Notify the store"), required=False)
+
+    def detail_fields(self):
+        return [self[name] for name in ("carrier", "carrier_other", "service", "tracking_number", "notify_store")]

@@ -92,6 +92,10 @@ class Product(models.Model):
     weight_grams = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
     image_url = models.URLField(max_length=1000, blank=True, default="")
     bin_location = models.CharField(max_length=200, blank=True, default="")
+    barcode = models.CharField(
+        "barcode / UPC", max_length=64, blank=True, default="", db_index=True,
+        help_text="The barcode printed on the product (UPC, EAN, GTIN…): scanning it at packing counts as its SKU.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

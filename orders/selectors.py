@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import (Exists, F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum,
+from django.db.models import (Count, Exists, F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum,
                               Value)
 from django.db.models.functions import Coalesce
 
@@ -122,6 +122,14 @@ def order_repeat_notification_advice(*, order: Order) -> str:
             f"{connector.repeat_notification_advice}")
 
 
+def order_failed_notifications(*, order: Order) -> list[StoreNotification]:
+    """The failed store notifications of the order's shipments that are not void (the order
+    page shows them first, each with "Resend")."""
+    return list(StoreNotification.objects.filter(shipment__order_id=order.pk, shipment__voided_at__isnull=True,
+                                                 status=NotificationStatus.FAILED)
+                .select_related("shipment").order_by("pk"))
+
+
 def notification_for_shipment(*, shipment: Shipment) -> StoreNotification | None:
     """The shipment's store notification; None when it was made with "do not notify the store"."""
     if not shipment.notify_store:
@@ -145,6 +153,20 @@ def order_list(*, store_id: int | None = None, status: str | None = None) -> Que
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("store_id", "order_date", "id")
+
+
+def packing_slip_orders(*, orders: QuerySet[Order], ids) -> list[Order]:
+    """The orders `ids` among `orders` (already limited to what the user may see), with their
+    store and lines: a constant number of queries for any number of slips."""
+    return list(orders.filter(pk__in=list(ids)).select_related("store")
+                .prefetch_related(Prefetch("items", queryset=OrderItem.objects.order_by("id"))))
+
+
+def order_status_counts(*, orders: QuerySet[Order], store_id=None) -> dict[str, int]:
+    """{status: number of orders} among `orders` (what the user may see), in one query."""
+    if store_id not in (None, ""):
+        orders = orders.filter(store_id=store_id)
+    return dict(orders.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
 
 
 def order_desk_annotations() -> dict:
@@ -222,3 +244,94 @@ def order_as_dict(order: Order) -> dict:
         ],
         "shipments": [shipment_as_dict(s) for s in order.shipments.all()],
     }
+
+
+# --- the packing page (scan to verify) ------------------------------------------------------
+
+
+def orders_by_scan(*, orders: QuerySet[Order], code: str) -> list[Order]:
+    """The orders (among `orders`, what the user may see) whose order number is the scanned
+    code: the barcode on a packing slip. Orders still to ship first."""
+    code = code.strip()
+    if not code:
+        return []
+    found = list(orders.filter(order_number=code).select_related("store").order_by("pk")[:20])
+    if not found:  # a scanner set to upper case, or a number typed by hand
+        found = list(orders.filter(order_number__iexact=code).select_related("store").order_by("pk")[:20])
+    shippable = (OrderStatus.AWAITING_SHIPMENT, OrderStatus.ON_HOLD)
+    return sorted(found, key=lambda o: (o.status not in shippable, o.pk))
+
+
+def order_packing_lines(*, order: Order) -> list[dict]:
+    """Each product line of the order with what is left to ship and the codes that count as it
+    when scanned: its SKU, and the product's barcode / UPC and SKU aliases (the merchant's
+    product with that SKU, or whose alias it is). Upper-cased (scanners differ)."""
+    from .models import Product, ProductAlias
+
+    lines = [line for line in order_shipping_lines(order=order) if not line["item"].adjustment]
+    skus = {line["item"].sku for line in lines if line["item"].sku}
+    merchant_id = order.store.merchant_id
+    products = {p.sku: p for p in Product.objects.filter(merchant_id=merchant_id, sku__in=skus)}
+    for alias in ProductAlias.objects.filter(product__merchant_id=merchant_id, sku__in=skus).select_related("product"):
+        products.setdefault(alias.sku, alias.product)
+    aliases: dict[int, list[str]] = {}
+    for product_id, sku in ProductAlias.objects.filter(product__in=[p.pk for p in products.values()]).values_list(
+            "product_id", "sku"):
+        aliases.setdefault(product_id, []).append(sku)
+    for line in lines:
+        item = line["item"]
+        product = products.get(item.sku)
+        codes = {item.sku}
+        if product is not None:
+            codes |= {product.sku, product.barcode, *aliases.get(product.pk, [])}
+        line["product"] = product
+        line["codes"] = sorted(c.strip().upper() for c in codes if c and c.strip())
+    return lines
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+CHART_DAYS = 30
+
+
+def dashboard_totals(*, stores: QuerySet[Store], today_start: dt.datetime) -> dict:
+    """The dashboard's totals over `stores` (what the user may see): orders awaiting shipment,
+    shipments made today, failed store notifications — one query each."""
+    orders = Order.objects.filter(store__in=stores)
+    return {
+        "awaiting_shipment": orders.filter(status=OrderStatus.AWAITING_SHIPMENT).count(),
+        "shipped_today": Shipment.objects.filter(order__store__in=stores, voided_at__isnull=True,
+                                                 created_at__gte=today_start).count(),
+        "failed_notifications": StoreNotification.objects.filter(shipment__order__store__in=stores,
+                                                                 status=NotificationStatus.FAILED).count(),
+    }
+
+
+def dashboard_daily(*, stores: QuerySet[Store], since: dt.datetime, tz) -> dict[int, dict[str, dict]]:
+    """{store id: {"imported": {day: n}, "shipped": {day: n}}} since `since`, days in `tz`:
+    orders imported per day and shipments made per day (void ones left out), two queries."""
+    from django.db.models.functions import TruncDate
+
+    daily: dict[int, dict[str, dict]] = {}
+    imported = (Order.objects.filter(store__in=stores, imported_at__gte=since)
+                .annotate(day=TruncDate("imported_at", tzinfo=tz)).values("store_id", "day")
+                .annotate(n=Count("pk")).order_by())
+    for row in imported:
+        daily.setdefault(row["store_id"], {"imported": {}, "shipped": {}})["imported"][row["day"]] = row["n"]
+    shipped = (Shipment.objects.filter(order__store__in=stores, created_at__gte=since, voided_at__isnull=True)
+               .annotate(day=TruncDate("created_at", tzinfo=tz)).values("order__store_id", "day")
+               .annotate(n=Count("pk")).order_by())
+    for row in shipped:
+        daily.setdefault(row["order__store_id"], {"imported": {}, "shipped": {}})["shipped"][row["day"]] = row["n"]
+    return daily
+
+
+def running_imports(*, stores: QuerySet[Store]) -> dict[int, "ImportRun"]:
+    """The running import of each store that has one (the newest): its pages and orders so far."""
+    from .models import ImportRun, ImportRunStatus
+
+    runs = {}
+    for run in (ImportRun.objects.filter(store__in=stores, status=ImportRunStatus.RUNNING)
+                .order_by("store_id", "-started_at", "-id")):
+        runs.setdefault(run.store_id, run)
+    return runs

@@ -41,6 +41,7 @@ from stores.connectors.base import Connector
 from stores.models import OrderStatus, Store
 
 from . import tasks
+from .carriers import carrier_name
 from .emails import customer_email_due
 from .models import (CustomerEmailStatus, NotificationStatus, Order, OrderItem, Shipment, ShipmentChange,
                      ShipmentField, ShipmentItem, StoreCorrection, StoreNotification)
@@ -71,6 +72,10 @@ class ShipDateError(ShippingError):
 
 class StoreForbids(ShippingError):
     """The store's connector cannot receive what was asked (split or combined orders)."""
+
+
+class AlreadyShipped(ShippingError):
+    """The order is already shipped, and only a first shipment was asked for."""
 
 
 def _label(item: OrderItem) -> str:
@@ -133,7 +138,7 @@ def _clean_cost(value) -> Decimal | None:
 
 def _clean_fields(*, store: Store, carrier, service, tracking_number, ship_date) -> dict:
     return {
-        "carrier": _clean_text(carrier, field="carrier", max_length=100, required=True),
+        "carrier": carrier_name(_clean_text(carrier, field="carrier", max_length=100, required=True)),
         "service": _clean_text(service, field="service", max_length=100),
         "tracking_number": _clean_text(tracking_number, field="tracking number", max_length=100),
         "ship_date": _clean_ship_date(ship_date, store),
@@ -317,12 +322,15 @@ def shipment_create(
     notify_customer: bool | None = None,
     user=None,
     queue_notification: bool = True,
+    additional: bool = True,
 ) -> Shipment:
     """Ship an order, whole (items=None: everything not yet shipped) or in part (items: pairs of
     (order item or its id, quantity)). notify_store / notify_customer default to the store's
     settings. With queue_notification=False the caller delivers the notification and the
     customer e-mail itself (`ship_order --wait`). The side effects are queued after the commit;
-    a broker that cannot be reached leaves them pending for the stale sweep, the shipment stands."""
+    a broker that cannot be reached leaves them pending for the stale sweep, the shipment stands.
+    With additional=False an order already shipped is refused (the desk's bulk pages ship orders
+    once, whatever "notify the store" says)."""
     with transaction.atomic():
         (order,) = _lock_orders([order.pk])
         store = order.store
@@ -330,6 +338,8 @@ def shipment_create(
         fields = _clean_fields(store=store, carrier=carrier, service=service, tracking_number=tracking_number,
                                ship_date=ship_date)
         cost = _clean_cost(cost)
+        if order.status == OrderStatus.SHIPPED and not additional:
+            raise AlreadyShipped(f"order {order.order_number} is already shipped")
         additional = _check_status(order, notify_store=notify_store)
         order_items = list(order.items.all().order_by("id"))
         shipped = shipped_quantities(order=order)
@@ -576,7 +586,8 @@ def _clean_corrections(*, store: Store, carrier, service, tracking_number, ship_
     shipment's own ship date is kept, however old)."""
     values = {}
     if carrier is not None:
-        values[ShipmentField.CARRIER.value] = _clean_text(carrier, field="carrier", max_length=100, required=True)
+        values[ShipmentField.CARRIER.value] = carrier_name(_clean_text(carrier, field="carrier", max_length=100,
+                                                                       required=True))
     if service is not None:
         values[ShipmentField.SERVICE.value] = _clean_text(service, field="service", max_length=100)
     if tracking_number is not None:
@@ -712,3 +723,71 @@ def shipment_update(
             if item.store.state == StoreCorrection.QUEUED:
                 notification_requeue(notification=notifications[item.shipment.pk])
         return replace(result, saved=True)
+
+
+# --- the desk: many orders, each shipped on its own -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShipOutcome:
+    """What shipping one order of a batch came to: its shipment, or the refusal in words."""
+
+    order: Order
+    shipment: Shipment | None = None
+    error: str = ""
+    already_shipped: bool = False
+
+    @property
+    def shipped(self) -> bool:
+        return self.shipment is not None
+
+
+def order_ship_whole(
+    *,
+    order: Order,
+    carrier: str,
+    service: str = "",
+    tracking_number: str = "",
+    ship_date: dt.date | str | None = None,
+    notify_store: bool | None = None,
+    notify_customer: bool | None = None,
+    user=None,
+) -> ShipOutcome:
+    """Ship everything the order has left, once (an order already shipped is refused), in a
+    transaction of its own: one order's refusal never undoes another's shipment. Asking to
+    notify a store that is never notified (manual orders) ships without notifying it. The
+    refusal is returned in words, never raised."""
+    if notify_store and not order.store.connector_class.notifies_store:
+        notify_store = False
+    try:
+        shipment = shipment_create(order=order, carrier=carrier, service=service, tracking_number=tracking_number,
+                                   ship_date=ship_date, notify_store=notify_store, notify_customer=notify_customer,
+                                   user=user, additional=False)
+    except AlreadyShipped as exc:
+        return ShipOutcome(order=order, error=str(exc), already_shipped=True)
+    except ShippingError as exc:
+        return ShipOutcome(order=order, error=str(exc))
+    return ShipOutcome(order=order, shipment=shipment)
+
+
+def orders_ship_each(
+    *,
+    orders: Sequence[Order],
+    carrier: str,
+    service: str = "",
+    tracking_numbers: dict[int, str] | None = None,
+    ship_date: dt.date | str | None = None,
+    notify_store: bool | None = None,
+    notify_customer: bool | None = None,
+    user=None,
+) -> list[ShipOutcome]:
+    """Bulk ship: each order shipped whole on its own (its own shipment, its own store
+    notification, its own tracking number from `tracking_numbers` by order id), in the order
+    given; a refusal is reported for that order and the others go on."""
+    tracking_numbers = tracking_numbers or {}
+    return [
+        order_ship_whole(order=order, carrier=carrier, service=service,
+                         tracking_number=tracking_numbers.get(order.pk, ""), ship_date=ship_date,
+                         notify_store=notify_store, notify_customer=notify_customer, user=user)
+        for order in orders
+    ]

@@ -2,6 +2,7 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import path, re_path
 from django.views.generic import RedirectView
 from django.views.static import serve
@@ -10,9 +11,12 @@ from orders import views as order_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("favicon.ico", RedirectView.as_view(url=static("shipbridge/favicon.svg"), permanent=True)),
     path("admin/dashboard/", admin.site.admin_view(order_views.dashboard), name="shipbridge_dashboard"),
     path("admin/orders/order/<int:pk>/packing-slip/", admin.site.admin_view(order_views.packing_slip),
          name="shipbridge_packing_slip"),
+    path("admin/orders/order/packing-slips/", admin.site.admin_view(order_views.packing_slips),
+         name="shipbridge_packing_slips"),
     path("admin/", admin.site.urls),
 ]
 if settings.SHIPBRIDGE_SERVE_MEDIA:

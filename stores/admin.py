@@ -18,11 +18,12 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from .connectors.registry import addable_connector_names, connector_choices, get_connector_class
 from .debug import hides_secrets
-from .forms import (StoreAdminForm, connection_field_names, mapping_field_names, mapping_style, secret_field_names,
-                    setting_field_name)
+from .forms import (MERCHANT_GROUPS, MerchantUserCreationForm, StoreAdminForm, connection_field_names,
+                    mapping_field_names, mapping_style, secret_field_names, setting_field_name)
 from .logos import LOGO_RULE
 from .models import Merchant, OrderStatus, StatusMapping, Store, User
 from .scoping import MerchantScopedAdmin, user_merchant_id, without_merchant_field
@@ -34,9 +35,6 @@ log = logging.getLogger("shipbridge.admin")
 admin.site.site_header = "ShipBridge"
 admin.site.site_title = "ShipBridge"
 admin.site.index_title = "Order hub"
-
-# The groups created by migration stores/0003; merchant admins may give their users these only.
-MERCHANT_GROUPS = ("merchant admin", "shipping clerk")
 
 
 @admin.register(Merchant)
@@ -71,9 +69,11 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
                          "description": "“Staff status” lets the user log in here; the groups decide what they can do."}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
+    # One page: the login, its role and who it is; staff status follows from the role.
     merchant_add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
-        ("Permissions", {"fields": ("is_staff", "groups")}),
+        (_("Role"), {"fields": ("groups",)}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
     )
 
     def get_queryset(self, request):
@@ -86,6 +86,11 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
         if user_merchant_id(request) is not None:
             return self.merchant_fieldsets if obj else self.merchant_add_fieldsets
         return self.fieldsets if obj else self.add_fieldsets
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None and user_merchant_id(request) is not None:
+            kwargs["form"] = MerchantUserCreationForm
+        return super().get_form(request, obj, **kwargs)
 
     def get_list_display(self, request):
         display = super().get_list_display(request)
@@ -348,8 +353,7 @@ class StoreAdmin(MerchantScopedAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         store = self.store_or_404(request, object_id, change=True)
-        ok, message = self._test(store)
-        self.message_user(request, f"{store.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
+        self._test(store)  # the result shows in place on the store page (#connection-test), once
         return HttpResponseRedirect(self.change_url(store) + "#connection-test")
 
     def _test(self, store) -> tuple[bool, str]:

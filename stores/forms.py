@@ -14,14 +14,18 @@ from functools import lru_cache
 from zoneinfo import available_timezones
 
 from django import forms
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_variables
 
 from .connectors.base import SettingField
 from .connectors.registry import CONNECTOR_NAMES, connector_choices, get_connector_class
 from .logos import LogoError, logo_prepare
-from .models import Merchant, OrderStatus, Store
+from .models import Merchant, OrderStatus, Store, User
 from .services import STORE_OPTION_FIELDS, StoreInputError, store_create, store_update
 
 
@@ -320,3 +324,37 @@ def as_sentence(message) -> str:
     message = str(message).strip()
     message = message[:1].upper() + message[1:]
     return message if message.endswith(".") else message + "."
+
+
+# --- users: a merchant's new login in one page ------------------------------------------------
+
+# The groups created by migration stores/0003; merchant admins may give their users these only.
+MERCHANT_GROUPS = ("merchant admin", "shipping clerk")
+
+
+class RoleChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return capfirst(_(obj.name))
+
+
+class MerchantUserCreationForm(AdminUserCreationForm):
+    """A merchant admin's "Add user" page: the login, its role (one of the merchant groups) and
+    who it is, in one page. The new user can log in at once (staff status is set: the role
+    decides what they may do) and belongs to the admin's merchant (the admin assigns it)."""
+
+    groups = RoleChoiceField(
+        label=_("Role"), queryset=Group.objects.filter(name__in=MERCHANT_GROUPS).order_by("name"),
+        widget=forms.RadioSelect, empty_label=None,
+        help_text=_("A shipping clerk ships orders; a merchant admin also manages stores, products and users."),
+    )
+
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", "first_name", "last_name", "email")
+
+    def clean_groups(self):
+        return [self.cleaned_data["groups"]]  # saved as the user's only group
+
+    def save(self, commit=True):
+        self.instance.is_staff = True  # a merchant's user logs in here: the role says what they may do
+        return super().save(commit=commit)

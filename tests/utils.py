@@ -87,14 +87,20 @@ def sandbox_store(sandbox, *, name="Sandbox shop", **fields):
     return store_create(connector=sandbox.state.preset.name, name=name, settings=store_settings(sandbox), **fields)
 
 
+# A complete ship-to address, as a sandbox Custom Store order carries it.
+SANDBOX_SHIP_TO = {"Name": "Ada Lovelace", "Company": "", "Address1": "350 5th Ave", "Address2": "",
+                   "City": "New York", "State": "NY", "PostalCode": "10001", "Country": "US", "Phone": ""}
+
+
 def import_orders(sandbox, count=1, **store_fields):
-    """`count` orders added to a sandbox Custom Store, then imported through the import engine
-    into a new store. Returns (store, [Order...]) in creation order."""
+    """`count` orders added to a sandbox Custom Store, each with a complete ship-to address, then
+    imported through the import engine into a new store. Returns (store, [Order...]) in creation order."""
     from orders.importing import store_refresh
     from orders.models import Order
 
     state = sandbox.state
-    created = [state.add_order(lines=order_lines(f"L{i}"), when=state.now() - dt.timedelta(minutes=5))
+    created = [state.add_order(lines=order_lines(f"L{i}"), when=state.now() - dt.timedelta(minutes=5),
+                               **({"ship_to": dict(SANDBOX_SHIP_TO)} if i else {}))
                for i in range(count)]
     store = sandbox_store(sandbox, **store_fields)
     run = store_refresh(store_id=store.pk, trigger="command")
