@@ -1,5 +1,6 @@
-"""The shipment e-mail to the customer, with the store's branding, through Django's e-mail
-backend (console in development). Sent after the shipment's transaction commits."""
+"""The shipment e-mail to the customer, with the store's branding, in the store's language
+(whoever ships the order), through Django's e-mail backend (console in development). Sent after
+the shipment's transaction commits."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,9 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
+
+from stores.i18n import store_language
 
 from .models import Shipment
 
@@ -67,23 +71,35 @@ def shipment_email_context(shipment: Shipment) -> dict:
     }
 
 
+def shipment_email(shipment: Shipment) -> EmailMultiAlternatives:
+    """The shipment e-mail (text and HTML), written in the store's language."""
+    context = shipment_email_context(shipment)
+    brand = context["brand"]
+    order = shipment.order
+    with store_language(order.store):
+        subject = gettext("Your order {number} from {company} has shipped").format(
+            number=order.order_number, company=brand["company_name"])
+        text = render_to_string("emails/shipment.txt", context)
+        html = render_to_string("emails/shipment.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=formataddr((brand["company_name"], settings.DEFAULT_FROM_EMAIL)),
+        to=[order.customer_email.strip()],
+        reply_to=[brand["email"]] if brand["email"] else None,
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
 def shipment_email_send(*, shipment_id: int) -> bool:
     """Send the shipment e-mail if it is due; return whether one was sent. A mail server
     failure is logged, never raised (the shipment is already saved)."""
     shipment = Shipment.objects.select_related("order__store").filter(pk=shipment_id).first()
     if shipment is None or shipment.voided_at is not None or not customer_email_due(shipment):
         return False
-    context = shipment_email_context(shipment)
-    brand = context["brand"]
+    message = shipment_email(shipment)
     order = shipment.order
-    message = EmailMultiAlternatives(
-        subject=f"Your order {order.order_number} from {brand['company_name']} has shipped",
-        body=render_to_string("emails/shipment.txt", context),
-        from_email=formataddr((brand["company_name"], settings.DEFAULT_FROM_EMAIL)),
-        to=[order.customer_email.strip()],
-        reply_to=[brand["email"]] if brand["email"] else None,
-    )
-    message.attach_alternative(render_to_string("emails/shipment.html", context), "text/html")
     try:
         message.send()
     except Exception:  # noqa: BLE001 - SMTP down, bad address...: logged for the operator

@@ -7,12 +7,14 @@ from django.views.generic import RedirectView
 from django.views.static import serve
 
 from orders import views as order_views
+from shipbridge import language
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/dashboard/", admin.site.admin_view(order_views.dashboard), name="shipbridge_dashboard"),
     path("admin/orders/order/<int:pk>/packing-slip/", admin.site.admin_view(order_views.packing_slip),
          name="shipbridge_packing_slip"),
+    path("language/", language.set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]
 if settings.SHIPBRIDGE_SERVE_MEDIA:

@@ -1,28 +1,31 @@
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from orders.models import NOTIFICATION_NOT_REQUESTED, Order
 from orders.notifying import notification_deliver_now
 from orders.shipping import ShippingError, shipment_create
-from stores.management.commands._util import get_store, json_line
+from stores.management.commands._util import ShipBridgeCommand, get_store, json_line
 
 
 def parse_ship_date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise CommandError(f"--ship-date expects YYYY-MM-DD, got {value!r}") from None
+        raise CommandError(gettext("--ship-date expects YYYY-MM-DD, got {value}").format(value=repr(value))) from None
 
 
-class Command(BaseCommand):
-    help = (
+class Command(ShipBridgeCommand):
+    help = format_lazy(_(
         "Ship a whole order. The store is notified by the worker, or with --wait here (retries "
-        'included). The last line is JSON {"shipment": id, "notification": {"status", "error"}}; '
-        f"status is {NOTIFICATION_NOT_REQUESTED} with --no-notify or when the store's setting says "
+        'included). The last line is JSON {{"shipment": id, "notification": {{"status", "error"}}}}; '
+        "status is {not_requested} with --no-notify or when the store's setting says "
         "not to notify it. On an error nothing is saved and the exit status is non-zero; once the "
         "shipment is saved the exit status is 0, whatever the store answered (the JSON says it)."
-    )
+    ), not_requested=NOTIFICATION_NOT_REQUESTED)
 
     def add_arguments(self, parser):
         parser.add_argument("store_id")
@@ -31,10 +34,10 @@ class Command(BaseCommand):
         parser.add_argument("--service", default="")
         parser.add_argument("--tracking", default="", metavar="TRACKING_NUMBER")
         parser.add_argument("--ship-date", default=None, metavar="YYYY-MM-DD",
-                            help="default: today in the store's time zone")
-        parser.add_argument("--no-notify", action="store_true", help='"do not notify the store"')
+                            help=_("default: today in the store's time zone"))
+        parser.add_argument("--no-notify", action="store_true", help=_('"do not notify the store"'))
         parser.add_argument("--wait", action="store_true",
-                            help="deliver the store notification here, retries included, and report its outcome")
+                            help=_("deliver the store notification here, retries included, and report its outcome"))
 
     def handle(self, *args, **opts):
         ship_date = parse_ship_date(opts["ship_date"]) if opts["ship_date"] else None
@@ -42,12 +45,13 @@ class Command(BaseCommand):
         number = opts["order_number"].strip()
         matches = list(Order.objects.filter(store=store, order_number=number).order_by("pk")[:3])
         if not matches:
-            raise CommandError(f"store {store.pk} ({store.name}) has no order number {number!r}")
+            raise CommandError(gettext("store {id} ({name}) has no order number {number}").format(
+                id=store.pk, name=store.name, number=repr(number)))
         if len(matches) > 1:
             ids = ", ".join(o.external_id for o in matches)
             raise CommandError(
-                f"order number {number!r} matches several orders of store {store.pk} (external ids {ids}); "
-                "ship it from the admin"
+                gettext("order number {number} matches several orders of store {id} (external ids {ids}); ship it "
+                        "from the admin").format(number=repr(number), id=store.pk, ids=ids)
             )
         try:
             shipment = shipment_create(
