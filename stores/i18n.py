@@ -16,6 +16,7 @@ Two kinds of text:
 """
 from __future__ import annotations
 
+import gettext as gettext_module
 import re
 import string
 from contextlib import contextmanager
@@ -23,7 +24,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -57,13 +60,20 @@ TRANSLATED_VALUES = frozenset({"what", "reason", "error", "problem", "problems",
                                "value"})
 # Values that list messages, and how they are joined ("street, city"): each one translated.
 TRANSLATED_LISTS = {"fields": ", ", "sent": ", ", "values": " and "}
-# A template needs this many letters outside its placeholders to be recognised: "{a}: {b}"
-# would match anything.
-MIN_LETTERS = 4
+# Values that may be whole sentences (the store's words, a reason, a location in a reply); any
+# other value (a number, a name, a status) holds no "; " or ": ", which join messages.
+FREE_TEXT = frozenset({"words", "error", "reason", "problem", "problems", "detail", "message", "advice", "kept",
+                       "sent", "values", "where", "what", "text", "title", "request", "items", "fields",
+                       "statuses"})
+_JOINS = ("; ", ": ")
+# How the languages write those joins (French typography: a no-break space before ";" and ":").
+JOINS_BY_LANGUAGE = {"fr": {"; ": "\u00a0; ", ": ": "\u00a0: "}}
+# Letters a template needs outside its placeholders to be recognised: in a whole message, and
+# in a part of one (a value, one side of a "; "). Short templates ("shipment {number}") name a
+# part only; as a whole message they could match the start of a store's own words.
+MIN_LETTERS = 9
+MIN_LETTERS_IN_PART = 4
 MAX_DEPTH = 4
-# How composed messages are joined, and how many times at most: each part is translated on its
-# own when the whole is not a template ("this; that", "what: why").
-SEPARATORS = (("; ", -1), (": ", 1))
 
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -75,6 +85,8 @@ class _Template:
     names: tuple[str, ...]  # the placeholder of each group, in order
     anchor: str  # its longest literal piece: a quick test before the pattern
     letters: int
+    # How specific it is: ending on words rather than on a placeholder, more words, more text
+    rank: tuple
 
 
 def _compile(msgid: str) -> _Template | None:
@@ -91,30 +103,96 @@ def _compile(msgid: str) -> _Template | None:
                 return None
             regex.append("(.+?)")
             names.append(name)
-    if not names:
-        return None
     letters = sum(len(_LETTER.findall(literal)) for literal in literals)
-    if letters < MIN_LETTERS:
+    if not names or letters < MIN_LETTERS_IN_PART:
         return None
+    open_end = pieces[-1][1] is not None
     return _Template(msgid=msgid, pattern=re.compile("".join(regex), re.DOTALL), names=tuple(names),
-                     anchor=max(literals, key=len), letters=letters)
+                     anchor=max(literals, key=len), letters=letters,
+                     rank=(open_end, -letters, -sum(len(literal) for literal in literals), msgid))
 
 
-def _catalogue(language: str):
-    """The translation object of `language` (Django's, every app and LOCALE_PATHS merged)."""
-    from django.utils.translation import trans_real
+class _Catalogue:
+    """ShipBridge's own catalogue of one language (LOCALE_PATHS: not Django's nor other apps':
+    a store answering "Forbidden" is quoted, not translated), and its templates, the most
+    specific first."""
 
-    return trans_real.translation(language)
+    def __init__(self, language: str):
+        from django.conf import settings
+
+        self.translation = gettext_module.translation("django", localedir=str(settings.LOCALE_PATHS[0]),
+                                                      languages=[language], fallback=True)
+        keys = getattr(self.translation, "_catalog", {}).keys()  # (GNUTranslations: msgid → msgstr)
+        compiled = [t for t in (_compile(k) for k in keys if isinstance(k, str) and "{" in k) if t is not None]
+        compiled.sort(key=lambda t: t.rank)
+        self.templates = tuple(compiled)
+
+    def gettext(self, msgid: str) -> str:
+        return self.translation.gettext(msgid)
 
 
 @lru_cache(maxsize=8)
-def _templates(language: str, catalogue_id: int) -> tuple[_Template, ...]:
-    """The active catalogue's messages with placeholders, the most specific first."""
-    catalog = getattr(_catalogue(language), "_catalog", None)
-    keys = catalog.keys() if catalog is not None else ()
-    compiled = [t for t in (_compile(k) for k in keys if isinstance(k, str) and "{" in k) if t is not None]
-    compiled.sort(key=lambda t: (-t.letters, t.msgid))
-    return tuple(compiled)
+def _catalogue(language: str) -> _Catalogue:
+    return _Catalogue(language)
+
+
+@receiver(setting_changed)
+def _catalogues_changed(*, setting, **kwargs):
+    """Catalogues read again when LOCALE_PATHS changes (as Django's own are)."""
+    if setting in ("LOCALE_PATHS", "LANGUAGES"):
+        _catalogue.cache_clear()
+
+
+def translated(text, *, _depth: int = 0) -> str:
+    """`text` — a message kept in English (see the module's docstring) — in the active
+    language. Text that is no known message (the store's own words, a message already
+    translated) comes back as it is."""
+    text = "" if text is None else str(text)
+    language = translation.get_language() or ""
+    if not text.strip() or not language or language.split("-")[0] == "en" or _depth > MAX_DEPTH:
+        return text
+    catalogue = _catalogue(translation.to_locale(language))
+    exact = catalogue.gettext(text)
+    if exact != text:
+        return exact
+    least = MIN_LETTERS if _depth == 0 else MIN_LETTERS_IN_PART
+    for template in catalogue.templates:
+        if template.letters < least or template.anchor not in text:
+            continue
+        match = template.pattern.fullmatch(text)
+        if match is None or any(join in value for name, value in zip(template.names, match.groups())
+                                if name not in FREE_TEXT for join in _JOINS):
+            continue
+        filled = _fill(catalogue.gettext(template.msgid), _values(catalogue, template, match, _depth))
+        if filled is not None:
+            return filled
+    # A message made of messages: "this; that" (each part), "where: what" (where is one)
+    joins = JOINS_BY_LANGUAGE.get(language.split("-")[0], {})
+    if "; " in text:
+        parts = text.split("; ")
+        done = [translated(part, _depth=_depth + 1) for part in parts]
+        if done != parts:
+            return joins.get("; ", "; ").join(done)
+    if ": " in text:
+        head, tail = text.split(": ", 1)
+        done = translated(head, _depth=_depth + 1)
+        if done != head:
+            return done + joins.get(": ", ": ") + translated(tail, _depth=_depth + 1)
+    return text
+
+
+def _values(catalogue: _Catalogue, template: _Template, match: re.Match, depth: int) -> dict[str, str]:
+    values = {}
+    for name, value in zip(template.names, match.groups()):
+        if name in values:
+            continue
+        if name in TRANSLATED_VALUES:
+            value = translated(value, _depth=depth + 1)
+        elif name in TRANSLATED_LISTS:
+            joint = TRANSLATED_LISTS[name]
+            value = catalogue.gettext(joint).join(translated(item, _depth=depth + 1) for item in value.split(joint))
+        values[name] = value
+    return values
 
 
 def _fill(translation_text: str, values: dict[str, str]) -> str | None:
@@ -130,47 +208,6 @@ def _fill(translation_text: str, values: dict[str, str]) -> str | None:
                 return None
             out.append(values[name])
     return "".join(out)
-
-
-def translated(text, *, _depth: int = 0) -> str:
-    """`text` — a message kept in English (see the module's docstring) — in the active
-    language. Text that is no known message (the store's own words, a message already
-    translated) comes back as it is."""
-    text = "" if text is None else str(text)
-    language = translation.get_language() or ""
-    if not text.strip() or not language or language.split("-")[0] == "en" or _depth > MAX_DEPTH:
-        return text
-    exact = translation.gettext(text)
-    if exact != text:
-        return exact
-    catalogue = _catalogue(language)
-    for template in _templates(language, id(getattr(catalogue, "_catalog", None))):
-        if template.anchor not in text:
-            continue
-        match = template.pattern.fullmatch(text)
-        if match is None:
-            continue
-        values = {}
-        for name, value in zip(template.names, match.groups()):
-            if name in values:
-                continue
-            if name in TRANSLATED_VALUES:
-                value = translated(value, _depth=_depth + 1)
-            elif name in TRANSLATED_LISTS:
-                joint = TRANSLATED_LISTS[name]
-                value = translation.gettext(joint).join(translated(item, _depth=_depth + 1)
-                                                        for item in value.split(joint))
-            values[name] = value
-        filled = _fill(translation.gettext(template.msgid), values)
-        if filled is not None:
-            return filled
-    for separator, most in SEPARATORS:
-        if separator in text:
-            parts = text.split(separator, most)
-            done = [translated(part, _depth=_depth + 1) for part in parts]
-            if done != parts:
-                return separator.join(done)
-    return text
 
 
 # --- amounts ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import PurePath
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
+from django.utils.formats import number_format
 from django.utils.text import format_lazy, get_valid_filename
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -43,7 +44,8 @@ def logo_prepare(upload: File) -> PreparedLogo:
         return upload
     size = upload.size
     if size is not None and size > LOGO_MAX_BYTES:
-        raise LogoError(gettext("the logo is {size} MB; the limit is 1 MB").format(size=f"{size / 1024 / 1024:.1f}"))
+        raise LogoError(gettext("the logo is {size} MB; the limit is 1 MB").format(
+            size=number_format(size / 1024 / 1024, decimal_pos=1)))
     upload.seek(0)
     data = upload.read(LOGO_MAX_BYTES + 1)
     upload.seek(0)

@@ -20,7 +20,7 @@ from .connectors.base import ConfigurationError, ConnectorError
 from .connectors.registry import UnknownConnector, get_connector_class
 from .i18n import Language
 from .logos import LogoError, PreparedLogo, logo_prepare
-from .models import Merchant, OrderStatus, StatusMapping, Store, validate_timezone
+from .models import Merchant, OrderStatus, StatusMapping, Store, User, validate_timezone
 
 DEFAULT_MERCHANT_NAME = "Default merchant"  # a name kept in the database, not translated
 EMPTY_MAPPING_MESSAGE = _("map at least one store status: with no mapping, no order is imported")
@@ -431,5 +431,5 @@ def user_language_set(*, user, language: str) -> None:
     """Remember the interface language a user chose ("" : follow the browser again)."""
     if language not in {"", *Language.values}:
         raise ValueError(f"not a language of ShipBridge: {language!r}")
-    type(user).objects.filter(pk=user.pk).update(language=language)
+    User.objects.filter(pk=user.pk).update(language=language)
     user.language = language

@@ -7,6 +7,8 @@
 - `{% language_switch %}`: the header's English / Français switch (remembered per user).
 """
 from django import template
+from django.conf import settings
+from django.utils import translation
 
 from stores.i18n import format_amount, format_number, translated as translated_message
 
@@ -30,5 +32,12 @@ def grouped(value, decimals=None):
 
 @register.inclusion_tag("shipbridge/language_switch.html", takes_context=True)
 def language_switch(context):
+    """Each language named in itself (settings.LANGUAGES), the current one marked; choosing one
+    comes back to this page."""
     request = context.get("request")
-    return {"next": request.get_full_path() if request is not None else "", "csrf_token": context.get("csrf_token")}
+    return {
+        "languages": settings.LANGUAGES,
+        "current": translation.get_language(),
+        "next": request.get_full_path() if request is not None else "",
+        "csrf_token": context.get("csrf_token"),
+    }
