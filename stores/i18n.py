@@ -141,21 +141,33 @@ def _catalogues_changed(*, setting, **kwargs):
     """Catalogues read again when LOCALE_PATHS changes (as Django's own are)."""
     if setting in ("LOCALE_PATHS", "LANGUAGES"):
         _catalogue.cache_clear()
+        _translated_in.cache_clear()
 
 
-def translated(text, *, _depth: int = 0) -> str:
+def translated(text) -> str:
     """`text` — a message kept in English (see the module's docstring) — in the active
     language. Text that is no known message (the store's own words, a message already
     translated) comes back as it is."""
     text = "" if text is None else str(text)
     language = translation.get_language() or ""
-    if not text.strip() or not language or language.split("-")[0] == "en" or _depth > MAX_DEPTH:
+    if not text.strip() or not language or language.split("-")[0] == "en":
+        return text
+    return _translated_in(language, text)
+
+
+@lru_cache(maxsize=4096)  # a page shows the same reason for many skipped orders
+def _translated_in(language: str, text: str) -> str:
+    return _translate(text, language=language, depth=0)
+
+
+def _translate(text: str, *, language: str, depth: int) -> str:
+    if not text.strip() or depth > MAX_DEPTH:
         return text
     catalogue = _catalogue(translation.to_locale(language))
     exact = catalogue.gettext(text)
     if exact != text:
         return exact
-    least = MIN_LETTERS if _depth == 0 else MIN_LETTERS_IN_PART
+    least = MIN_LETTERS if depth == 0 else MIN_LETTERS_IN_PART
     for template in catalogue.templates:
         if template.letters < least or template.anchor not in text:
             continue
@@ -163,34 +175,36 @@ def translated(text, *, _depth: int = 0) -> str:
         if match is None or any(join in value for name, value in zip(template.names, match.groups())
                                 if name not in FREE_TEXT for join in _JOINS):
             continue
-        filled = _fill(catalogue.gettext(template.msgid), _values(catalogue, template, match, _depth))
+        filled = _fill(catalogue.gettext(template.msgid), _values(catalogue, template, match, language, depth))
         if filled is not None:
             return filled
     # A message made of messages: "this; that" (each part), "where: what" (where is one)
     joins = JOINS_BY_LANGUAGE.get(language.split("-")[0], {})
     if "; " in text:
         parts = text.split("; ")
-        done = [translated(part, _depth=_depth + 1) for part in parts]
+        done = [_translate(part, language=language, depth=depth + 1) for part in parts]
         if done != parts:
             return joins.get("; ", "; ").join(done)
     if ": " in text:
         head, tail = text.split(": ", 1)
-        done = translated(head, _depth=_depth + 1)
+        done = _translate(head, language=language, depth=depth + 1)
         if done != head:
-            return done + joins.get(": ", ": ") + translated(tail, _depth=_depth + 1)
+            return done + joins.get(": ", ": ") + _translate(tail, language=language, depth=depth + 1)
     return text
 
 
-def _values(catalogue: _Catalogue, template: _Template, match: re.Match, depth: int) -> dict[str, str]:
+def _values(catalogue: _Catalogue, template: _Template, match: re.Match, language: str,
+            depth: int) -> dict[str, str]:
     values = {}
     for name, value in zip(template.names, match.groups()):
         if name in values:
             continue
         if name in TRANSLATED_VALUES:
-            value = translated(value, _depth=depth + 1)
+            value = _translate(value, language=language, depth=depth + 1)
         elif name in TRANSLATED_LISTS:
             joint = TRANSLATED_LISTS[name]
-            value = catalogue.gettext(joint).join(translated(item, _depth=depth + 1) for item in value.split(joint))
+            value = catalogue.gettext(joint).join(_translate(item, language=language, depth=depth + 1)
+                                                  for item in value.split(joint))
         values[name] = value
     return values
 

@@ -22,10 +22,10 @@ class Command(ShipBridgeCommand):
     help = format_lazy(_(
         "Ship a whole order. The store is notified by the worker, or with --wait here (retries "
         'included). The last line is JSON {{"shipment": id, "notification": {{"status", "error"}}}}; '
-        "status is {not_requested} with --no-notify or when the store's setting says "
+        "status is {unrequested} with --no-notify or when the store's setting says "
         "not to notify it. On an error nothing is saved and the exit status is non-zero; once the "
         "shipment is saved the exit status is 0, whatever the store answered (the JSON says it)."
-    ), not_requested=NOTIFICATION_NOT_REQUESTED)
+    ), unrequested=NOTIFICATION_NOT_REQUESTED)
 
     def add_arguments(self, parser):
         parser.add_argument("store_id")
