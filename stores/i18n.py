@@ -50,6 +50,16 @@ def store_language(store):
         yield
 
 
+def render_for_customers(request, template_name: str, context: dict, *, store):
+    """A page for `store`'s customers (a packing slip) rendered in the store's language. (A
+    TemplateResponse renders after the view has returned, outside any `with store_language`:
+    this one is rendered here.)"""
+    from django.template.response import TemplateResponse
+
+    with store_language(store):
+        return TemplateResponse(request, template_name, context).render()
+
+
 # --- messages kept in English, shown translated ---------------------------------------------
 
 # Values that are messages themselves (a reason inside a sentence, a noun phrase such as

@@ -18,7 +18,7 @@ from django.utils import translation
 from orders.importing import attention_words
 from orders.shipping import shipment_create
 from shipbridge.catalogue import SOURCES, check_catalogues
-from stores.i18n import format_amount, store_language, translated
+from stores.i18n import format_amount, render_for_customers, store_language, translated
 from stores.models import RefreshStatus, Store, User
 from stores.selectors import store_state
 from tests.factories import OrderFactory, OrderItemFactory, StoreFactory
@@ -97,6 +97,15 @@ def test_store_language_is_the_hook_for_other_customer_documents():
         assert template.render(context) == "Numéro de suivi · 1 déc. 2026"
     with translation.override("fr"), store_language(StoreFactory.build(language="en")):
         assert template.render(context) == "Tracking number · Dec. 1, 2026"
+
+
+def test_a_page_for_customers_renders_in_the_stores_language(rf):
+    # (what the packing slip view returns: rendered before the view returns, in the store's language)
+    request = rf.get("/admin/orders/order/1/packing-slip/")
+    with translation.override("en"):
+        page = render_for_customers(request, "shipbridge/language_switch.html", {},
+                                    store=StoreFactory.build(language="fr"))
+    assert 'aria-label="Langue"' in page.content.decode() and translation.get_language() == "en"
 
 
 def test_the_store_page_sets_the_customer_language(admin_client_su):
