@@ -1,5 +1,5 @@
-"""The shipment e-mail to the customer, with the store's branding, through Django's e-mail
-backend (console in development).
+"""The shipment e-mail to the customer, with the store's branding, in the store's language
+(whoever ships the order), through Django's e-mail backend (console in development).
 
 Durable: the shipment's transaction marks the e-mail pending; after the commit a task sends it.
 A task lost on the way (the broker was down) or a mail server that failed leaves it pending,
@@ -19,6 +19,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
+
+from stores.i18n import store_language
 
 from stores.connectors.http import backoff_delay
 
@@ -80,18 +83,24 @@ def shipment_email_context(shipment: Shipment) -> dict:
     }
 
 
-def _message(shipment: Shipment) -> EmailMultiAlternatives:
+def shipment_email(shipment: Shipment) -> EmailMultiAlternatives:
+    """The shipment e-mail (text and HTML), written in the store's language."""
     context = shipment_email_context(shipment)
     brand = context["brand"]
     order = shipment.order
+    with store_language(order.store):
+        subject = gettext("Your order {number} from {company} has shipped").format(
+            number=order.order_number, company=brand["company_name"])
+        text = render_to_string("emails/shipment.txt", context)
+        html = render_to_string("emails/shipment.html", context)
     message = EmailMultiAlternatives(
-        subject=f"Your order {order.order_number} from {brand['company_name']} has shipped",
-        body=render_to_string("emails/shipment.txt", context),
+        subject=subject,
+        body=text,
         from_email=formataddr((brand["company_name"], settings.DEFAULT_FROM_EMAIL)),
         to=[order.customer_email.strip()],
         reply_to=[brand["email"]] if brand["email"] else None,
     )
-    message.attach_alternative(render_to_string("emails/shipment.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
     return message
 
 
@@ -123,7 +132,7 @@ def shipment_email_deliver(*, shipment_id: int) -> str:
         return CustomerEmailStatus.SKIPPED
     attempts = shipment.customer_email_attempts + 1
     try:
-        _message(shipment).send()
+        shipment_email(shipment).send()
     except Exception as exc:  # noqa: BLE001 - SMTP down, refused address...: kept for the operator
         log.warning("shipment %s: the customer e-mail could not be sent (attempt %s): %s", shipment_id, attempts,
                     type(exc).__name__)

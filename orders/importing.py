@@ -4,6 +4,10 @@ per page, skip reasons.
 Data flow: beat (stores_refresh_due) or "Refresh now" (stores_queue_refresh) → the refresh_store
 task → store_refresh() → connector.fetch_orders(window) → pages of OrderRecord → apply_page()
 (a constant number of queries per page).
+
+What a run keeps in words — its error, its warning, each skipped order's reason — is English
+(templates marked with gettext_noop); the pages show it in the reader's language
+(stores.i18n.translated).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from django.conf import settings
 from django.db import reset_queries, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from stores.connectors.base import ConnectorError, OrderRecord, Page, Window
 from stores.connectors.registry import connector_names_where
@@ -68,7 +73,8 @@ class LeaseLost(Exception):
     """This run's lease expired and another run may hold the store."""
 
 
-ABANDONED_RUN_ERROR = "the worker running this import stopped before it finished; the next run picks up from the cursor"
+ABANDONED_RUN_ERROR = gettext_noop(
+    "the worker running this import stopped before it finished; the next run picks up from the cursor")
 
 
 # --- lease: one run per store across every worker ------------------------------------------
@@ -85,8 +91,8 @@ def _lease_acquire(store_id: int) -> str:
     )
     if not taken:
         if not Store.objects.filter(pk=store_id).exists():
-            raise Store.DoesNotExist(f"no store with id {store_id}")
-        raise StoreBusy("busy: another import of this store is running; try again when it ends")
+            raise Store.DoesNotExist(NO_STORE.format(id=store_id))
+        raise StoreBusy(gettext_noop("busy: another import of this store is running; try again when it ends"))
     return token
 
 
@@ -97,7 +103,7 @@ def _lease_renew(store_id: int, token: str) -> bool:
     ))
 
 
-LEASE_LOST_ERROR = (
+LEASE_LOST_ERROR = gettext_noop(
     "stopped: this import could not renew its hold on the store within SHIPBRIDGE_IMPORT_LEASE_SECONDS (its "
     "worker stalled or lost the database) and another run may have started; the next run picks up from the cursor"
 )
@@ -176,8 +182,9 @@ def stores_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
     return due_ids
 
 
-INACTIVE_ERROR = "inactive: this store is deactivated and does not import (activate it first)"
-NOT_IMPORTED_ERROR = "nothing to import: this store's orders are entered in ShipBridge"
+INACTIVE_ERROR = gettext_noop("inactive: this store is deactivated and does not import (activate it first)")
+NOT_IMPORTED_ERROR = gettext_noop("nothing to import: this store's orders are entered in ShipBridge")
+NO_STORE = gettext_noop("no store with id {id}")
 
 
 def _check_importable(store: Store) -> None:
@@ -320,7 +327,7 @@ def store_refresh(
     holds it; every other failure ends as a failed ImportRun (returned), never an exception."""
     store = Store.objects.filter(pk=store_id).only("pk", "active", "connector").first()
     if store is None:
-        raise Store.DoesNotExist(f"no store with id {store_id}")
+        raise Store.DoesNotExist(NO_STORE.format(id=store_id))
     _check_importable(store)
     token = _lease_acquire(store_id)
     try:
@@ -364,16 +371,16 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
     except LeaseLost as exc:
         error, retry_soon = str(exc), True
     except SoftTimeLimitExceeded:
-        error = ("stopped: the import ran longer than SHIPBRIDGE_IMPORT_TIME_LIMIT_SECONDS; what was written "
-                 "stays, and the next run picks up from the cursor")
+        error = gettext_noop("stopped: the import ran longer than SHIPBRIDGE_IMPORT_TIME_LIMIT_SECONDS; what was "
+                             "written stays, and the next run picks up from the cursor")
     except DATABASE_ERRORS as exc:
         retry_soon = True
         log.warning("import of store %s: the database failed: %s", store.pk, exc)
-        error = ("stopped: the database connection failed during the import; what was written stays, and the "
-                 "next run picks up from the cursor")
+        error = gettext_noop("stopped: the database connection failed during the import; what was written stays, "
+                             "and the next run picks up from the cursor")
     except Exception as exc:  # noqa: BLE001 - a bug must end the run, not hide it
         log.exception("import of store %s failed unexpectedly", store.pk)
-        error = f"internal error ({type(exc).__name__}); the details are in the worker's log"
+        error = INTERNAL_ERROR.format(error=type(exc).__name__)
     finished = timezone.now()
     run.finished_at = finished
     run.status = ImportRunStatus.FAILED if error else ImportRunStatus.SUCCEEDED
@@ -413,6 +420,9 @@ def _finish_run(store: Store, run: ImportRun, window: Window, tally: SkipTally, 
 
 
 # --- one page ------------------------------------------------------------------------------
+
+
+INTERNAL_ERROR = gettext_noop("internal error ({error}); the details are in the worker's log")
 
 
 def _record_hash(record: OrderRecord, status: str) -> str:
@@ -472,24 +482,26 @@ def _skip(run: ImportRun, record_or_skip, reason: str, *, fixable: str = "", sta
 def attention_words(unmapped: Counter, no_address: int) -> str:
     """What a run skipped that the merchant can fix, in one line ("" when nothing):
     "Attention: 80 orders skipped — status 'processing' is not mapped". `unmapped`: orders
-    skipped per unmapped store status; `no_address`: orders skipped without a full address."""
+    skipped per unmapped store status; `no_address`: orders skipped without a full address.
+    (English, kept: one template per count's form, 1 or more, each shown translated.)"""
     unmapped = +unmapped  # drop zero counts
     parts = []
     if unmapped:
         count = sum(unmapped.values())
         if len(unmapped) == 1:
             (status,) = unmapped
-            parts.append(f"{_orders(count)} skipped — status {status!r} is not mapped")
+            template = (gettext_noop("{count} order skipped — status {status} is not mapped") if count == 1 else
+                        gettext_noop("{count} orders skipped — status {status} is not mapped"))
+            parts.append(template.format(count=count, status=repr(status)))
         else:
             listed = ", ".join(f"{status!r} ({n})" for status, n in unmapped.most_common())
-            parts.append(f"{_orders(count)} skipped — statuses {listed} are not mapped")
+            parts.append(gettext_noop("{count} orders skipped — statuses {statuses} are not mapped").format(
+                count=count, statuses=listed))
     if no_address:
-        parts.append(f"{_orders(no_address)} skipped — no complete shipping address")
-    return ("Attention: " + "; ".join(parts)) if parts else ""
-
-
-def _orders(count: int) -> str:
-    return f"{count} order" + ("" if count == 1 else "s")
+        template = (gettext_noop("{count} order skipped — no complete shipping address") if no_address == 1 else
+                    gettext_noop("{count} orders skipped — no complete shipping address"))
+        parts.append(template.format(count=no_address))
+    return gettext_noop("Attention: {problems}").format(problems="; ".join(parts)) if parts else ""
 
 
 # Text columns of orders and their lines: a value longer than its column makes the order unreadable.
@@ -502,16 +514,18 @@ def _too_long(record: OrderRecord, values: tuple) -> str:
     """Why the record (and its `values` in ORDER_FIELDS order) does not fit ShipBridge's
     columns ("" when it does)."""
     if len(record.external_id) > _EXTERNAL_ID_LIMIT:
-        return f"its id is longer than {_EXTERNAL_ID_LIMIT} characters"
+        return gettext_noop("its id is longer than {limit} characters").format(limit=_EXTERNAL_ID_LIMIT)
     for name, value in zip(ORDER_FIELDS, values):
         limit = _ORDER_LIMITS.get(name)
         if limit and isinstance(value, str) and len(value) > limit:
-            return f"its {name.replace('_', ' ')} is longer than {limit} characters"
+            return gettext_noop("its {field} is longer than {limit} characters").format(
+                field=name.replace("_", " "), limit=limit)
     for line in record.lines:
         for name in ("line_item_id", "sku", "name", "image_url", "location"):
             value = getattr(line, name)
             if len(value) > _LINE_LIMITS[name]:
-                return f"a line's {name.replace('_', ' ')} is longer than {_LINE_LIMITS[name]} characters"
+                return gettext_noop("a line's {field} is longer than {limit} characters").format(
+                    field=name.replace("_", " "), limit=_LINE_LIMITS[name])
     return ""
 
 
@@ -610,13 +624,14 @@ def _apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[st
     for record in latest.values():
         status = status_map.get(record.store_status)
         if status is None:
-            _skip(run, record, f"store status {record.store_status!r} is not mapped", fixable=UNMAPPED,
-                  status=record.store_status)
+            _skip(run, record, gettext_noop("store status {status} is not mapped").format(
+                status=repr(record.store_status)), fixable=UNMAPPED, status=record.store_status)
             continue
-        missing = record.ship_to.missing_fields() if record.ship_to is not None else ["shipping address"]
+        missing = (record.ship_to.missing_fields() if record.ship_to is not None
+                   else [gettext_noop("shipping address")])
         if missing:
-            _skip(run, record, "no complete shipping address (missing: " + ", ".join(missing) + ")",
-                  fixable=NO_ADDRESS)
+            _skip(run, record, gettext_noop("no complete shipping address (missing: {fields})").format(
+                fields=", ".join(missing)), fixable=NO_ADDRESS)
             continue
         wanted[record.external_id] = (record, status)
 
@@ -643,7 +658,7 @@ def _apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[st
             values = _order_values(record, status, content_hash, now)
             too_long = _too_long(record, values)
             if too_long:
-                _skip(run, record, f"unreadable order: {too_long}")
+                _skip(run, record, gettext_noop("unreadable order: {reason}").format(reason=too_long))
                 continue
             (changed_ids if current is not None else new_ids).add(external_id)
             to_write.append((store.pk, external_id, now, *values))

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from stores.connectors.base import Address
 from stores.connectors.registry import connector_names_where, get_connector_class
@@ -28,7 +30,7 @@ from .values import clean_money, clean_text
 
 
 class ManualOrderError(ValueError):
-    """A manual order refused; the message is one line a person can act on."""
+    """A manual order refused; the message is one line a person can act on (active language)."""
 
 
 # Numbers given to orders entered without one: M-000001, M-000002... (per store)
@@ -73,63 +75,79 @@ def manual_store_get_or_create(*, merchant: Merchant) -> Store:
         store = manual_store_of(merchant=merchant)
         if store is not None:
             return store
-        label = get_connector_class(_manual_connector()).label
+        label = str(get_connector_class(_manual_connector()).label)  # the store's name: in the active language
         taken = set(Store.objects.filter(merchant=merchant).values_list("name", flat=True))
         name = next(n for n in (label, *(f"{label} {i}" for i in range(2, len(taken) + 3))) if n not in taken)
         try:
             return store_create(connector=_manual_connector(), name=name, merchant=merchant, settings={},
                                 notify_store=False)
         except StoreInputError as exc:
-            raise ManualOrderError(f"the {label} store cannot be made: {exc}") from None
+            raise ManualOrderError(gettext("the {label} store cannot be made: {error}").format(
+                label=label, error=exc)) from None
 
 
 # --- checks --------------------------------------------------------------------------------
 
 
 def _clean_country(value) -> str:
-    country = _text(value, "ship-to country").upper()
+    country = _text(value, gettext("ship-to country")).upper()
     if country and (len(country) != 2 or pycountry.countries.get(alpha_2=country) is None):
         raise ManualOrderError(
-            f"the ship-to country must be a 2-letter ISO code such as US, GB or DE (got {country!r})")
+            gettext("the ship-to country must be a 2-letter ISO code such as US, GB or DE (got {value})").format(
+                value=repr(country)))
     return country
+
+
+# How a message names each ship-to field.
+SHIP_TO_WORDS = {
+    "name": _("ship-to name"), "company": _("ship-to company"), "street1": _("ship-to street1"),
+    "street2": _("ship-to street2"), "street3": _("ship-to street3"), "city": _("ship-to city"),
+    "state": _("ship-to state"), "postal_code": _("ship-to postal code"), "phone": _("ship-to phone"),
+}
 
 
 def _clean_ship_to(ship_to) -> dict[str, str]:
     if not isinstance(ship_to, Mapping):
-        raise ManualOrderError("the ship-to address must be given as its fields (name, street1, city...)")
+        raise ManualOrderError(gettext("the ship-to address must be given as its fields (name, street1, city...)"))
     unknown = sorted(set(ship_to) - set(SHIP_TO_KEYS))
     if unknown:
-        raise ManualOrderError(f"unknown ship-to field {unknown[0]!r} (known: {', '.join(SHIP_TO_KEYS)})")
-    cleaned = {key: _text(ship_to.get(key), f"ship-to {key.replace('_', ' ')}", _max_length(Order, f"ship_to_{key}"))
+        raise ManualOrderError(gettext("unknown ship-to field {field} (known: {known})").format(
+            field=repr(unknown[0]), known=", ".join(SHIP_TO_KEYS)))
+    cleaned = {key: _text(ship_to.get(key), SHIP_TO_WORDS[key], _max_length(Order, f"ship_to_{key}"))
                for key in SHIP_TO_KEYS if key != "country"}
     cleaned["country"] = _clean_country(ship_to.get("country"))
     missing = Address(**cleaned).missing_fields()
     if missing:
-        raise ManualOrderError(f"the ship-to address is incomplete (missing: {', '.join(missing)})")
+        raise ManualOrderError(gettext("the ship-to address is incomplete (missing: {fields})").format(
+            fields=", ".join(gettext(m) for m in missing)))
     return cleaned
 
 
 def _clean_email(value) -> str:
-    email = _text(value, "customer e-mail", _max_length(Order, "customer_email"))
+    email = _text(value, gettext("customer e-mail"), _max_length(Order, "customer_email"))
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            raise ManualOrderError(f"the customer e-mail {email!r} is not an e-mail address") from None
+            raise ManualOrderError(gettext("the customer e-mail {email} is not an e-mail address").format(
+                email=repr(email))) from None
     return email
 
 
 def _clean_quantity(value, line: int) -> int:
     if isinstance(value, bool) or value in (None, ""):
-        raise ManualOrderError(f"line {line} needs a quantity (a whole number, 1 or more)")
+        raise ManualOrderError(gettext("line {line} needs a quantity (a whole number, 1 or more)").format(line=line))
     try:
         quantity = value if isinstance(value, int) else int(str(value).strip())
     except ValueError:
-        raise ManualOrderError(f"line {line}: the quantity must be a whole number (got {value!r})") from None
+        raise ManualOrderError(gettext("line {line}: the quantity must be a whole number (got {value})").format(
+            line=line, value=repr(value))) from None
     if quantity < 1:
-        raise ManualOrderError(f"line {line}: the quantity must be at least 1 (got {quantity})")
+        raise ManualOrderError(gettext("line {line}: the quantity must be at least 1 (got {value})").format(
+            line=line, value=quantity))
     if quantity > MAX_QUANTITY:
-        raise ManualOrderError(f"line {line}: the quantity is too large ({quantity})")
+        raise ManualOrderError(gettext("line {line}: the quantity is too large ({value})").format(
+            line=line, value=quantity))
     return quantity
 
 
@@ -141,7 +159,8 @@ def _product_ref(value, line: int) -> int | None:
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ManualOrderError(f"line {line}: {value!r} is not a product") from None
+        raise ManualOrderError(gettext("line {line}: {value} is not a product").format(
+            line=line, value=repr(value))) from None
 
 
 def _clean_lines(merchant: Merchant, lines) -> list[dict]:
@@ -149,17 +168,19 @@ def _clean_lines(merchant: Merchant, lines) -> list[dict]:
     unless typed, its name) or a typed SKU; a typed SKU of a catalogue product gets the product's
     details too (name unless typed, weight, image, bin location)."""
     if isinstance(lines, (str, bytes, Mapping)) or not isinstance(lines, Iterable):
-        raise ManualOrderError("the lines must be a list, one entry per line")
+        raise ManualOrderError(gettext("the lines must be a list, one entry per line"))
     lines = list(lines)
     if not lines:
-        raise ManualOrderError("a manual order needs at least one line")
+        raise ManualOrderError(gettext("a manual order needs at least one line"))
     refs = []
     for number, line in enumerate(lines, 1):
         if not isinstance(line, Mapping):
-            raise ManualOrderError(f"line {number} must be given as its fields ({', '.join(LINE_KEYS)})")
+            raise ManualOrderError(gettext("line {line} must be given as its fields ({known})").format(
+                line=number, known=", ".join(LINE_KEYS)))
         unknown = sorted(set(line) - set(LINE_KEYS))
         if unknown:
-            raise ManualOrderError(f"line {number}: unknown field {unknown[0]!r} (known: {', '.join(LINE_KEYS)})")
+            raise ManualOrderError(gettext("line {line}: unknown field {field} (known: {known})").format(
+                line=number, field=repr(unknown[0]), known=", ".join(LINE_KEYS)))
         refs.append(_product_ref(line.get("product"), number))
     products = Product.objects.filter(merchant=merchant)
     chosen = products.in_bulk([ref for ref in refs if ref is not None])
@@ -169,13 +190,17 @@ def _clean_lines(merchant: Merchant, lines) -> list[dict]:
     for number, (line, ref) in enumerate(zip(lines, refs), 1):
         product = chosen.get(ref) if ref is not None else None
         if ref is not None and product is None:
-            raise ManualOrderError(f"line {number}: product {ref} is not one of {merchant.name}'s products")
-        sku = product.sku if product else _text(line.get("sku"), f"SKU of line {number}", _max_length(OrderItem, "sku"))
+            raise ManualOrderError(gettext("line {line}: product {product} is not one of {merchant}'s products").format(
+                line=number, product=ref, merchant=merchant.name))
+        sku = product.sku if product else _text(line.get("sku"), gettext("SKU of line {line}").format(line=number),
+                                                _max_length(OrderItem, "sku"))
         if not sku:
-            raise ManualOrderError(f"line {number} needs a product or a SKU")
+            raise ManualOrderError(gettext("line {line} needs a product or a SKU").format(line=number))
         known = product or catalogue.get(sku)
-        name = _text(line.get("name"), f"name of line {number}", _max_length(OrderItem, "name"))
-        price = clean_money(line.get("unit_price"), what=f"unit price of line {number}", error=ManualOrderError)
+        name = _text(line.get("name"), gettext("name of line {line}").format(line=number),
+                     _max_length(OrderItem, "name"))
+        price = clean_money(line.get("unit_price"), what=gettext("unit price of line {line}").format(line=number),
+                            error=ManualOrderError)
         cleaned.append({
             "line_item_id": str(number), "sku": sku, "name": name or (known.name if known else ""),
             "quantity": _clean_quantity(line.get("quantity"), number),
@@ -223,8 +248,8 @@ def manual_order_create(
     next number (M-000001...). `notes` become the order's internal notes. The order awaits
     shipment. Raises ManualOrderError, with nothing written, on any bad input."""
     if not isinstance(merchant, Merchant) or merchant.pk is None:
-        raise ManualOrderError("a manual order needs a merchant")
-    number = _text(order_number, "order number", _max_length(Order, "external_id"))
+        raise ManualOrderError(gettext("a manual order needs a merchant"))
+    number = _text(order_number, gettext("order number"), _max_length(Order, "external_id"))
     address = _clean_ship_to(ship_to)
     email = _clean_email(customer_email)
     items = _clean_lines(merchant, lines)
@@ -246,8 +271,9 @@ def manual_order_create(
                 break
         if order is None:
             if number:
-                raise ManualOrderError(f"{store.name} already has an order number {number!r}")
-            raise ManualOrderError("no free order number was found; try again")
+                raise ManualOrderError(gettext("{store} already has an order number {number}").format(
+                    store=store.name, number=repr(number)))
+            raise ManualOrderError(gettext("no free order number was found; try again"))
         OrderItem.objects.bulk_create([OrderItem(order=order, **item) for item in items])
     return order
 
@@ -258,10 +284,11 @@ def manual_order_delete(*, order: Order) -> None:
     with transaction.atomic():
         current = Order.objects.select_for_update().select_related("store").filter(pk=order.pk).first()
         if current is None:
-            raise ManualOrderError(f"no order with id {order.pk}")
+            raise ManualOrderError(gettext("no order with id {id}").format(id=order.pk))
         if current.store.connector_class.imports_orders:
-            raise ManualOrderError(f"order {current.order_number} comes from {current.store.name}: "
-                                   "imported orders are not deleted")
+            raise ManualOrderError(gettext("order {number} comes from {store}: imported orders are not deleted").format(
+                number=current.order_number, store=current.store.name))
         if not order_deletable(order=current):
-            raise ManualOrderError(f"order {current.order_number} has a shipment: it can no longer be deleted")
+            raise ManualOrderError(gettext("order {number} has a shipment: it can no longer be deleted").format(
+                number=current.order_number))
         current.delete()

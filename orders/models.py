@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from stores.models import Merchant, OrderStatus, Store
 
@@ -7,50 +9,52 @@ from stores.models import Merchant, OrderStatus, Store
 class Order(models.Model):
     merchant_lookup = "store__merchant_id"
 
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders")
-    external_id = models.CharField(max_length=100)
-    order_number = models.CharField(max_length=100, db_index=True)
-    order_date = models.DateTimeField(db_index=True)
-    modified_at = models.DateTimeField()
-    status = models.CharField(max_length=20, choices=OrderStatus.choices, db_index=True)
-    store_status = models.CharField(max_length=100)
-    ship_date = models.DateField(null=True, blank=True, help_text="The store's planned ship date.")
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(_("external id"), max_length=100)
+    order_number = models.CharField(_("order number"), max_length=100, db_index=True)
+    order_date = models.DateTimeField(_("order date"), db_index=True)
+    modified_at = models.DateTimeField(_("modified at"))
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, db_index=True)
+    store_status = models.CharField(_("store status"), max_length=100)
+    ship_date = models.DateField(_("ship date"), null=True, blank=True, help_text=_("The store's planned ship date."))
 
-    ship_to_name = models.CharField(max_length=200, blank=True, default="")
-    ship_to_company = models.CharField(max_length=200, blank=True, default="")
-    ship_to_street1 = models.CharField(max_length=200, blank=True, default="")
-    ship_to_street2 = models.CharField(max_length=200, blank=True, default="")
-    ship_to_street3 = models.CharField(max_length=200, blank=True, default="")
-    ship_to_city = models.CharField(max_length=100, blank=True, default="")
-    ship_to_state = models.CharField(max_length=100, blank=True, default="")
-    ship_to_postal_code = models.CharField(max_length=30, blank=True, default="")
-    ship_to_country = models.CharField(max_length=2, blank=True, default="")
-    ship_to_phone = models.CharField(max_length=50, blank=True, default="")
+    ship_to_name = models.CharField(_("ship to name"), max_length=200, blank=True, default="")
+    ship_to_company = models.CharField(_("ship to company"), max_length=200, blank=True, default="")
+    ship_to_street1 = models.CharField(_("ship to street1"), max_length=200, blank=True, default="")
+    ship_to_street2 = models.CharField(_("ship to street2"), max_length=200, blank=True, default="")
+    ship_to_street3 = models.CharField(_("ship to street3"), max_length=200, blank=True, default="")
+    ship_to_city = models.CharField(_("ship to city"), max_length=100, blank=True, default="")
+    ship_to_state = models.CharField(_("ship to state"), max_length=100, blank=True, default="")
+    ship_to_postal_code = models.CharField(_("ship to postal code"), max_length=30, blank=True, default="")
+    ship_to_country = models.CharField(_("ship to country"), max_length=2, blank=True, default="")
+    ship_to_phone = models.CharField(_("ship to phone"), max_length=50, blank=True, default="")
 
-    bill_to_name = models.CharField(max_length=200, blank=True, default="")
-    bill_to_company = models.CharField(max_length=200, blank=True, default="")
-    bill_to_phone = models.CharField(max_length=50, blank=True, default="")
-    bill_to_email = models.CharField(max_length=254, blank=True, default="")
+    bill_to_name = models.CharField(_("bill to name"), max_length=200, blank=True, default="")
+    bill_to_company = models.CharField(_("bill to company"), max_length=200, blank=True, default="")
+    bill_to_phone = models.CharField(_("bill to phone"), max_length=50, blank=True, default="")
+    bill_to_email = models.CharField(_("bill to email"), max_length=254, blank=True, default="")
 
-    customer_code = models.CharField(max_length=200, blank=True, default="")
-    customer_email = models.CharField(max_length=254, blank=True, default="")
-    currency = models.CharField(max_length=3, blank=True, default="")
-    order_total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    tax_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    shipping_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    requested_service = models.CharField(max_length=200, blank=True, default="")
-    payment_method = models.CharField(max_length=100, blank=True, default="")
-    customer_notes = models.TextField(blank=True, default="")
-    internal_notes = models.TextField(blank=True, default="")
-    gift = models.BooleanField(default=False)
-    gift_message = models.TextField(blank=True, default="")
+    customer_code = models.CharField(_("customer code"), max_length=200, blank=True, default="")
+    customer_email = models.CharField(_("customer email"), max_length=254, blank=True, default="")
+    currency = models.CharField(_("currency"), max_length=3, blank=True, default="")
+    order_total = models.DecimalField(_("order total"), max_digits=12, decimal_places=2, null=True, blank=True)
+    tax_amount = models.DecimalField(_("tax amount"), max_digits=12, decimal_places=2, null=True, blank=True)
+    shipping_amount = models.DecimalField(_("shipping amount"), max_digits=12, decimal_places=2, null=True, blank=True)
+    requested_service = models.CharField(_("requested service"), max_length=200, blank=True, default="")
+    payment_method = models.CharField(_("payment method"), max_length=100, blank=True, default="")
+    customer_notes = models.TextField(_("customer notes"), blank=True, default="")
+    internal_notes = models.TextField(_("internal notes"), blank=True, default="")
+    gift = models.BooleanField(_("gift"), default=False)
+    gift_message = models.TextField(_("gift message"), blank=True, default="")
 
-    raw = models.JSONField(default=dict, blank=True, help_text="The store's payload for this order.")
-    content_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
-    imported_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    raw = models.JSONField(_("raw"), default=dict, blank=True, help_text=_("The store's payload for this order."))
+    content_hash = models.CharField(_("content hash"), max_length=64, blank=True, default="", editable=False)
+    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-order_date", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["store", "external_id"], name="order_unique_store_external_id"),
@@ -58,25 +62,28 @@ class Order(models.Model):
         indexes = [models.Index(fields=["store", "status", "-order_date"], name="order_store_status_date")]
 
     def __str__(self) -> str:
-        return f"{self.order_number} ({self.store})"
+        return gettext("{number} ({store})").format(number=self.order_number, store=self.store)
 
 
 class OrderItem(models.Model):
     merchant_lookup = "order__store__merchant_id"
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    line_item_id = models.CharField(max_length=100, blank=True, default="")
-    sku = models.CharField(max_length=200, blank=True, default="", db_index=True)
-    name = models.CharField(max_length=500, blank=True, default="")
-    quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    weight_grams = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
-    image_url = models.URLField(max_length=1000, blank=True, default="")
-    location = models.CharField("bin location", max_length=200, blank=True, default="")
-    adjustment = models.BooleanField(default=False, help_text="A discount line, not a product to ship.")
-    options = models.JSONField(default=list, blank=True)
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="items")
+    line_item_id = models.CharField(_("line item id"), max_length=100, blank=True, default="")
+    sku = models.CharField(_("sku"), max_length=200, blank=True, default="", db_index=True)
+    name = models.CharField(_("name"), max_length=500, blank=True, default="")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2, default=0)
+    weight_grams = models.DecimalField(_("weight grams"), max_digits=12, decimal_places=3, null=True, blank=True)
+    image_url = models.URLField(_("image url"), max_length=1000, blank=True, default="")
+    location = models.CharField(_("bin location"), max_length=200, blank=True, default="")
+    adjustment = models.BooleanField(_("adjustment"), default=False,
+                                     help_text=_("A discount line, not a product to ship."))
+    options = models.JSONField(_("options"), default=list, blank=True)
 
     class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
         ordering = ["order", "id"]
 
     def __str__(self) -> str:
@@ -86,20 +93,23 @@ class OrderItem(models.Model):
 class Product(models.Model):
     merchant_lookup = "merchant_id"
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="products")
-    sku = models.CharField(max_length=200)
-    name = models.CharField(max_length=500, blank=True, default="")
-    weight_grams = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
-    image_url = models.URLField(max_length=1000, blank=True, default="")
-    bin_location = models.CharField(max_length=200, blank=True, default="")
+    merchant = models.ForeignKey(Merchant, verbose_name=_("merchant"),
+        on_delete=models.PROTECT, related_name="products")
+    sku = models.CharField(_("sku"), max_length=200)
+    name = models.CharField(_("name"), max_length=500, blank=True, default="")
+    weight_grams = models.DecimalField(_("weight grams"), max_digits=12, decimal_places=3, null=True, blank=True)
+    image_url = models.URLField(_("image url"), max_length=1000, blank=True, default="")
+    bin_location = models.CharField(_("bin location"), max_length=200, blank=True, default="")
     barcode = models.CharField(
-        "barcode / UPC", max_length=64, blank=True, default="", db_index=True,
-        help_text="The barcode printed on the product (UPC, EAN, GTIN…): scanning it at packing counts as its SKU.",
+        _("barcode / UPC"), max_length=64, blank=True, default="", db_index=True,
+        help_text=_("The barcode printed on the product (UPC, EAN, GTIN…): scanning it at packing counts as its SKU."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["merchant", "sku"]
         constraints = [models.UniqueConstraint(fields=["merchant", "sku"], name="product_unique_sku_per_merchant")]
 
@@ -112,12 +122,14 @@ class ProductAlias(models.Model):
 
     merchant_lookup = "product__merchant_id"
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="aliases")
-    sku = models.CharField(max_length=200)
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="aliases")
+    sku = models.CharField(_("sku"), max_length=200)
+    store = models.ForeignKey(Store, verbose_name=_("store"), null=True, blank=True,
+        on_delete=models.CASCADE, related_name="+")
 
     class Meta:
-        verbose_name_plural = "product aliases"
+        verbose_name = _("product alias")
+        verbose_name_plural = _("product aliases")
         constraints = [models.UniqueConstraint(fields=["product", "sku"], name="product_alias_unique")]
 
     def __str__(self) -> str:
@@ -138,26 +150,28 @@ class CustomerEmailStatus(models.TextChoices):
 class Shipment(models.Model):
     merchant_lookup = "order__store__merchant_id"
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
-    carrier = models.CharField(max_length=100)
-    service = models.CharField(max_length=100, blank=True, default="")
-    tracking_number = models.CharField(max_length=100, blank=True, default="")
-    ship_date = models.DateField()
-    cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    notify_store = models.BooleanField(default=True)
-    notify_customer = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="shipments")
+    carrier = models.CharField(_("carrier"), max_length=100)
+    service = models.CharField(_("service"), max_length=100, blank=True, default="")
+    tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True, default="")
+    ship_date = models.DateField(_("ship date"))
+    cost = models.DecimalField(_("cost"), max_digits=12, decimal_places=2, null=True, blank=True)
+    notify_store = models.BooleanField(_("notify store"), default=True)
+    notify_customer = models.BooleanField(_("notify customer"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="Who voided the shipment (empty: not void, or voided by a command or task).",
+        settings.AUTH_USER_MODEL, verbose_name=_("voided by"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text=_("Who voided the shipment (empty: not void, or voided by a command or task)."),
     )
     group_key = models.CharField(
-        "combined shipment", max_length=32, blank=True, default="", db_index=True,
-        help_text="Shipments of combined orders (one package, one tracking number) share this key.",
+        _("combined shipment"), max_length=32, blank=True, default="", db_index=True,
+        help_text=_("Shipments of combined orders (one package, one tracking number) share this key."),
     )
     customer_email_status = models.CharField(
         "customer e-mail", max_length=10, blank=True, default=CustomerEmailStatus.NONE,
@@ -170,77 +184,86 @@ class Shipment(models.Model):
     customer_email_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["customer_email_status"], name="shipment_email_status",
                                 condition=models.Q(customer_email_status="pending"))]
 
     def __str__(self) -> str:
-        return f"Shipment {self.pk} of {self.order.order_number}"
+        return gettext("Shipment {id} of {number}").format(id=self.pk, number=self.order.order_number)
 
 
 class ShipmentItem(models.Model):
     merchant_lookup = "shipment__order__store__merchant_id"
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items")
-    order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="shipment_items")
-    quantity = models.PositiveIntegerField()
+    shipment = models.ForeignKey(Shipment, verbose_name=_("shipment"), on_delete=models.CASCADE, related_name="items")
+    order_item = models.ForeignKey(OrderItem, verbose_name=_("order item"),
+        on_delete=models.PROTECT, related_name="shipment_items")
+    quantity = models.PositiveIntegerField(_("quantity"))
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.order_item.sku or self.order_item.name}"
 
     class Meta:
+        verbose_name = _("shipment item")
+        verbose_name_plural = _("shipment items")
         constraints = [
             models.UniqueConstraint(fields=["shipment", "order_item"], name="shipment_item_unique_line"),
         ]
 
 
 class ImportTrigger(models.TextChoices):
-    SCHEDULE = "schedule", "Schedule"
-    USER = "user", "Admin user"
-    COMMAND = "command", "Command"
+    SCHEDULE = "schedule", _("Schedule")
+    USER = "user", _("Admin user")
+    COMMAND = "command", _("Command")
 
 
 class ImportRunStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class ImportRun(models.Model):
     merchant_lookup = "store__merchant_id"
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="import_runs")
-    trigger = models.CharField(max_length=20, choices=ImportTrigger.choices)
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="import_runs")
+    trigger = models.CharField(_("trigger"), max_length=20, choices=ImportTrigger.choices)
     triggered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("triggered by"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    status = models.CharField(max_length=20, choices=ImportRunStatus.choices, default=ImportRunStatus.RUNNING)
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    window_start = models.DateTimeField(null=True, blank=True)
-    window_end = models.DateTimeField(null=True, blank=True)
-    pages = models.PositiveIntegerField(default=0)
-    imported = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    unchanged = models.PositiveIntegerField(default=0)
-    skipped = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, default="")
+    status = models.CharField(_("status"), max_length=20, choices=ImportRunStatus.choices,
+                              default=ImportRunStatus.RUNNING)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    window_start = models.DateTimeField(_("window start"), null=True, blank=True)
+    window_end = models.DateTimeField(_("window end"), null=True, blank=True)
+    pages = models.PositiveIntegerField(_("pages"), default=0)
+    imported = models.PositiveIntegerField(_("imported"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    error = models.TextField(_("error"), blank=True, default="")
     warning = models.TextField(
-        blank=True, default="",
-        help_text="Orders skipped for a reason the merchant can fix (an unmapped status, an incomplete address).",
+        _("warning"), blank=True, default="",
+        help_text=_("Orders skipped for a reason the merchant can fix (an unmapped status, an incomplete address)."),
     )
     skip_reasons = models.JSONField(
-        default=list, blank=True,
-        help_text="[{external_id, order_number, reason}] for the skipped orders, the first SHIPBRIDGE_SKIP_REASONS_KEPT.",
+        _("skip reasons"), default=list, blank=True,
+        help_text=_("[{external_id, order_number, reason}] for the skipped orders, the first SHIPBRIDGE_SKIP_REASONS_KEPT."),
     )
     skip_reasons_omitted = models.PositiveIntegerField(
         default=0, help_text="Skipped orders beyond those whose reason is kept (counted in 'skipped').")
 
     class Meta:
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Import of {self.store} at {self.started_at:%Y-%m-%d %H:%M}"
+        return gettext("Import of {store} at {when}").format(store=self.store, when=f"{self.started_at:%Y-%m-%d %H:%M}")
 
     def summary(self) -> dict:
         return {
@@ -255,10 +278,10 @@ class ImportRun(models.Model):
 
 
 class NotificationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
 
 
 # The notification state of a shipment made with "do not notify the store": it has no
@@ -272,53 +295,61 @@ class StoreNotification(models.Model):
 
     merchant_lookup = "shipment__order__store__merchant_id"
 
-    shipment = models.OneToOneField(Shipment, on_delete=models.CASCADE, related_name="notification")
-    status = models.CharField(max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, default="", help_text="The store's answer, verbatim.")
-    warning = models.TextField(blank=True, default="")
-    advice = models.TextField(blank=True, default="")
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    shipment = models.OneToOneField(Shipment, verbose_name=_("shipment"),
+        on_delete=models.CASCADE, related_name="notification")
+    status = models.CharField(_("status"), max_length=20, choices=NotificationStatus.choices,
+                              default=NotificationStatus.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True, default="", help_text=_("The store's answer, verbatim."))
+    warning = models.TextField(_("warning"), blank=True, default="")
+    advice = models.TextField(_("advice"), blank=True, default="")
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # Delivery claim: the worker delivering this notification holds it until `claimed_until`,
     # so a duplicated task delivery never notifies the store twice.
-    claim_token = models.CharField(max_length=32, blank=True, default="", editable=False)
-    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    claim_token = models.CharField(_("claim token"), max_length=32, blank=True, default="", editable=False)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("store notification")
+        verbose_name_plural = _("store notifications")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_status_next")]
 
     def __str__(self) -> str:
-        return f"Notification of shipment {self.shipment_id}: {self.status}"
+        return gettext("Notification of shipment {id}: {status}").format(id=self.shipment_id,
+                                                                          status=self.get_status_display())
 
 
 class AttemptOutcome(models.TextChoices):
     """What one delivery attempt of a store notification came to."""
 
-    IN_FLIGHT = "in_flight", "In flight"  # written before the store is called
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    RETRY = "retry", "Retry"  # a transient failure: tried again after a back-off
-    SKIPPED = "skipped", "Skipped"
-    UNKNOWN = "unknown", "Unknown"  # the store was called and the outcome was never recorded
+    IN_FLIGHT = "in_flight", _("In flight")  # written before the store is called
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    RETRY = "retry", _("Retry")  # a transient failure: tried again after a back-off
+    SKIPPED = "skipped", _("Skipped")
+    UNKNOWN = "unknown", _("Unknown")  # the store was called and the outcome was never recorded
 
 
 class NotificationAttempt(models.Model):
     merchant_lookup = "notification__shipment__order__store__merchant_id"
 
-    notification = models.ForeignKey(StoreNotification, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveIntegerField()
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=20, choices=AttemptOutcome.choices)
-    request_summary = models.TextField(blank=True, default="")
-    response_code = models.PositiveIntegerField(null=True, blank=True)
-    message = models.TextField(blank=True, default="", help_text="The store's answer, verbatim.")
+    notification = models.ForeignKey(StoreNotification, verbose_name=_("notification"),
+        on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField(_("number"))
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=AttemptOutcome.choices)
+    request_summary = models.TextField(_("request summary"), blank=True, default="")
+    response_code = models.PositiveIntegerField(_("response code"), null=True, blank=True)
+    message = models.TextField(_("message"), blank=True, default="", help_text=_("The store's answer, verbatim."))
 
     class Meta:
+        verbose_name = _("notification attempt")
+        verbose_name_plural = _("notification attempts")
         ordering = ["-started_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["notification", "number"], name="notification_attempt_unique_number"),
@@ -328,20 +359,20 @@ class NotificationAttempt(models.Model):
 class ShipmentField(models.TextChoices):
     """The details of a shipment that can be corrected after it was made."""
 
-    CARRIER = "carrier", "carrier"
-    SERVICE = "service", "service"
-    TRACKING_NUMBER = "tracking_number", "tracking number"
-    SHIP_DATE = "ship_date", "ship date"
+    CARRIER = "carrier", _("carrier")
+    SERVICE = "service", _("service")
+    TRACKING_NUMBER = "tracking_number", _("tracking number")
+    SHIP_DATE = "ship_date", _("ship date")
 
 
 class StoreCorrection(models.TextChoices):
     """What a correction of a shipment did for its store."""
 
-    QUEUED = "queued", "Sent to the store"  # the store was notified: its notification is queued again
-    NOT_SENT = "not_sent", "Not sent: the store keeps the old values"
-    INCLUDED = "included", "In the notification still to be sent"  # pending: it carries the new values
-    LEFT_AS_IS = "left_as_is", "Notification left as is"  # failed or skipped: a resend carries them
-    NOT_REQUESTED = NOTIFICATION_NOT_REQUESTED, "Store not notified"  # shipped with "do not notify the store"
+    QUEUED = "queued", _("Sent to the store")  # the store was notified: its notification is queued again
+    NOT_SENT = "not_sent", _("Not sent: the store keeps the old values")
+    INCLUDED = "included", _("In the notification still to be sent")  # pending: it carries the new values
+    LEFT_AS_IS = "left_as_is", _("Notification left as is")  # failed or skipped: a resend carries them
+    NOT_REQUESTED = NOTIFICATION_NOT_REQUESTED, _("Store not notified")  # shipped with "do not notify the store"
 
 
 class ShipmentChange(models.Model):
@@ -350,20 +381,25 @@ class ShipmentChange(models.Model):
 
     merchant_lookup = "shipment__order__store__merchant_id"
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="changes")
-    changed_at = models.DateTimeField()
+    shipment = models.ForeignKey(Shipment, verbose_name=_("shipment"),
+        on_delete=models.CASCADE, related_name="changes")
+    changed_at = models.DateTimeField(_("changed at"))
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="Who corrected the shipment (empty: a command or a script).",
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text=_("Who corrected the shipment (empty: a command or a script)."),
     )
-    field = models.CharField(max_length=20, choices=ShipmentField.choices)
-    old_value = models.CharField(max_length=100, blank=True, default="")
-    new_value = models.CharField(max_length=100, blank=True, default="")
-    store_correction = models.CharField("store", max_length=20, choices=StoreCorrection.choices)
-    store_note = models.TextField("what the store was told", blank=True, default="")
+    field = models.CharField(_("field"), max_length=20, choices=ShipmentField.choices)
+    old_value = models.CharField(_("old value"), max_length=100, blank=True, default="")
+    new_value = models.CharField(_("new value"), max_length=100, blank=True, default="")
+    store_correction = models.CharField(_("store"), max_length=20, choices=StoreCorrection.choices)
+    store_note = models.TextField(_("what the store was told"), blank=True, default="")
 
     class Meta:
+        verbose_name = _("shipment change")
+        verbose_name_plural = _("shipment changes")
         ordering = ["-changed_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_field_display()} of shipment {self.shipment_id}: {self.old_value!r} → {self.new_value!r}"
+        return gettext("{field} of shipment {id}: {old} → {new}").format(
+            field=self.get_field_display(), id=self.shipment_id, old=repr(self.old_value), new=repr(self.new_value))

@@ -19,6 +19,11 @@ dies mid-call), the claim is kept and the attempt stays in flight: the store may
 the notice. Nothing sends it again by itself: once the claim has expired, the next delivery or
 the stale-notification sweeper marks it failed with LOST_TRACK_ERROR, and a person checks the
 store before resending (manual resend stays possible).
+
+What a notification keeps in words — warnings, errors of ShipBridge's own, advice — is English
+(templates marked with gettext_noop), shown in the reader's language by the pages
+(stores.i18n.translated); the store's own words are kept verbatim. NotificationError (a
+person's action refused) is said in the active language.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from stores.connectors.base import (Address, AuthError, ConnectorError, NoticeItem, ProtocolError,
                                     ShipmentNotice, StoreRejected, TransientError)
@@ -48,10 +54,10 @@ log = logging.getLogger("shipbridge.notifying")
 
 
 # Why a notification is not sent (shipping.shipment_void writes it too).
-VOID_SKIP_REASON = "the shipment was voided before the store was notified"
-NOT_NOTIFIED_REASON = "not sent: this store type is never notified of shipments"
+VOID_SKIP_REASON = gettext_noop("the shipment was voided before the store was notified")
+NOT_NOTIFIED_REASON = gettext_noop("not sent: this store type is never notified of shipments")
 
-LOST_TRACK_ERROR = (
+LOST_TRACK_ERROR = gettext_noop(
     "ShipBridge lost track of this notification while the store was answering: check the store "
     "before resending (it may already have this shipment)"
 )
@@ -133,11 +139,12 @@ def notice_for_shipment(*, shipment: Shipment) -> ShipmentNotice:
 
 def _summary(store_connector: str, notice: ShipmentNotice) -> str:
     items = ", ".join(f"{i.line_item_id or i.sku}×{i.quantity}" for i in notice.items)
-    return (
-        f"{store_connector} shipment notice for order {notice.order_number} ({notice.order_external_id}): "
-        f"carrier {notice.carrier!r}, service {notice.service!r}, tracking {notice.tracking_number!r}, "
-        f"ship date {notice.ship_date.isoformat()}, items [{items}]"
-    )
+    return gettext_noop(
+        "{connector} shipment notice for order {number} ({id}): carrier {carrier}, service {service}, tracking "
+        "{tracking}, ship date {date}, items [{items}]"
+    ).format(connector=store_connector, number=notice.order_number, id=notice.order_external_id,
+             carrier=repr(notice.carrier), service=repr(notice.service), tracking=repr(notice.tracking_number),
+             date=notice.ship_date.isoformat(), items=items)
 
 
 def _already_notified(shipment: Shipment) -> str:
@@ -162,11 +169,10 @@ def _already_notified(shipment: Shipment) -> str:
                                     shipment__notification__status=NotificationStatus.SENT)
         .exclude(shipment_id=shipment.pk).values_list("shipment_id", flat=True).distinct()
     )
-    return (
-        "not sent: the store already has every item of this shipment from shipment "
-        + ", ".join(f"#{pk}" for pk in earlier)
-        + "; it cannot receive shipping information for items already packed"
-    )
+    return gettext_noop(
+        "not sent: the store already has every item of this shipment from shipment {shipments}; it cannot receive "
+        "shipping information for items already packed"
+    ).format(shipments=", ".join(f"#{pk}" for pk in earlier))
 
 
 # --- one attempt ---------------------------------------------------------------------------
@@ -207,7 +213,7 @@ def _store_message(exc: StoreRejected) -> str:
     text reply verbatim, or the error texts of a structured reply). The whole reply is kept
     in the attempt log."""
     return (exc.message or "").strip() or (exc.body or "").strip()[:MAX_MESSAGE_CHARS] or (
-        f"the store refused the notification (HTTP {exc.status_code})")
+        gettext_noop("the store refused the notification (HTTP {code})").format(code=exc.status_code))
 
 
 def _finish(
@@ -378,7 +384,8 @@ def _attempt(notification_id: int, token: str, delivery: _Delivery) -> AttemptRe
             return finish(AttemptOutcome.SKIPPED, message=reason, warning=reason,
                           advice=connector_cls.repeat_notification_advice)
 
-    summary = f"{store.connector} shipment notice for shipment {shipment.pk}"
+    summary = gettext_noop("{connector} shipment notice for shipment {id}").format(connector=store.connector,
+                                                                                   id=shipment.pk)
     try:
         notice = notice_for_shipment(shipment=shipment)
         summary = _summary(store.connector, notice)
@@ -406,7 +413,9 @@ def _failure(exc: Exception, *, finish, store, summary: str, notification_id: in
         limit = max(1, settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS)
         if tries >= limit:
             return finish(AttemptOutcome.FAILED, request_summary=summary, response_code=exc.status_code,
-                          message=exc.message, error=f"{exc.message} (gave up after {tries} attempts)")
+                          message=exc.message,
+                          error=gettext_noop("{error} (gave up after {tries} attempts)").format(error=exc.message,
+                                                                                             tries=tries))
         delay = backoff_delay(tries, base=settings.SHIPBRIDGE_RETRY_BASE_SECONDS,
                               cap=settings.SHIPBRIDGE_RETRY_MAX_SECONDS, retry_after=exc.retry_after)
         return finish(AttemptOutcome.RETRY, request_summary=summary, response_code=exc.status_code,
@@ -423,7 +432,8 @@ def _failure(exc: Exception, *, finish, store, summary: str, notification_id: in
         return finish(AttemptOutcome.FAILED, request_summary=summary, message=str(exc), error=str(exc))
     # a bug must end the attempt with a trace, not hide it
     log.error("notification %s: unexpected error", notification_id, exc_info=exc)
-    error = f"internal error ({type(exc).__name__}); the details are in the worker's log"
+    error = gettext_noop("internal error ({error}); the details are in the worker's log").format(
+        error=type(exc).__name__)
     return finish(AttemptOutcome.FAILED, request_summary=summary, message=error, error=error)
 
 
@@ -461,20 +471,23 @@ def notification_resend(*, notification: StoreNotification, user=None) -> StoreN
             current = (StoreNotification.objects.select_for_update().select_related("shipment")
                        .get(pk=notification.pk))
         except StoreNotification.DoesNotExist:
-            raise NotificationError(f"no store notification with id {notification.pk}") from None
+            raise NotificationError(gettext("no store notification with id {id}").format(id=notification.pk)) from None
         shipment = current.shipment
         if current.status == NotificationStatus.SENT:
             when = timezone.localtime(current.sent_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC") \
-                if current.sent_at else "earlier"
+                if current.sent_at else gettext("earlier")
             raise NotificationError(
-                f"the store was already notified of shipment {shipment.pk} ({when}); it is not told twice"
+                gettext("the store was already notified of shipment {id} ({when}); it is not told twice").format(
+                    id=shipment.pk, when=when)
             )
         if shipment.voided_at is not None:
-            raise NotificationError(f"shipment {shipment.pk} is void: the store is not told about it")
+            raise NotificationError(gettext("shipment {id} is void: the store is not told about it").format(
+                id=shipment.pk))
         now = timezone.now()
         if current.status == NotificationStatus.PENDING and current.claimed_until and current.claimed_until > now:
             raise NotificationError(
-                f"the notification of shipment {shipment.pk} is being delivered right now; wait for its outcome"
+                gettext("the notification of shipment {id} is being delivered right now; wait for its outcome").format(
+                    id=shipment.pk)
             )
         notification_requeue(notification=current)
     log.info("notification %s (shipment %s) queued again by %s", current.pk, shipment.pk, user or "an operator")

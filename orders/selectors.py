@@ -7,6 +7,7 @@ import datetime as dt
 from django.db.models import (Count, Exists, F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum,
                               Value)
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext, gettext_noop
 
 from stores.models import OrderStatus, Store
 
@@ -16,7 +17,9 @@ from .models import (NOTIFICATION_NOT_REQUESTED, NotificationAttempt, Notificati
 # An order written with an order date or modification time this far past the moment it was
 # written has come from a store whose time-zone setting is probably wrong.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-TIMEZONE_WARNING = "Timestamps from this store land in the future: its time zone setting is probably wrong."
+# (marked only: the page shows it with gettext(TIMEZONE_WARNING))
+TIMEZONE_WARNING = gettext_noop("Timestamps from this store land in the future: its time zone setting is probably "
+                                "wrong.")
 SUSPECT_SAMPLE = 20
 
 
@@ -109,7 +112,8 @@ def order_deletable(*, order: Order) -> bool:
 def order_repeat_notification_advice(*, order: Order) -> str:
     """When the order's store takes no second notice for items it was already told about
     (`accepts_repeat_notification`) and it was notified of a shipment of this order (void ones
-    included: the store is never told about a void), what to do instead, in words; else ""."""
+    included: the store is never told about a void), what to do instead, in words (in the
+    active language); else ""."""
     connector = order.store.connector_class
     if connector.accepts_repeat_notification:
         return ""
@@ -118,8 +122,8 @@ def order_repeat_notification_advice(*, order: Order) -> str:
     if not notified:
         return ""
     shipments = ", ".join(f"#{pk}" for pk in notified)
-    return (f"{connector.short_label} was already notified of shipment {shipments} of this order. "
-            f"{connector.repeat_notification_advice}")
+    return gettext("{kind} was already notified of shipment {shipments} of this order. {advice}").format(
+        kind=gettext(connector.short_label), shipments=shipments, advice=gettext(connector.repeat_notification_advice))
 
 
 def order_failed_notifications(*, order: Order) -> list[StoreNotification]:

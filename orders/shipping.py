@@ -25,6 +25,10 @@ Rules:
   in its history. A store already notified is sent the corrected values when its connector
   takes corrections (`accepts_corrections`); otherwise it keeps the old ones, and the service
   says so, and why, before anything is saved (`dry_run`). Void shipments are not corrected.
+
+Languages: a refusal (ShippingError) is said in the active language of whoever asked; what a
+correction tells about the store (StoreOutcome.message, kept in the shipment's history) is
+English, shown in the reader's language (stores.i18n.translated).
 """
 from __future__ import annotations
 
@@ -36,6 +40,9 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from stores.connectors.base import Connector
 from stores.models import OrderStatus, Store
@@ -51,9 +58,9 @@ from .selectors import shipped_quantities
 from .values import clean_money, clean_text
 
 SHIPPABLE_STATUSES = (OrderStatus.AWAITING_SHIPMENT, OrderStatus.ON_HOLD)
-NO_NOTIFY = '"do not notify the store"'
+NO_NOTIFY = _('"do not notify the store"')
 # Why a store whose connector cannot receive split orders refuses one.
-SPLIT_REFUSAL = "{kind} orders cannot be split: the store cannot receive shipment details for split orders."
+SPLIT_REFUSAL = _("{kind} orders cannot be split: the store cannot receive shipment details for split orders.")
 
 # How far a ship date may be from today in the store's zone (a typo such as 2062 or 1926 is refused).
 SHIP_DATE_MAX_PAST_DAYS = 365
@@ -79,7 +86,7 @@ class AlreadyShipped(ShippingError):
 
 
 def _label(item: OrderItem) -> str:
-    return item.sku or item.name or item.line_item_id or f"line {item.pk}"
+    return item.sku or item.name or item.line_item_id or gettext("line {id}").format(id=item.pk)
 
 
 def _fully_shipped(items: Sequence[OrderItem], shipped: dict[int, int]) -> bool:
@@ -93,7 +100,7 @@ def _fully_shipped(items: Sequence[OrderItem], shipped: dict[int, int]) -> bool:
 def _clean_text(value, *, field: str, max_length: int, required: bool = False) -> str:
     text = clean_text(value, what=field, max_length=max_length, error=ShippingError)
     if required and not text:
-        raise ShippingError(f"a shipment needs a {field}")
+        raise ShippingError(gettext("a shipment needs a {field}").format(field=field))
     return text
 
 
@@ -120,27 +127,30 @@ def _clean_ship_date(value, store: Store, *, current: dt.date | None = None) -> 
         try:
             day = dt.date.fromisoformat(str(value).strip())
         except ValueError:
-            raise ShipDateError(f"the ship date must be a date like 2024-05-31 (got {value!r})") from None
+            raise ShipDateError(gettext("the ship date must be a date like 2024-05-31 (got {value})").format(
+                value=repr(value))) from None
     if day == current:
         return day
     earliest, latest = ship_date_bounds(store)
     if day < earliest:
-        raise ShipDateError(f"the ship date {day} is more than a year ago: choose a date from {earliest} to {latest}")
+        raise ShipDateError(gettext("the ship date {day} is more than a year ago: choose a date from {earliest} to "
+                                    "{latest}").format(day=day, earliest=earliest, latest=latest))
     if day > latest:
-        raise ShipDateError(f"the ship date {day} is more than {SHIP_DATE_MAX_FUTURE_DAYS} days ahead: choose a "
-                            f"date from {earliest} to {latest}")
+        raise ShipDateError(gettext("the ship date {day} is more than {days} days ahead: choose a date from "
+                                    "{earliest} to {latest}").format(day=day, days=SHIP_DATE_MAX_FUTURE_DAYS,
+                                                                     earliest=earliest, latest=latest))
     return day
 
 
 def _clean_cost(value) -> Decimal | None:
-    return clean_money(value, what="shipping cost", error=ShippingError)
+    return clean_money(value, what=gettext("shipping cost"), error=ShippingError)
 
 
 def _clean_fields(*, store: Store, carrier, service, tracking_number, ship_date) -> dict:
     return {
-        "carrier": carrier_name(_clean_text(carrier, field="carrier", max_length=100, required=True)),
-        "service": _clean_text(service, field="service", max_length=100),
-        "tracking_number": _clean_text(tracking_number, field="tracking number", max_length=100),
+        "carrier": carrier_name(_clean_text(carrier, field=gettext("carrier"), max_length=100, required=True)),
+        "service": _clean_text(service, field=gettext("service"), max_length=100),
+        "tracking_number": _clean_text(tracking_number, field=gettext("tracking number"), max_length=100),
         "ship_date": _clean_ship_date(ship_date, store),
     }
 
@@ -151,8 +161,8 @@ def _notify_choices(store: Store, notify_store: bool | None, notify_customer: bo
     to notify it is refused."""
     notifies = store.connector_class.notifies_store
     if notify_store and not notifies:
-        kind = store.connector_class.short_label
-        raise StoreForbids(f"{kind} orders have no store to notify: ship them with {NO_NOTIFY}")
+        raise StoreForbids(gettext("{kind} orders have no store to notify: ship them with {no_notify}").format(
+            kind=gettext(store.connector_class.short_label), no_notify=NO_NOTIFY))
     notify_store = (store.notify_store and notifies) if notify_store is None else bool(notify_store)
     notify_customer = store.notify_customer if notify_customer is None else bool(notify_customer)
     return notify_store, notify_customer
@@ -163,18 +173,20 @@ def _check_status(order: Order, *, notify_store: bool) -> bool:
     an order already shipped."""
     number = order.order_number
     if order.status == OrderStatus.CANCELLED:
-        raise ShippingError(f"order {number} is cancelled: it cannot be shipped")
+        raise ShippingError(gettext("order {number} is cancelled: it cannot be shipped").format(number=number))
     if order.status == OrderStatus.AWAITING_PAYMENT:
-        raise ShippingError(f"order {number} is awaiting payment: it can be shipped once it awaits shipment")
+        raise ShippingError(gettext("order {number} is awaiting payment: it can be shipped once it awaits "
+                                    "shipment").format(number=number))
     if order.status == OrderStatus.SHIPPED:
         if notify_store:
             raise ShippingError(
-                f"order {number} is already shipped: make an additional shipment with {NO_NOTIFY} "
-                "(the store already has this order's shipment)"
+                gettext("order {number} is already shipped: make an additional shipment with {no_notify} (the store "
+                        "already has this order's shipment)").format(number=number, no_notify=NO_NOTIFY)
             )
         return True
     if order.status not in SHIPPABLE_STATUSES:
-        raise ShippingError(f"order {number} is {order.get_status_display().lower()}: it cannot be shipped")
+        raise ShippingError(gettext("order {number} is {status}: it cannot be shipped").format(
+            number=number, status=order.get_status_display().lower()))
     return False
 
 
@@ -184,7 +196,7 @@ def _resolve_lines(
     number = order.order_number
     goods = [i for i in order_items if not i.adjustment]
     if not goods:
-        raise ShippingError(f"order {number} has no items to ship")
+        raise ShippingError(gettext("order {number} has no items to ship").format(number=number))
     by_id = {i.pk: i for i in order_items}
 
     def limit(item: OrderItem) -> int:
@@ -198,40 +210,44 @@ def _resolve_lines(
             try:
                 item_ref, quantity = entry
             except (TypeError, ValueError):
-                raise ShippingError("items must be (order item, quantity) pairs") from None
+                raise ShippingError(gettext("items must be (order item, quantity) pairs")) from None
             item_id = item_ref.pk if isinstance(item_ref, OrderItem) else item_ref
             item = by_id.get(item_id) if isinstance(item_id, int) else None
             if item is None:
-                raise ShippingError(f"item {item_ref} is not a line of order {number}")
+                raise ShippingError(gettext("item {item} is not a line of order {number}").format(
+                    item=item_ref, number=number))
             if isinstance(quantity, bool) or not isinstance(quantity, int):
                 try:
                     quantity = int(str(quantity).strip())
                 except ValueError:
-                    raise ShippingError(f"the quantity of {_label(item)} must be a whole number (got {quantity!r})") from None
+                    raise ShippingError(gettext("the quantity of {item} must be a whole number (got {value})").format(
+                        item=_label(item), value=repr(quantity))) from None
             if quantity < 0:
-                raise ShippingError(f"the quantity of {_label(item)} cannot be negative")
+                raise ShippingError(gettext("the quantity of {item} cannot be negative").format(item=_label(item)))
             if quantity == 0:
                 continue
             if item.adjustment:
                 raise ShippingError(
-                    f"{_label(item)} on order {number} is an adjustment (a discount), not a product to ship"
+                    gettext("{item} on order {number} is an adjustment (a discount), not a product to ship").format(
+                        item=_label(item), number=number)
                 )
             wanted[item.pk] = wanted.get(item.pk, 0) + quantity
         lines = []
         for item_id, quantity in wanted.items():
             item = by_id[item_id]
             if quantity > limit(item):
-                left = limit(item)
-                what = "ordered" if additional else "left to ship"
-                raise ShippingError(
-                    f"cannot ship {quantity} × {_label(item)} on order {number}: {left} {what}"
-                )
+                template = (gettext("cannot ship {quantity} × {item} on order {number}: {left} ordered") if additional
+                            else gettext("cannot ship {quantity} × {item} on order {number}: {left} left to ship"))
+                raise ShippingError(template.format(quantity=quantity, item=_label(item), number=number,
+                                                    left=limit(item)))
             lines.append((item, quantity))
         lines.sort(key=lambda line: line[0].pk)
     if not lines:
         if items is not None:
-            raise ShippingError(f"nothing to ship: choose at least one item of order {number}")
-        raise ShippingError(f"nothing to ship: every item of order {number} is already shipped")
+            raise ShippingError(gettext("nothing to ship: choose at least one item of order {number}").format(
+                number=number))
+        raise ShippingError(gettext("nothing to ship: every item of order {number} is already shipped").format(
+            number=number))
     return lines
 
 
@@ -244,12 +260,13 @@ def _check_split(
     whole = not any(shipped.values()) and _fully_shipped(order_items, {i.pk: q for i, q in lines})
     if whole:
         return
-    prefix = SPLIT_REFUSAL.format(kind=store.connector_class.short_label)
+    prefix = SPLIT_REFUSAL.format(kind=gettext(store.connector_class.short_label))
     if any(shipped.values()):
-        raise StoreForbids(
-            f"{prefix} Order {order.order_number} already has a shipment: ship the rest with {NO_NOTIFY}."
-        )
-    raise StoreForbids(f"{prefix} Ship the whole order, or ship this part with {NO_NOTIFY}.")
+        raise StoreForbids(prefix + " " + gettext(
+            "Order {number} already has a shipment: ship the rest with {no_notify}.").format(
+            number=order.order_number, no_notify=NO_NOTIFY))
+    raise StoreForbids(prefix + " " + gettext("Ship the whole order, or ship this part with {no_notify}.").format(
+        no_notify=NO_NOTIFY))
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -261,7 +278,7 @@ def _lock_orders(order_ids: Iterable[int]) -> list[Order]:
     locked = {o.pk: o for o in Order.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
     missing = [i for i in ids if i not in locked]
     if missing:
-        raise ShippingError(f"no order with id {missing[0]}")
+        raise ShippingError(gettext("no order with id {id}").format(id=missing[0]))
     stores = {s.pk: s for s in Store.objects.filter(pk__in={o.store_id for o in locked.values()})}
     for order in locked.values():
         order.store = stores[order.store_id]
@@ -379,17 +396,19 @@ def order_split(
     quantity) pairs; the last part may be None for "everything left"). Each shipment notifies
     the store with its own items only. `cost` is the total, shared between the parts."""
     if not parts or len(parts) < 2:
-        raise ShippingError("a split needs at least two parts")
+        raise ShippingError(gettext("a split needs at least two parts"))
     if tracking_numbers is not None and len(tracking_numbers) != len(parts):
-        raise ShippingError(f"give one tracking number per part ({len(parts)} parts, {len(tracking_numbers)} numbers)")
+        raise ShippingError(gettext("give one tracking number per part ({parts} parts, {numbers} numbers)").format(
+            parts=len(parts), numbers=len(tracking_numbers)))
     if any(part is None for part in parts[:-1]):
-        raise ShippingError("only the last part of a split can be \"everything left\"")
+        raise ShippingError(gettext("only the last part of a split can be \"everything left\""))
     costs = _share(_clean_cost(cost), len(parts))
     with transaction.atomic():
         (locked,) = _lock_orders([order.pk])
         if not locked.store.connector_class.can_split:
-            kind = locked.store.connector_class.short_label
-            raise StoreForbids(f"{SPLIT_REFUSAL.format(kind=kind)} Ship the whole order, or update {kind} by hand.")
+            kind = gettext(locked.store.connector_class.short_label)
+            raise StoreForbids(SPLIT_REFUSAL.format(kind=kind) + " " + gettext(
+                "Ship the whole order, or update {kind} by hand.").format(kind=kind))
         shipments = []
         for index, part in enumerate(parts):
             try:
@@ -400,7 +419,8 @@ def order_split(
                     notify_customer=notify_customer, user=user, queue_notification=queue_notification,
                 ))
             except ShippingError as exc:
-                raise type(exc)(f"part {index + 1} of the split: {exc}") from None
+                raise type(exc)(gettext("part {number} of the split: {error}").format(number=index + 1,
+                                                                                      error=exc)) from None
             locked.refresh_from_db(fields=["status"])
         return shipments
 
@@ -413,30 +433,30 @@ def _same_ship_to_key(order: Order) -> tuple:
 
 def _check_combinable(orders: list[Order]) -> None:
     if len(orders) < 2:
-        raise ShippingError("choose at least two orders to combine")
+        raise ShippingError(gettext("choose at least two orders to combine"))
     stores = {o.store_id: o.store for o in orders}
     if len(stores) > 1:
         names = ", ".join(sorted(s.name for s in stores.values()))
-        raise ShippingError(f"only orders of one store can be combined (these come from {names})")
+        raise ShippingError(gettext("only orders of one store can be combined (these come from {stores})").format(
+            stores=names))
     store = orders[0].store
     if not store.connector_class.can_combine:
-        kind = store.connector_class.short_label
         raise StoreForbids(
-            f"{kind} orders cannot be combined: the store cannot receive shipment details for combined "
-            "orders. Ship each order on its own."
+            gettext("{kind} orders cannot be combined: the store cannot receive shipment details for combined "
+                    "orders. Ship each order on its own.").format(kind=gettext(store.connector_class.short_label))
         )
     for order in orders:
         if order.status != OrderStatus.AWAITING_SHIPMENT:
             raise ShippingError(
-                f"order {order.order_number} is {order.get_status_display().lower()}: "
-                "only orders awaiting shipment can be combined"
+                gettext("order {number} is {status}: only orders awaiting shipment can be combined").format(
+                    number=order.order_number, status=order.get_status_display().lower())
             )
     first = orders[0]
     for order in orders[1:]:
         if _same_ship_to_key(order) != _same_ship_to_key(first):
             raise ShippingError(
-                f"order {order.order_number} ships to another address than order {first.order_number}: "
-                "only orders with the same ship-to can be combined"
+                gettext("order {number} ships to another address than order {first}: only orders with the same "
+                        "ship-to can be combined").format(number=order.order_number, first=first.order_number)
             )
 
 
@@ -498,9 +518,9 @@ def shipment_void(*, shipment: Shipment, user=None) -> Shipment:
         try:
             current = Shipment.objects.select_for_update().get(pk=shipment.pk)
         except Shipment.DoesNotExist:
-            raise ShippingError(f"no shipment with id {shipment.pk}") from None
+            raise ShippingError(gettext("no shipment with id {id}").format(id=shipment.pk)) from None
         if current.voided_at is not None:
-            raise ShippingError(f"shipment {current.pk} is already void")
+            raise ShippingError(gettext("shipment {id} is already void").format(id=current.pk))
         group = [current]
         if current.group_key:
             group = list(
@@ -535,7 +555,8 @@ def shipment_void(*, shipment: Shipment, user=None) -> Shipment:
 @dataclass(frozen=True)
 class StoreOutcome:
     """What a correction does for the shipment's store: a StoreCorrection value, and in words
-    what the store is told, or why it is not and what to do instead."""
+    what the store is told, or why it is not and what to do instead (English, kept in the
+    shipment's history: shown with stores.i18n.translated)."""
 
     state: str
     message: str
@@ -577,7 +598,17 @@ def _as_text(value) -> str:
 
 
 def _shown(value: str) -> str:
-    return value or "(none)"
+    return value or gettext_noop("(none)")
+
+
+# A corrected detail and its value, in the words kept in a shipment's history (English).
+FIELD_AND_VALUE = {
+    ShipmentField.CARRIER.value: gettext_noop("carrier {value}"),
+    ShipmentField.SERVICE.value: gettext_noop("service {value}"),
+    ShipmentField.TRACKING_NUMBER.value: gettext_noop("tracking number {value}"),
+    ShipmentField.SHIP_DATE.value: gettext_noop("ship date {value}"),
+}
+AND = gettext_noop(" and ")
 
 
 def _clean_corrections(*, store: Store, carrier, service, tracking_number, ship_date,
@@ -586,75 +617,83 @@ def _clean_corrections(*, store: Store, carrier, service, tracking_number, ship_
     shipment's own ship date is kept, however old)."""
     values = {}
     if carrier is not None:
-        values[ShipmentField.CARRIER.value] = carrier_name(_clean_text(carrier, field="carrier", max_length=100,
-                                                                       required=True))
+        values[ShipmentField.CARRIER.value] = carrier_name(_clean_text(carrier, field=gettext("carrier"),
+                                                                       max_length=100, required=True))
     if service is not None:
-        values[ShipmentField.SERVICE.value] = _clean_text(service, field="service", max_length=100)
+        values[ShipmentField.SERVICE.value] = _clean_text(service, field=gettext("service"), max_length=100)
     if tracking_number is not None:
-        values[ShipmentField.TRACKING_NUMBER.value] = _clean_text(tracking_number, field="tracking number",
+        values[ShipmentField.TRACKING_NUMBER.value] = _clean_text(tracking_number, field=gettext("tracking number"),
                                                                    max_length=100)
     if ship_date is not None:
         if not str(ship_date).strip():
-            raise ShipDateError("the ship date must be a date like 2024-05-31 (got an empty value)")
+            raise ShipDateError(gettext("the ship date must be a date like 2024-05-31 (got an empty value)"))
         values[ShipmentField.SHIP_DATE.value] = _clean_ship_date(ship_date, store, current=current_ship_date)
     return values
 
 
 def _kept(shipment: Shipment, fields: list[str]) -> str:
-    """What a store that is not sent the correction keeps, in words."""
+    """What a store that is not sent the correction keeps, in words (English, kept)."""
     if fields:
-        return "the old " + " and ".join(
-            f"{ShipmentField(f).label} {_shown(_as_text(getattr(shipment, f)))}" for f in fields)
-    sent = ", ".join(f"{f.label} {_as_text(getattr(shipment, f.value))}" for f in ShipmentField
+        return gettext_noop("the old {values}").format(values=AND.join(
+            FIELD_AND_VALUE[f].format(value=_shown(_as_text(getattr(shipment, f)))) for f in fields))
+    sent = ", ".join(FIELD_AND_VALUE[f.value].format(value=_as_text(getattr(shipment, f.value))) for f in ShipmentField
                      if getattr(shipment, f.value))
-    return f"what it was sent ({sent})"
+    return gettext_noop("what it was sent ({sent})").format(sent=sent)
 
 
 def _store_outcome(*, shipment: Shipment, notification: StoreNotification | None, notify_store: bool | None,
                    fields: list[str], connector: type[Connector]) -> StoreOutcome:
     """What correcting `fields` of the shipment does for its store; raises when the correction
     cannot be made now, or `notify_store=True` asks what the store cannot take."""
-    kind = connector.short_label
+    kind = connector.short_label  # English in the kept messages; gettext(kind) in the refusals
     if notification is None:
         if notify_store:
-            raise ShippingError(f"shipment {shipment.pk} was made with {NO_NOTIFY}: there is no store "
-                                "notification to correct")
+            raise ShippingError(gettext("shipment {id} was made with {no_notify}: there is no store notification to "
+                                        "correct").format(id=shipment.pk, no_notify=NO_NOTIFY))
         if not connector.notifies_store:
-            return StoreOutcome(StoreCorrection.NOT_REQUESTED,
-                                f"No store is told about shipment {shipment.pk}: it ships an order entered by hand.")
-        return StoreOutcome(StoreCorrection.NOT_REQUESTED,
-                            f"Shipment {shipment.pk} was made with {NO_NOTIFY}: {kind} is not told.")
+            return StoreOutcome(StoreCorrection.NOT_REQUESTED, gettext_noop(
+                "No store is told about shipment {id}: it ships an order entered by hand.").format(id=shipment.pk))
+        return StoreOutcome(StoreCorrection.NOT_REQUESTED, gettext_noop(
+            'Shipment {id} was made with "do not notify the store": {kind} is not told.').format(
+            id=shipment.pk, kind=kind))
     if notification.status == NotificationStatus.PENDING:
         if notification.claimed_until and notification.claimed_until > timezone.now():
-            raise ShippingError(f"{kind} is being notified of shipment {shipment.pk} right now: correct it once "
-                                "the notification's outcome is known")
-        return StoreOutcome(StoreCorrection.INCLUDED, f"{kind} is not notified of shipment {shipment.pk} yet: its "
-                                                      "notification will carry the corrected values.")
+            raise ShippingError(gettext("{kind} is being notified of shipment {id} right now: correct it once the "
+                                        "notification's outcome is known").format(kind=gettext(kind), id=shipment.pk))
+        return StoreOutcome(StoreCorrection.INCLUDED, gettext_noop(
+            "{kind} is not notified of shipment {id} yet: its notification will carry the corrected values.").format(
+            kind=kind, id=shipment.pk))
     if notification.status != NotificationStatus.SENT:
-        what = "failed" if notification.status == NotificationStatus.FAILED else "was skipped"
-        return StoreOutcome(StoreCorrection.LEFT_AS_IS, f"The store notification of shipment {shipment.pk} {what}: "
-                                                        f"it is left as is; resend it to send {kind} the corrected "
-                                                        "values.")
+        template = (gettext_noop("The store notification of shipment {id} failed: it is left as is; resend it to "
+                                 "send {kind} the corrected values.")
+                    if notification.status == NotificationStatus.FAILED else
+                    gettext_noop("The store notification of shipment {id} was skipped: it is left as is; resend it to "
+                                 "send {kind} the corrected values."))
+        return StoreOutcome(StoreCorrection.LEFT_AS_IS, template.format(id=shipment.pk, kind=kind))
     if not connector.accepts_corrections:
         reason = connector.correction_refusal_reason
         if notify_store:
-            raise StoreForbids(f"{kind} cannot take a correction of a shipment it was notified of: {reason}. "
-                               f"Correct it in {kind} by hand, and save the correction here without notifying the store.")
-        return StoreOutcome(StoreCorrection.NOT_SENT, f"{kind} will keep {_kept(shipment, fields)}: {reason}. "
-                                                      f"Correct it in {kind} by hand.")
+            raise StoreForbids(gettext(
+                "{kind} cannot take a correction of a shipment it was notified of: {reason}. Correct it in {kind} by "
+                "hand, and save the correction here without notifying the store.").format(
+                kind=gettext(kind), reason=gettext(reason)))
+        return StoreOutcome(StoreCorrection.NOT_SENT, gettext_noop(
+            "{kind} will keep {kept}: {reason}. Correct it in {kind} by hand.").format(
+            kind=kind, kept=_kept(shipment, fields), reason=reason))
     if notify_store is False:
-        return StoreOutcome(StoreCorrection.NOT_SENT, f"{kind} is not sent this correction (as asked) and will keep "
-                                                      f"{_kept(shipment, fields)}: correct it in {kind} by hand if "
-                                                      "it matters.")
-    return StoreOutcome(StoreCorrection.QUEUED, f"{kind} was notified of shipment {shipment.pk}: it is sent a new "
-                                                "shipment notice with the corrected values.")
+        return StoreOutcome(StoreCorrection.NOT_SENT, gettext_noop(
+            "{kind} is not sent this correction (as asked) and will keep {kept}: correct it in {kind} by hand if it "
+            "matters.").format(kind=kind, kept=_kept(shipment, fields)))
+    return StoreOutcome(StoreCorrection.QUEUED, gettext_noop(
+        "{kind} was notified of shipment {id}: it is sent a new shipment notice with the corrected values.").format(
+        kind=kind, id=shipment.pk))
 
 
 def _lock_package(shipment: Shipment) -> tuple[Shipment, list[Shipment]]:
     """Lock the shipment with the other shipments of its package (in id order, as a void does)."""
     found = Shipment.objects.filter(pk=shipment.pk).values_list("group_key", flat=True)
     if not found:
-        raise ShippingError(f"no shipment with id {shipment.pk}")
+        raise ShippingError(gettext("no shipment with id {id}").format(id=shipment.pk))
     group_key = found[0]
     locking = Shipment.objects.select_for_update().order_by("pk")
     locked = list(locking.filter(group_key=group_key) if group_key else locking.filter(pk=shipment.pk))
@@ -688,7 +727,7 @@ def shipment_update(
     with transaction.atomic():
         current, others = _lock_package(shipment)
         if current.voided_at is not None:
-            raise ShippingError(f"shipment {current.pk} is void: it cannot be corrected")
+            raise ShippingError(gettext("shipment {id} is void: it cannot be corrected").format(id=current.pk))
         package = [current, *others]
         store = Store.objects.get(orders__shipments=current.pk)
         values = _clean_corrections(store=store, carrier=carrier, service=service, tracking_number=tracking_number,

@@ -1,8 +1,11 @@
 """Values people type (admin forms, commands, the services' arguments), checked alike
-everywhere: each check raises the caller's error class with one line naming what is wrong."""
+everywhere: each check raises the caller's error class with one line naming what is wrong, in
+the active language (`what` is given in it too)."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.utils.translation import gettext
 
 MONEY_LIMIT = Decimal("10000000000")  # the amount columns: 12 digits, 2 of them decimals
 
@@ -11,7 +14,8 @@ def clean_text(value, *, what: str, max_length: int | None = None, error: type[E
     """The text with its white space collapsed; refused when longer than `max_length`."""
     text = " ".join(str(value or "").split())
     if max_length is not None and len(text) > max_length:
-        raise error(f"the {what} is too long ({len(text)} characters, at most {max_length})")
+        raise error(gettext("the {what} is too long ({length} characters, at most {limit})").format(
+            what=what, length=len(text), limit=max_length))
     return text
 
 
@@ -22,9 +26,9 @@ def clean_money(value, *, what: str, error: type[Exception] = ValueError) -> Dec
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise error(f"the {what} must be a number (got {value!r})") from None
+        raise error(gettext("the {what} must be a number (got {value})").format(what=what, value=repr(value))) from None
     if not amount.is_finite() or amount < 0:
-        raise error(f"the {what} must be zero or more (got {value})")
+        raise error(gettext("the {what} must be zero or more (got {value})").format(what=what, value=value))
     if amount >= MONEY_LIMIT:
-        raise error(f"the {what} is too large ({value})")
+        raise error(gettext("the {what} is too large ({value})").format(what=what, value=value))
     return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -13,17 +13,19 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from shipbridge.keys import ENCRYPTION_KEYS_FILE, SECRET_KEY_FILE
 
 # (id, setting, what it is for, what to set it to, the embedded run's file)
 REQUIRED_KEYS = (
-    ("shipbridge.E001", "SECRET_KEY", "sign sessions and forms with",
-     "a long random value, e.g. the output of `python -c \"import secrets; print(secrets.token_urlsafe(64))\"`",
+    ("shipbridge.E001", "SECRET_KEY", _("sign sessions and forms with"),
+     _("a long random value, e.g. the output of `python -c \"import secrets; print(secrets.token_urlsafe(64))\"`"),
      SECRET_KEY_FILE),
-    ("shipbridge.E002", "SHIPBRIDGE_ENCRYPTION_KEYS", "encrypt store passwords with",
-     "a Fernet key, e.g. the output of `python -c \"from cryptography.fernet import Fernet; "
-     "print(Fernet.generate_key().decode())\"`",
+    ("shipbridge.E002", "SHIPBRIDGE_ENCRYPTION_KEYS", _("encrypt store passwords with"),
+     _("a Fernet key, e.g. the output of `python -c \"from cryptography.fernet import Fernet; "
+       "print(Fernet.generate_key().decode())\"`"),
      ENCRYPTION_KEYS_FILE),
 )
 
@@ -41,10 +43,11 @@ def keys_are_set(app_configs, **kwargs):
     for check_id, name, purpose, value, filename in REQUIRED_KEYS:
         if not _setting(name):
             errors.append(Error(
-                f"{name} is not set: ShipBridge has no key to {purpose}.",
-                hint=f"Set {name} in the environment to {value}. The embedded run (scripts/run) sets "
-                     f"SHIPBRIDGE_EMBEDDED=1 and keeps its own in {settings.VAR_DIR}/{filename} (made on "
-                     "first start); set SHIPBRIDGE_EMBEDDED=1 too for a manage.py command on its database.",
+                gettext("{name} is not set: ShipBridge has no key to {purpose}.").format(name=name, purpose=purpose),
+                hint=gettext("Set {name} in the environment to {value}. The embedded run (scripts/run) sets "
+                             "SHIPBRIDGE_EMBEDDED=1 and keeps its own in {file} (made on first start); set "
+                             "SHIPBRIDGE_EMBEDDED=1 too for a manage.py command on its database.").format(
+                    name=name, value=value, file=f"{settings.VAR_DIR}/{filename}"),
                 id=check_id,
             ))
     keys = settings.SHIPBRIDGE_ENCRYPTION_KEYS
@@ -53,10 +56,10 @@ def keys_are_set(app_configs, **kwargs):
             Fernet(key.strip().encode())
         except (ValueError, TypeError):
             errors.append(Error(
-                f"SHIPBRIDGE_ENCRYPTION_KEYS: key {number} of {len(keys)} is not a Fernet key "
-                "(32 url-safe base64-encoded bytes).",
-                hint="Keys are separated by commas, the first one encrypts; generate one with "
-                     "`Fernet.generate_key()`.",
+                gettext("SHIPBRIDGE_ENCRYPTION_KEYS: key {number} of {count} is not a Fernet key (32 url-safe "
+                        "base64-encoded bytes).").format(number=number, count=len(keys)),
+                hint=gettext("Keys are separated by commas, the first one encrypts; generate one with "
+                             "`Fernet.generate_key()`."),
                 id="shipbridge.E003",
             ))
     return errors
@@ -67,14 +70,16 @@ def login_limits_are_sane(app_configs, **kwargs):
     errors = []
     if settings.SESSION_COOKIE_AGE <= 0:
         errors.append(Error(
-            f"SHIPBRIDGE_SESSION_HOURS is {settings.SHIPBRIDGE_SESSION_HOURS}: every login would end at once.",
-            hint="Set a number of hours above 0 (the default is 12).",
+            gettext("SHIPBRIDGE_SESSION_HOURS is {value}: every login would end at once.").format(
+                value=settings.SHIPBRIDGE_SESSION_HOURS),
+            hint=gettext("Set a number of hours above 0 (the default is 12)."),
             id="shipbridge.E004",
         ))
     if settings.AXES_FAILURE_LIMIT < 1:
         errors.append(Error(
-            f"AXES_FAILURE_LIMIT is {settings.AXES_FAILURE_LIMIT}: at least one wrong password must be allowed.",
-            hint="Set a number of attempts of 1 or more (the default is 10).",
+            gettext("AXES_FAILURE_LIMIT is {value}: at least one wrong password must be allowed.").format(
+                value=settings.AXES_FAILURE_LIMIT),
+            hint=gettext("Set a number of attempts of 1 or more (the default is 10)."),
             id="shipbridge.E005",
         ))
     return errors

@@ -51,9 +51,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # the interface's language: the browser's (Accept-Language) or the one chosen on the login page
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # then the language a signed-in user chose in the header's switch, remembered on their account
+    "shipbridge.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # last, as django-axes asks: turns a locked-out login into its "too many attempts" answer
@@ -71,6 +75,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -99,10 +104,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Languages: the interface follows the browser (LocaleMiddleware) unless the user chose one in the
+# header's switch (stores.User.language); customer documents follow the store's language
+# (stores.Store.language). ShipBridge's own catalogue is locale/<lang>/LC_MESSAGES/django.po,
+# compiled by scripts/bootstrap (the .mo files are not committed). Each language is named in itself.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates and numbers follow the active language (Django's formats, with ShipBridge's own date
+# formats in shipbridge/formats/: "1 déc. 2026"). Numbers are not grouped everywhere (ids would
+# read "1,234"): amounts are, through the `currency` and `grouped` template filters.
+FORMAT_MODULE_PATH = ["shipbridge.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from django.views.static import serve
 
 from orders import views as order_views
+from shipbridge import language
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -17,6 +18,7 @@ urlpatterns = [
          name="shipbridge_packing_slip"),
     path("admin/orders/order/packing-slips/", admin.site.admin_view(order_views.packing_slips),
          name="shipbridge_packing_slips"),
+    path("language/", language.set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]
 if settings.SHIPBRIDGE_SERVE_MEDIA:

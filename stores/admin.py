@@ -18,12 +18,15 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .connectors.registry import addable_connector_names, connector_choices, get_connector_class
 from .debug import hides_secrets
 from .forms import (MERCHANT_GROUPS, MerchantUserCreationForm, StoreAdminForm, connection_field_names,
                     mapping_field_names, mapping_style, secret_field_names, setting_field_name)
+from .i18n import translated
 from .logos import LOGO_RULE
 from .models import Merchant, OrderStatus, StatusMapping, Store, User
 from .scoping import MerchantScopedAdmin, user_merchant_id, without_merchant_field
@@ -34,7 +37,7 @@ log = logging.getLogger("shipbridge.admin")
 
 admin.site.site_header = "ShipBridge"
 admin.site.site_title = "ShipBridge"
-admin.site.index_title = "Order hub"
+admin.site.index_title = _("Order hub")
 
 
 @admin.register(Merchant)
@@ -60,14 +63,15 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
     list_display = ("username", "email", "merchant", "is_staff", "is_superuser", "is_active")
     list_filter = ("is_staff", "is_superuser", "is_active", "merchant", "groups")
     list_select_related = ("merchant",)
-    fieldsets = BaseUserAdmin.fieldsets + (("Merchant", {"fields": ("merchant",)}),)
-    add_fieldsets = BaseUserAdmin.add_fieldsets + (("Merchant", {"fields": ("merchant",)}),)
+    fieldsets = BaseUserAdmin.fieldsets + ((_("Merchant"), {"fields": ("merchant", "language")}),)
+    add_fieldsets = BaseUserAdmin.add_fieldsets + ((_("Merchant"), {"fields": ("merchant",)}),)
     merchant_fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "groups"),
-                         "description": "“Staff status” lets the user log in here; the groups decide what they can do."}),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email", "language")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "groups"),
+                            "description": _("“Staff status” lets the user log in here; the groups decide what "
+                                             "they can do.")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     # One page: the login, its role and who it is; staff status follows from the role.
     merchant_add_fieldsets = (
@@ -119,7 +123,7 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
 class ConnectorFilter(admin.SimpleListFilter):
     """Filter stores by connector, named by its label (the registry's connectors)."""
 
-    title = "connector"
+    title = _("connector")
     parameter_name = "connector"
 
     def lookups(self, request, model_admin):
@@ -144,44 +148,44 @@ class StoreAdmin(MerchantScopedAdmin):
     actions = ["test_connection"]
 
     # -- list columns --
-    @admin.display(description="Connector", ordering="connector")
+    @admin.display(description=_("Connector"), ordering="connector")
     def connector_label(self, obj):
         return get_connector_class(obj.connector).label
 
-    @admin.display(description="State")
+    @admin.display(description=_("State"))
     def state(self, obj):
         state = store_state(store=obj)
         return format_html('<span class="sb-state sb-state-{}" title="{}">{}</span>', state.code, state.detail,
                            state.label)
 
-    @admin.display(description="Next refresh", ordering="next_refresh_at")
+    @admin.display(description=_("Next refresh"), ordering="next_refresh_at")
     def next_refresh(self, obj):
         return next_refresh_words(store=obj)
 
     # -- read-only displays --
-    @admin.display(description="Notice")
+    @admin.display(description=_("Notice"))
     def connector_notice(self, obj):
         notice = obj.connector_class.notice if obj and obj.connector else ""
         return format_html('<strong class="shipbridge-notice">{}</strong>', notice) if notice else "—"
 
-    @admin.display(description="Connection")
+    @admin.display(description=_("Connection"))
     def connection_summary(self, obj):
         rows = []
         for f in obj.connector_class.settings_schema:
             if f.secret:
-                value = "stored (encrypted, never shown)" if obj.encrypted_secrets else "not set"
+                value = gettext("stored (encrypted, never shown)") if obj.encrypted_secrets else gettext("not set")
             else:
                 value = obj.settings.get(f.key, "") or "—"
             rows.append((f.label, value))
         return format_html("<dl class='sb-summary'>{}</dl>",
                            format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
 
-    @admin.display(description="Status mapping")
+    @admin.display(description=_("Status mapping"))
     def status_mapping_summary(self, obj):
         labels = dict(OrderStatus.choices)
         rows = sorted(obj.status_map().items(), key=lambda kv: (OrderStatus.values.index(kv[1]), kv[0]))
         if not rows:
-            return "No store status is mapped: nothing is imported."
+            return gettext("No store status is mapped: nothing is imported.")
         return format_html("<ul class='sb-summary'>{}</ul>",
                            format_html_join("", "<li>{} → {}</li>", ((s, labels[v]) for s, v in rows)))
 
@@ -205,54 +209,56 @@ class StoreAdmin(MerchantScopedAdmin):
         else:
             connection, mapping = ("connection_summary",), ("status_mapping_summary",)
         if mapping_style(connector) == "lists":
-            mapping_help = ("Each list holds the store's own statuses (comma-separated, case-sensitive) that "
-                            "mean this ShipBridge status. An order whose status is in no list is not imported; "
-                            "the import log says so.")
+            mapping_help = _("Each list holds the store's own statuses (comma-separated, case-sensitive) that "
+                             "mean this ShipBridge status. An order whose status is in no list is not imported; "
+                             "the import log says so.")
         else:
-            mapping_help = ("Choose what each shipment status of the store means in ShipBridge. Shipments in a "
-                            "status left at “not imported” are not imported.")
-        fieldsets = [
-            ("Store setup", {"fields": tuple(setup)}),
-            ("Connection details", {
+            mapping_help = _("Choose what each shipment status of the store means in ShipBridge. Shipments in a "
+                             "status left at “not imported” are not imported.")
+        # (key, title, options); the key says which sections a store type leaves out
+        sections = [
+            ("setup", _("Store setup"), {"fields": tuple(setup)}),
+            ("connection", _("Connection details"), {
                 "fields": connection,
-                "description": " ".join(filter(None, [
-                    cls.help_text,
+                "description": format_lazy("{}{}{}", cls.help_text, " " if cls.help_text else "", _(
                     "Secrets are write-only: they are stored encrypted and never shown back; leave a secret "
-                    "blank to keep the stored one. “Test connection” (top of the page) checks the saved details.",
-                ])),
+                    "blank to keep the stored one. “Test connection” (top of the page) checks the saved details.")),
             }),
-            ("Time zone", {"fields": ("timezone",),
-                           "description": "The zone of the store server's clock (UTC unless you change it)."}),
-            ("Status mapping", {"fields": mapping, "description": mapping_help}),
-            ("Store notifications", {
+            ("timezone", _("Time zone"), {
+                "fields": ("timezone",),
+                "description": _("The zone of the store server's clock (UTC unless you change it).")}),
+            ("mapping", _("Status mapping"), {"fields": mapping, "description": mapping_help}),
+            ("store_notifications", _("Store notifications"), {
                 "fields": ("notify_store",),
-                "description": "When on, the store is told about each shipment (carrier, service, tracking "
-                               "number). Staff can still tick “do not notify the store” on any shipment.",
+                "description": _("When on, the store is told about each shipment (carrier, service, tracking "
+                                 "number). Staff can still tick “do not notify the store” on any shipment."),
             }),
-            ("Customer notifications", {
+            ("customer_notifications", _("Customer notifications"), {
                 "fields": ("notify_customer",),
-                "description": "E-mail the customer when a shipment is created, with the branding below.",
+                "description": _("E-mail the customer when a shipment is created, with the branding below."),
             }),
-            ("Branding", {
+            ("branding", _("Branding"), {
                 "fields": ("brand_company_name", "brand_logo", "brand_phone", "brand_email", "brand_website",
-                           "brand_return_address"),
-                "description": f"Used on customer e-mails and packing slips. Logo: {LOGO_RULE}.",
+                           "brand_return_address", "language"),
+                "description": format_lazy(_("Used on customer e-mails and packing slips, in the customer language "
+                                             "below. Logo: {rule}."), rule=LOGO_RULE),
             }),
-            ("Product management", {
+            ("products", _("Product management"), {
                 "fields": ("create_products", "update_products"),
                 "description": self.products_description,
             }),
         ]
         if obj is not None:
-            fieldsets.append(("Import state", {"fields": self.activity_fields, "classes": ("collapse",)}))
+            sections.append(("import_state", _("Import state"),
+                             {"fields": self.activity_fields, "classes": ("collapse",)}))
         # what the store type does not do is not shown
-        left_out = {"Connection details": not cls.settings_schema, "Status mapping": not cls.imports_orders,
-                    "Import state": not cls.imports_orders, "Product management": not cls.imports_orders,
-                    "Store notifications": not cls.notifies_store}
-        fieldsets = [(name, options) for name, options in fieldsets if not left_out.get(name)]
+        left_out = {"connection": not cls.settings_schema, "mapping": not cls.imports_orders,
+                    "import_state": not cls.imports_orders, "products": not cls.imports_orders,
+                    "store_notifications": not cls.notifies_store}
+        fieldsets = [(title, options) for key, title, options in sections if not left_out.get(key)]
         return without_merchant_field(request, fieldsets)
 
-    products_description = "Products (SKU, name, weight, image, bin location) and SKU aliases of imported lines."
+    products_description = _("Products (SKU, name, weight, image, bin location) and SKU aliases of imported lines.")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         model_fields = {f.name for f in Store._meta.get_fields()}
@@ -294,7 +300,7 @@ class StoreAdmin(MerchantScopedAdmin):
                     })
             context = {
                 **self.admin_site.each_context(request),
-                "title": "Add store: choose its connector",
+                "title": gettext("Add store: choose its connector"),
                 "opts": self.opts,
                 "choices": choices,
                 "has_view_permission": self.has_view_permission(request),
@@ -361,14 +367,16 @@ class StoreAdmin(MerchantScopedAdmin):
             return store_test_connection(store=store)
         except Exception as exc:  # noqa: BLE001 - a bug must not show a traceback
             log.exception("connection test of store %s failed unexpectedly", store.pk)
-            return False, f"the test failed unexpectedly ({first_line(exc)}); the details are in the server's log"
+            return False, gettext("the test failed unexpectedly ({error}); the details are in the server's "
+                                  "log").format(error=first_line(exc))
 
     # -- list actions --
-    @admin.action(description="Test connection", permissions=["change"])
+    @admin.action(description=_("Test connection"), permissions=["change"])
     def test_connection(self, request, queryset):
         for store in queryset:
             ok, message = self._test(store)
-            self.message_user(request, f"{store.name}: {message}", messages.SUCCESS if ok else messages.ERROR)
+            self.message_user(request, f"{store.name}: {translated(message)}",
+                              messages.SUCCESS if ok else messages.ERROR)
 
 
 def first_line(exc: Exception) -> str:

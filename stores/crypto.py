@@ -8,6 +8,10 @@ import json
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_noop
+
+# The messages below are kept (a refresh's error, a connection test's outcome): English here,
+# shown in the reader's language with stores.i18n.translated().
 
 
 class SecretDecryptionError(Exception):
@@ -17,14 +21,14 @@ class SecretDecryptionError(Exception):
 def _fernet() -> MultiFernet:
     keys = settings.SHIPBRIDGE_ENCRYPTION_KEYS
     if not keys:
-        raise ImproperlyConfigured("SHIPBRIDGE_ENCRYPTION_KEYS is empty.")
+        raise ImproperlyConfigured(gettext_noop("SHIPBRIDGE_ENCRYPTION_KEYS is empty."))
     try:
         return MultiFernet([Fernet(key.strip().encode()) for key in keys])
     except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(
+        raise ImproperlyConfigured(gettext_noop(
             "SHIPBRIDGE_ENCRYPTION_KEYS holds a value that is not a Fernet key "
             "(32 url-safe base64-encoded bytes)."
-        ) from exc
+        )) from exc
 
 
 def encrypt_json(data: dict) -> str:
@@ -39,10 +43,10 @@ def decrypt_json(token: str) -> dict:
     try:
         return json.loads(_fernet().decrypt(token.encode()))
     except InvalidToken as exc:
-        raise SecretDecryptionError(
+        raise SecretDecryptionError(gettext_noop(
             "Stored store secrets cannot be decrypted with SHIPBRIDGE_ENCRYPTION_KEYS "
             "(wrong key, or the key that encrypted them was removed)."
-        ) from exc
+        )) from exc
 
 
 def rotate_token(token: str) -> str:
@@ -51,6 +55,6 @@ def rotate_token(token: str) -> str:
     try:
         return _fernet().rotate(token.encode()).decode()
     except InvalidToken as exc:
-        raise SecretDecryptionError(
+        raise SecretDecryptionError(gettext_noop(
             "A stored secret cannot be decrypted with any configured key; rotation stopped."
-        ) from exc
+        )) from exc

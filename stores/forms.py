@@ -20,10 +20,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from .connectors.base import SettingField
 from .connectors.registry import CONNECTOR_NAMES, connector_choices, get_connector_class
+from .i18n import DEFAULT_LANGUAGE, translated
 from .logos import LogoError, logo_prepare
 from .models import Merchant, OrderStatus, Store, User
 from .services import STORE_OPTION_FIELDS, StoreInputError, store_create, store_update
@@ -78,11 +81,11 @@ def mapping_field_names(connector: str, current: dict[str, str]) -> tuple[str, .
 class StatusListsForm(forms.Form):
     """ShipStation-style status mapping: five comma-separated lists of store statuses."""
 
-    awaiting_payment = forms.CharField(label="Unpaid", required=False)
-    awaiting_shipment = forms.CharField(label="Paid", required=False)
-    shipped = forms.CharField(label="Shipped", required=False)
-    cancelled = forms.CharField(label="Cancelled", required=False)
-    on_hold = forms.CharField(label="On-Hold", required=False)
+    awaiting_payment = forms.CharField(label=_("Unpaid"), required=False)
+    awaiting_shipment = forms.CharField(label=_("Paid"), required=False)
+    shipped = forms.CharField(label=_("Shipped"), required=False)
+    cancelled = forms.CharField(label=_("Cancelled"), required=False)
+    on_hold = forms.CharField(label=_("On-Hold"), required=False)
 
     @classmethod
     def initial_for(cls, mapping: dict[str, str]) -> dict[str, str]:
@@ -100,7 +103,8 @@ class StatusListsForm(forms.Form):
                     continue
                 if store_status in mapping and mapping[store_status] != status:
                     raise forms.ValidationError(
-                        f"Store status {store_status!r} is listed under two statuses; a status maps to one."
+                        gettext("Store status {status} is listed under two statuses; a status maps to one.").format(
+                            status=repr(store_status))
                     )
                 mapping[store_status] = status
         cleaned["mapping"] = mapping
@@ -124,7 +128,8 @@ class TimeZoneInput(forms.TextInput):
 
     def __init__(self, attrs=None):
         super().__init__({"list": self.datalist_id, "autocomplete": "off", "spellcheck": "false",
-                          "size": 32, "placeholder": "e.g. America/Chicago", **(attrs or {})})
+                          "size": 32, "placeholder": _("e.g. America/Chicago"),
+                          **(attrs or {})})
 
     def render(self, name, value, attrs=None, renderer=None):
         html = super().render(name, value, attrs, renderer)
@@ -137,13 +142,14 @@ class TimeZoneInput(forms.TextInput):
 
 def _connection_form_field(f: SettingField, *, stored_secret: bool, moves_with: tuple[str, ...]) -> forms.Field:
     if f.secret:
-        help_text = "Stored encrypted, never shown back."
+        help_text = gettext("Stored encrypted, never shown back.")
         if stored_secret:
-            help_text = "A value is stored (encrypted, never shown). Leave blank to keep it."
+            help_text = gettext("A value is stored (encrypted, never shown). Leave blank to keep it.")
             if moves_with:  # the store's address (a URL): a secret stays bound to it
-                help_text = ("A value is stored (encrypted, never shown). Leave blank to keep it — unless the "
-                             f"{' or '.join(moves_with)} changes server (scheme, host or port): a stored secret is "
-                             "never sent to a new address, so enter it again.")
+                help_text = gettext(
+                    "A value is stored (encrypted, never shown). Leave blank to keep it — unless the {address} "
+                    "changes server (scheme, host or port): a stored secret is never sent to a new address, so "
+                    "enter it again.").format(address=gettext(" or ").join(str(label) for label in moves_with))
         return forms.CharField(
             label=f.label, required=False, strip=False, help_text=help_text,
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -175,24 +181,26 @@ class StoreAdminForm(forms.ModelForm):
         connector = self.instance.connector if self.instance.pk else (self.connector_name or "")
         self.connector = connector if connector in CONNECTOR_NAMES else ""
         if "connector" in self.fields:
-            field = self.fields["connector"] = forms.ChoiceField(label="Connector", choices=connector_choices())
+            field = self.fields["connector"] = forms.ChoiceField(label=_("Connector"), choices=connector_choices())
             if self.instance.pk:
                 field.disabled = True
-                field.help_text = "A store's connector cannot change; add a new store instead."
+                field.help_text = _("A store's connector cannot change; add a new store instead.")
             elif self.connector:
                 self.instance.connector = self.connector
                 self.initial["connector"] = self.connector
                 field.disabled = True
-                field.help_text = "Chosen on the previous page."
+                field.help_text = _("Chosen on the previous page.")
         if "brand_logo" in self.fields:  # a plain file: stores/logos.py reads it (not Django's ImageField)
             logo = self.fields["brand_logo"]
             logo.widget.attrs["accept"] = ",".join(LOGO_CONTENT_TYPES)
             self.fields["brand_logo"] = forms.FileField(label=logo.label, required=False, widget=logo.widget,
                                                         help_text=logo.help_text)
+        if "language" in self.fields:  # not sent (an older page): the store keeps its language
+            self.fields["language"].required = False
         if "timezone" in self.fields:
             self.fields["timezone"].widget = TimeZoneInput()
-            self.fields["timezone"].label = "Time zone"
-            self.fields["timezone"].help_text = (
+            self.fields["timezone"].label = _("Time zone")
+            self.fields["timezone"].help_text = _(
                 "The IANA zone of the store's server clock (type to search, e.g. America/Chicago). "
                 "Timestamps are read and filters written in it; the database keeps UTC."
             )
@@ -227,10 +235,11 @@ class StoreAdminForm(forms.ModelForm):
                 self.fields[LIST_FIELD_PREFIX + name] = forms.CharField(
                     label=base.label, required=False, initial=initial[name],
                     widget=forms.TextInput(attrs={"size": 60}),
-                    help_text="Store statuses, comma-separated, case-sensitive." if name == "awaiting_payment" else "",
+                    help_text=(_("Store statuses, comma-separated, case-sensitive.")
+                               if name == "awaiting_payment" else ""),
                 )
         else:
-            choices = [("", "not imported")] + list(OrderStatus.choices)
+            choices = [("", _("not imported"))] + list(OrderStatus.choices)
             for store_status in per_status_statuses(self.connector, current):
                 self.fields[_status_field_name(store_status)] = forms.ChoiceField(
                     label=store_status, required=False, choices=choices, initial=current.get(store_status, ""),
@@ -253,6 +262,9 @@ class StoreAdminForm(forms.ModelForm):
         return mapping
 
     # -- branding --
+    def clean_language(self):
+        return self.cleaned_data.get("language") or self.instance.language or DEFAULT_LANGUAGE
+
     def clean_brand_logo(self):
         logo = self.cleaned_data.get("brand_logo")
         if not isinstance(logo, UploadedFile):
@@ -260,7 +272,7 @@ class StoreAdminForm(forms.ModelForm):
         try:  # checked and re-encoded once: the services keep a prepared logo as it is
             return logo_prepare(logo)
         except LogoError as exc:
-            raise forms.ValidationError(as_sentence(str(exc)), code="logo") from None
+            raise forms.ValidationError(as_sentence(translated(str(exc))), code="logo") from None
 
     # -- the whole form --
     @sensitive_variables()  # the typed secrets: never in an error report (nor what this calls)
@@ -272,7 +284,7 @@ class StoreAdminForm(forms.ModelForm):
         if not self.connector:
             connector = cleaned.get("connector")
             if connector:
-                self.add_error("connector", "Choose the connector on the previous page.")
+                self.add_error("connector", gettext("Choose the connector on the previous page."))
             return cleaned
         cls = get_connector_class(self.connector)
         self.status_mapping = self._clean_mapping(cleaned) if cls.imports_orders else None
@@ -293,7 +305,7 @@ class StoreAdminForm(forms.ModelForm):
             self.save_store(dry_run=True)
         except StoreInputError as exc:
             for field, message in exc.errors:
-                self._add_service_error(field, as_sentence(message))
+                self._add_service_error(field, as_sentence(translated(message)))
         return cleaned
 
     def _add_service_error(self, field: str | None, message: str) -> None:

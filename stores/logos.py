@@ -16,15 +16,18 @@ from pathlib import PurePath
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
-from django.utils.text import get_valid_filename
+from django.utils.formats import number_format
+from django.utils.text import format_lazy, get_valid_filename
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_MAX_SIDE = 2000  # pixels, width and height
 # Pillow's format name → how it is named in messages, and the stored file's extension.
 LOGO_FORMATS = {"PNG": ("PNG", ".png"), "JPEG": ("JPEG", ".jpg"), "GIF": ("GIF", ".gif"), "WEBP": ("WebP", ".webp")}
-LOGO_RULE = f"PNG, JPEG, GIF or WebP, 1 MB and {LOGO_MAX_SIDE}×{LOGO_MAX_SIDE} pixels at most"
-NOT_AN_IMAGE = "upload a valid image: the file is not an image, or a damaged one"
+LOGO_RULE = format_lazy(_("PNG, JPEG, GIF or WebP, 1 MB and {side}×{side} pixels at most"), side=LOGO_MAX_SIDE)
+NOT_AN_IMAGE = _("upload a valid image: the file is not an image, or a damaged one")
 
 
 class LogoError(ValueError):
@@ -41,24 +44,27 @@ def logo_prepare(upload: File) -> PreparedLogo:
         return upload
     size = upload.size
     if size is not None and size > LOGO_MAX_BYTES:
-        raise LogoError(f"the logo is {size / 1024 / 1024:.1f} MB; the limit is 1 MB")
+        raise LogoError(gettext("the logo is {size} MB; the limit is 1 MB").format(
+            size=number_format(size / 1024 / 1024, decimal_pos=1)))
     upload.seek(0)
     data = upload.read(LOGO_MAX_BYTES + 1)
     upload.seek(0)
     if len(data) > LOGO_MAX_BYTES:
-        raise LogoError("the logo is over 1 MB; the limit is 1 MB")
+        raise LogoError(gettext("the logo is over 1 MB; the limit is 1 MB"))
     image = _open(data)
     kind = _format(image)
     if kind not in LOGO_FORMATS:
-        raise LogoError(f"the logo must be a PNG, JPEG, GIF or WebP image (this one is {kind})")
+        raise LogoError(gettext("the logo must be a PNG, JPEG, GIF or WebP image (this one is {kind})").format(
+            kind=kind))
     width, height = image.size  # from the header: nothing is decoded yet
     if width > LOGO_MAX_SIDE or height > LOGO_MAX_SIDE:
-        raise LogoError(f"the logo is {width}×{height} pixels; the limit is {LOGO_MAX_SIDE}×{LOGO_MAX_SIDE}")
+        raise LogoError(gettext("the logo is {width}×{height} pixels; the limit is {side}×{side}").format(
+            width=width, height=height, side=LOGO_MAX_SIDE))
     _label, extension = LOGO_FORMATS[kind]
     try:
         encoded = _encode(image)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise LogoError(NOT_AN_IMAGE) from None
+        raise LogoError(str(NOT_AN_IMAGE)) from None
     return PreparedLogo(encoded, name=_stem(upload.name) + extension)
 
 
@@ -78,9 +84,10 @@ def _open(data: bytes) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:  # over about 180 million pixels: its size is not even given
-        raise LogoError(f"the logo has far too many pixels; the limit is {LOGO_MAX_SIDE}×{LOGO_MAX_SIDE}") from None
+        raise LogoError(gettext("the logo has far too many pixels; the limit is {side}×{side}").format(
+            side=LOGO_MAX_SIDE)) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise LogoError(NOT_AN_IMAGE) from None
+        raise LogoError(str(NOT_AN_IMAGE)) from None
 
 
 def _format(image: Image.Image) -> str:

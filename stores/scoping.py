@@ -19,6 +19,7 @@ from django.contrib.admin.filters import RelatedFieldListFilter
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext
 
 
 def user_merchant_id(request) -> int | None:
@@ -135,7 +136,7 @@ class MerchantScopedAdmin(admin.ModelAdmin):
 
     # -- another merchant's object by URL: 404 (Django's default is a redirect to the index) --
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(f"No {opts.verbose_name} with this id.")
+        raise Http404(gettext("No {what} with this id.").format(what=opts.verbose_name))
 
     def get_object(self, request, object_id, from_field=None):
         """The object if the user may see it; else 404 at once. Django checks permissions

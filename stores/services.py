@@ -11,18 +11,21 @@ from django.core.files.base import File
 from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone as django_timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
 from .connectors.base import ConfigurationError, ConnectorError
 from .connectors.registry import UnknownConnector, get_connector_class
+from .i18n import Language
 from .logos import LogoError, PreparedLogo, logo_prepare
-from .models import Merchant, OrderStatus, StatusMapping, Store, validate_timezone
+from .models import Merchant, OrderStatus, StatusMapping, Store, User, validate_timezone
 
-DEFAULT_MERCHANT_NAME = "Default merchant"
-EMPTY_MAPPING_MESSAGE = "map at least one store status: with no mapping, no order is imported"
-ADDRESS_CHANGED_MESSAGE = ("the store's address changed: enter its {secret} again "
-                           "(stored secrets are never sent to a new address)")
+DEFAULT_MERCHANT_NAME = "Default merchant"  # a name kept in the database, not translated
+EMPTY_MAPPING_MESSAGE = _("map at least one store status: with no mapping, no order is imported")
+ADDRESS_CHANGED_MESSAGE = _("the store's address changed: enter its {secret} again "
+                            "(stored secrets are never sent to a new address)")
 
 
 class StoreInputError(ValueError):
@@ -67,7 +70,7 @@ class _Problems:
 STORE_OPTION_FIELDS = (
     "active", "refresh_interval_minutes", "notify_store", "notify_customer",
     "brand_company_name", "brand_logo", "brand_phone", "brand_email", "brand_website", "brand_return_address",
-    "create_products", "update_products",
+    "create_products", "update_products", "language",
 )
 
 
@@ -77,19 +80,22 @@ def parse_status_mapping(pairs: dict[str, str]) -> dict[str, str]:
     cleaned = {}
     for store_status, status in pairs.items():
         if not store_status:
-            raise StoreInputError("a status mapping needs a store status before '='", field="status_mapping")
+            raise StoreInputError(gettext("a status mapping needs a store status before '='"),
+                                  field="status_mapping")
         if status not in valid:
             raise StoreInputError(
-                f"unknown internal status {status!r} (known: {', '.join(OrderStatus.values)})",
+                gettext("unknown internal status {status} (known: {known})").format(
+                    status=repr(status), known=", ".join(OrderStatus.values)),
                 field="status_mapping",
             )
         cleaned[store_status] = status
     return cleaned
 
 
-def validation_message(exc: ValidationError, model: type[models.Model], prefix: str = "") -> str:
+def validation_message(exc: ValidationError, model: type[models.Model], prefix: str = "{field}") -> str:
     """One line naming the field(s) a model's full_clean() refused, e.g.
-    "store name: Ensure this value has at most 200 characters (it has 201)."."""
+    "store name: Ensure this value has at most 200 characters (it has 201).". `prefix` names
+    a field from its label ("store {field}")."""
     if not hasattr(exc, "error_dict"):
         return " ".join(" ".join(exc.messages).split())
     parts = []
@@ -102,7 +108,7 @@ def validation_message(exc: ValidationError, model: type[models.Model], prefix: 
                 label = str(model._meta.get_field(field).verbose_name)
             except FieldDoesNotExist:  # not a model field: its name will do
                 label = field
-            parts.append(f"{prefix}{label}: {text}")
+            parts.append(f"{prefix.format(field=label)}: {text}")
     return " ".join("; ".join(parts).split())
 
 
@@ -175,7 +181,8 @@ def _secrets_for_address(store: Store, given: dict[str, str], public: dict, secr
     kept = {key: value for key, value in secrets.items() if given.get(key)}
     for f in cls.settings_schema:
         if f.secret and f.required and f.key not in kept:
-            raise StoreInputError(ADDRESS_CHANGED_MESSAGE.format(secret=f.label.lower()), field=f"settings.{f.key}")
+            raise StoreInputError(str(ADDRESS_CHANGED_MESSAGE).format(secret=str(f.label).lower()),
+                                  field=f"settings.{f.key}")
     return kept
 
 
@@ -215,7 +222,7 @@ def _check_store(store: Store, problems: _Problems, *, merchant_name: str = "") 
         try:  # before anything is written (full_clean adds the constraints when saving)
             store.clean_fields(exclude=["merchant", *problems.fields()])
         except ValidationError as exc:
-            raise _invalid(exc, Store, "store ") from None
+            raise _invalid(exc, Store, gettext("store {field}")) from None
     if "name" in problems.fields():
         return
     same_name = Store.objects.filter(name=store.name).exclude(pk=store.pk)
@@ -225,8 +232,8 @@ def _check_store(store: Store, problems: _Problems, *, merchant_name: str = "") 
         same_name = same_name.filter(merchant__name=merchant_name)
     with problems.check():
         if same_name.exists():
-            raise StoreInputError(f"merchant {merchant_name!r} already has a store named {store.name!r}",
-                                  field="name")
+            raise StoreInputError(gettext("merchant {merchant} already has a store named {name}").format(
+                merchant=repr(merchant_name), name=repr(store.name)), field="name")
 
 
 @sensitive_variables()
@@ -240,7 +247,7 @@ def _set_secrets(store: Store, secrets: dict) -> None:
 def _check_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise StoreInputError("a store needs a name", field="name")
+        raise StoreInputError(gettext("a store needs a name"), field="name")
     return name
 
 
@@ -248,7 +255,7 @@ def _check_mapping(mapping: dict[str, str], *, required: bool = True) -> dict[st
     """A valid mapping; an empty one only for a store type that imports nothing (not `required`)."""
     mapping = parse_status_mapping(mapping)
     if not mapping and required:
-        raise StoreInputError(EMPTY_MAPPING_MESSAGE, field="status_mapping")
+        raise StoreInputError(str(EMPTY_MAPPING_MESSAGE), field="status_mapping")
     return mapping
 
 
@@ -257,7 +264,7 @@ def _save(store: Store, *, mapping: dict[str, str] | None) -> Store:
     try:
         store.full_clean()
     except ValidationError as exc:  # rolls back everything the caller wrote
-        raise _invalid(exc, Store, "store ") from None
+        raise _invalid(exc, Store, gettext("store {field}")) from None
     store.save()
     if mapping is not None:
         status_mapping_replace(store=store, mapping=mapping)
@@ -300,7 +307,7 @@ def store_create(
             try:
                 Merchant(name=merchant_name).clean_fields()
             except ValidationError as exc:
-                raise _invalid(exc, Merchant, "merchant ") from None
+                raise _invalid(exc, Merchant, gettext("merchant {field}")) from None
     store = Store(merchant=merchant, connector=connector, name=name, timezone=timezone, settings=public)
     _apply_options(store, options, problems)
     _check_store(store, problems, merchant_name=merchant_name or "")
@@ -418,3 +425,11 @@ def store_test_connection(*, store: Store) -> tuple[bool, str]:
     )
     store.last_connection_test_ok, store.last_connection_test_message = ok, message
     return ok, message
+
+
+def user_language_set(*, user, language: str) -> None:
+    """Remember the interface language a user chose ("" : follow the browser again)."""
+    if language not in {"", *Language.values}:
+        raise ValueError(f"not a language of ShipBridge: {language!r}")
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language

@@ -18,6 +18,7 @@ _allow_the_sandboxes()
 
 pytest_plugins = [
     "tests.fixtures.celery",
+    "tests.fixtures.i18n",
     "tests.fixtures.replay",
     "tests.fixtures.retries",
     "tests.fixtures.sandboxes",

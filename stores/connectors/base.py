@@ -6,6 +6,11 @@ A connector package (`stores/connectors/<name>/`) has three pieces:
   mapper.py     pure parsing: bytes/JSON in, the dataclasses below out
   connector.py  a Connector subclass: settings schema, capabilities, glue
 A store type with nothing behind it (manual orders) is its connector.py alone.
+
+Languages: what a connector says that is kept — its errors, skip reasons, warnings, refusal
+advice, connection-test outcomes — is English, its template marked with `gettext_noop` and
+filled with `.format()`; the pages show it in the reader's language (stores/i18n.py). What is
+only shown — labels, help texts, notices — is marked with `gettext_lazy`.
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext_noop
 
 # --- errors -------------------------------------------------------------------------------
 
@@ -100,15 +107,15 @@ class Address:
         missing = [
             label
             for label, value in (
-                ("street", self.street1),
-                ("city", self.city),
-                ("postal code", self.postal_code),
-                ("country", self.country),
+                (gettext_noop("street"), self.street1),
+                (gettext_noop("city"), self.city),
+                (gettext_noop("postal code"), self.postal_code),
+                (gettext_noop("country"), self.country),
             )
             if not value.strip()
         ]
         if self.country.strip().upper() in self.STATE_REQUIRED and not self.state.strip():
-            missing.append("state")
+            missing.append(gettext_noop("state"))
         return missing
 
 
@@ -226,7 +233,7 @@ class NotifyResult:
 @dataclass(frozen=True)
 class SettingField:
     key: str
-    label: str
+    label: str  # marked with gettext_lazy (so is help_text)
     required: bool = True
     secret: bool = False
     help_text: str = ""
@@ -238,31 +245,41 @@ def clean_http_url(url: str, key: str, *, example: str = "", allow_query: bool =
     """A store address given in settings: http(s), a valid host, a valid port, no spaces or
     control characters (and no query string where the connector builds its own). Raise
     ConfigurationError naming `key` — never anything else, whatever the text."""
-    shown = url if len(url) <= 60 else url[:59] + "…"
-    not_http = ConfigurationError(f"setting {key!r} must be an http:// or https:// address with a host"
-                                  f"{f', e.g. {example}' if example else ''} (got {shown!r})", field=key)
+    shown = repr(url if len(url) <= 60 else url[:59] + "…")
+    if example:
+        not_http = ConfigurationError(gettext_noop(
+            "setting {key} must be an http:// or https:// address with a host, e.g. {example} (got {value})"
+        ).format(key=repr(key), example=example, value=shown), field=key)
+    else:
+        not_http = ConfigurationError(gettext_noop(
+            "setting {key} must be an http:// or https:// address with a host (got {value})"
+        ).format(key=repr(key), value=shown), field=key)
+    invalid_host = gettext_noop("setting {key} has an invalid host (got {value})")
     scheme = _SCHEME.match(url)
     if scheme is None or scheme.group(1).lower() not in ("http", "https"):
         raise not_http
     if any(ch.isspace() or not ch.isprintable() for ch in url):
-        raise ConfigurationError(f"setting {key!r} must not contain spaces or control characters", field=key)
+        raise ConfigurationError(gettext_noop("setting {key} must not contain spaces or control characters").format(
+            key=repr(key)), field=key)
     try:  # an unclosed "[" or a bracketed non-address is a ValueError of urlsplit / hostname
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
-        raise ConfigurationError(f"setting {key!r} has an invalid host (got {shown!r})", field=key) from None
+        raise ConfigurationError(invalid_host.format(key=repr(key), value=shown), field=key) from None
     if not host:
         raise not_http
     if not _valid_host(host):
-        raise ConfigurationError(f"setting {key!r} has an invalid host (got {shown!r})", field=key)
+        raise ConfigurationError(invalid_host.format(key=repr(key), value=shown), field=key)
     try:
         port = parts.port
     except ValueError:
         port = 0
     if port == 0 or parts.netloc.endswith(":"):  # out of range, not digits, 0, or ":" with nothing after
-        raise ConfigurationError(f"setting {key!r} has an invalid port (got {shown!r})", field=key)
+        raise ConfigurationError(gettext_noop("setting {key} has an invalid port (got {value})").format(
+            key=repr(key), value=shown), field=key)
     if not allow_query and (parts.query or parts.fragment):
-        raise ConfigurationError(f"setting {key!r} must not carry a query or fragment (got {shown!r})", field=key)
+        raise ConfigurationError(gettext_noop("setting {key} must not carry a query or fragment (got {value})").format(
+            key=repr(key), value=shown), field=key)
     return url
 
 
@@ -327,16 +344,19 @@ class Connector:
     services, forms and pages never branch on a connector's name."""
 
     name: ClassVar[str]
-    label: ClassVar[str]  # "QuickBooks Commerce (TradeGecko)": lists, choosers
-    short_label: ClassVar[str]  # "QuickBooks Commerce": how people name the store type in a sentence
+    label: ClassVar[str]  # "QuickBooks Commerce (TradeGecko)": lists, choosers (gettext_lazy)
+    # "QuickBooks Commerce": how people name the store type in a sentence. Kept inside messages:
+    # English (gettext_noop); a sentence made for a reader takes gettext(short_label).
+    short_label: ClassVar[str]
     settings_schema: ClassVar[tuple[SettingField, ...]]
-    help_text: ClassVar[str] = ""
-    notice: ClassVar[str] = ""  # shown on the store's admin page (e.g. a service shutdown)
+    help_text: ClassVar[str] = ""  # gettext_lazy
+    notice: ClassVar[str] = ""  # shown on the store's admin page (e.g. a service shutdown); gettext_lazy
     can_combine: ClassVar[bool] = True  # one package for several orders, each order notified
     can_split: ClassVar[bool] = True  # an order shipped in several notified shipments
     # Whether the store takes a notification for items it was already told were shipped (a
     # shipment made again after a void, an additional shipment). When False, such a
-    # notification is skipped with `repeat_notification_advice` instead of being refused.
+    # notification is skipped with `repeat_notification_advice` instead of being refused (kept
+    # with the notification: English, gettext_noop).
     accepts_repeat_notification: ClassVar[bool] = True
     repeat_notification_advice: ClassVar[str] = ""
     # The store is asked for mapped statuses only (unmapped orders are never seen, so never
@@ -353,7 +373,8 @@ class Connector:
     manual_entry: ClassVar[bool] = False
     # Whether the store takes a corrected shipment notice (new carrier, service, tracking number
     # or ship date) for a shipment it was already notified of. When False, a correction stays in
-    # ShipBridge and `correction_refusal_reason` says why the store keeps what it was sent.
+    # ShipBridge and `correction_refusal_reason` says why the store keeps what it was sent (kept
+    # in the shipment's history: English, gettext_noop).
     accepts_corrections: ClassVar[bool] = True
     correction_refusal_reason: ClassVar[str] = ""
     # The settings holding the store's address (URLs): the stored secrets are sent only there.
@@ -406,16 +427,19 @@ class Connector:
         unknown = sorted(set(values) - cls.setting_keys())
         if unknown:
             raise ConfigurationError(
-                f"unknown setting {unknown[0]!r} for {cls.name} (known: {', '.join(sorted(cls.setting_keys()))})",
+                gettext_noop("unknown setting {key} for {connector} (known: {known})").format(
+                    key=repr(unknown[0]), connector=cls.name, known=", ".join(sorted(cls.setting_keys()))),
                 field=unknown[0],
             )
         cleaned = {k: (v or "").strip() for k, v in values.items()}
         for f in cls.settings_schema:
             if f.required and not cleaned.get(f.key):
-                raise ConfigurationError(f"missing required setting {f.key!r} ({f.label})", field=f.key)
+                raise ConfigurationError(gettext_noop("missing required setting {key} ({label})").format(
+                    key=repr(f.key), label=f.label), field=f.key)
             if f.choices and cleaned.get(f.key) and cleaned[f.key] not in f.choices:
                 raise ConfigurationError(
-                    f"setting {f.key!r} must be one of: {', '.join(f.choices)} (got {cleaned[f.key]!r})", field=f.key
+                    gettext_noop("setting {key} must be one of: {choices} (got {value})").format(
+                        key=repr(f.key), choices=", ".join(f.choices), value=repr(cleaned[f.key])), field=f.key
                 )
         return {k: v for k, v in cleaned.items() if v}
 

@@ -30,6 +30,7 @@ from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -137,18 +138,24 @@ def session_secrets(session: requests.Session) -> tuple[str, ...]:
 # --- egress policy --------------------------------------------------------------------------
 
 ALLOW_SETTING = "SHIPBRIDGE_EGRESS_ALLOW"
-_POLICY = f"ShipBridge only calls public addresses unless {ALLOW_SETTING} lists it"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # (property, how the refusal names it), most specific first: a loopback address is also private.
 _NOT_PUBLIC = (
-    ("is_unspecified", "an unspecified address"),
-    ("is_loopback", "a loopback address"),
-    ("is_link_local", "a link-local address"),
-    ("is_multicast", "a multicast address"),
-    ("is_site_local", "a site-local address"),
-    ("is_reserved", "a reserved address"),
-    ("is_private", "a private address"),
+    ("is_unspecified", gettext_noop("an unspecified address")),
+    ("is_loopback", gettext_noop("a loopback address")),
+    ("is_link_local", gettext_noop("a link-local address")),
+    ("is_multicast", gettext_noop("a multicast address")),
+    ("is_site_local", gettext_noop("a site-local address")),
+    ("is_reserved", gettext_noop("a reserved address")),
+    ("is_private", gettext_noop("a private address")),
 )
+# The refusals (kept as a refresh's error: English, shown translated — stores/i18n.py).
+_REFUSED_ADDRESS = gettext_noop("refused: {address} is {kind}; ShipBridge only calls public addresses unless "
+                                "{setting} lists it")
+_REFUSED_SPELLING = gettext_noop("refused: {host} is {address}, {kind}; ShipBridge only calls public addresses "
+                                 "unless {setting} lists it")
+_REFUSED_NAME = gettext_noop("refused: {host} resolves to {address}, {kind}; ShipBridge only calls public "
+                             "addresses unless {setting} lists it")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -178,7 +185,7 @@ def address_refusal(ip: IPAddress) -> str | None:
             if getattr(candidate, prop, False):
                 return kind
         if not candidate.is_global:
-            return "a non-public address"
+            return gettext_noop("a non-public address")
     return None
 
 
@@ -231,12 +238,12 @@ def _refusal(host: str, ip: IPAddress, kind: str) -> EgressRefused:
     shown = short(host, 80)
     address = f"::ffff:{ip.ipv4_mapped}" if ip.version == 6 and ip.ipv4_mapped else str(ip)
     if shown.lower() == address:
-        subject = f"{address} is {kind}"
+        template = _REFUSED_ADDRESS
     elif ip_spelling(host):
-        subject = f"{shown} is {address}, {kind}"
+        template = _REFUSED_SPELLING
     else:
-        subject = f"{shown} resolves to {address}, {kind}"
-    return EgressRefused(f"refused: {subject}; {_POLICY}")
+        template = _REFUSED_NAME
+    return EgressRefused(template.format(host=shown, address=address, kind=kind, setting=ALLOW_SETTING))
 
 
 def egress_addresses(host: str, port: int, *, family: int = socket.AF_UNSPEC) -> list[tuple]:
@@ -357,6 +364,10 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, when.timestamp() - time.time())
 
 
+# How an error names what it called, by default (clients name their store more precisely).
+THE_STORE = gettext_noop("the store")
+
+
 def short(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -369,7 +380,7 @@ def send(
     *,
     max_bytes: int | None = None,
     timeout: float | None = None,
-    what: str = "the store",
+    what: str = THE_STORE,
     secrets: Iterable[str] = (),
     **kwargs,
 ) -> Reply:
@@ -400,32 +411,35 @@ def _send(session, method, url, *, max_bytes: int, timeout: float, what: str, se
         response.close()  # the body of a redirect is never read, nor shown
         url = _redirect_target(url, location, method=method, code=code, what=what)
     else:
-        raise ProtocolError(f"{what} redirected more than {MAX_REDIRECTS} times: check the store URL")
+        raise ProtocolError(gettext_noop("{what} redirected more than {count} times: check the store URL").format(
+            what=what, count=MAX_REDIRECTS))
+    too_large = gettext_noop("{what} sent a reply larger than the {limit} limit")
     try:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise ProtocolError(f"{what} sent a reply larger than the {max_bytes // (1024 * 1024)} MB limit")
+            raise ProtocolError(too_large.format(what=what, limit=f"{max_bytes // (1024 * 1024)} MB"))
         chunks, size = [], 0
         try:
             for chunk in response.iter_content(64 * 1024):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise ProtocolError(
-                        f"{what} sent a reply larger than the {_mb(max_bytes)} limit"
-                    )
+                    raise ProtocolError(too_large.format(what=what, limit=_mb(max_bytes)))
                 chunks.append(chunk)
         except requests.Timeout:
-            raise TransientError(f"{what} stopped sending its reply (timeout after {timeout:g} s)") from None
+            raise TransientError(gettext_noop("{what} stopped sending its reply (timeout after {seconds} s)").format(
+                what=what, seconds=f"{timeout:g}")) from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise TransientError(f"{what} broke the connection mid-reply: {_reason(exc, secrets)}") from None
+            raise TransientError(gettext_noop("{what} broke the connection mid-reply: {reason}").format(
+                what=what, reason=_reason(exc, secrets))) from None
     finally:
         response.close()
     reply = Reply(response.status_code, dict(response.headers), b"".join(chunks), response.url,
                   secrets=tuple(dict.fromkeys(secrets)))
     if reply.status_code == 429 or reply.status_code >= 500:
         raise TransientError(
-            f"{what} answered HTTP {reply.status_code}"
-            + (f": {short(redact(reply.text, secrets), 200)}" if reply.body else ""),
+            (gettext_noop("{what} answered HTTP {code}: {words}") if reply.body else
+             gettext_noop("{what} answered HTTP {code}")).format(
+                what=what, code=reply.status_code, words=short(redact(reply.text, secrets), 200)),
             retry_after=_retry_after(reply.headers.get("Retry-After")),
             status_code=reply.status_code,
         )
@@ -438,23 +452,28 @@ def _open(session, method, url, *, timeout: float, what: str, secrets: tuple[str
         if not isinstance(session.get_adapter(url), EgressAdapter):
             guard(session)  # a session made elsewhere: under the policy all the same
             if not isinstance(session.get_adapter(url), EgressAdapter):
-                raise ConfigurationError(f"the session calling {what} has a transport of its own for this "
-                                         f"address: ShipBridge calls stores only under its egress policy")
+                raise ConfigurationError(gettext_noop(
+                    "the session calling {what} has a transport of its own for this address: ShipBridge calls "
+                    "stores only under its egress policy").format(what=what))
         return session.request(method, url, timeout=(min(timeout, 10.0), timeout), stream=True,
                                allow_redirects=False, **kwargs)
     except requests.Timeout:
-        raise TransientError(f"{what} did not answer within {timeout:g} s") from None
+        raise TransientError(gettext_noop("{what} did not answer within {seconds} s").format(
+            what=what, seconds=f"{timeout:g}")) from None
     except requests.ConnectionError as exc:
-        raise TransientError(f"cannot reach {what}: {_reason(exc, secrets)}") from None
+        raise TransientError(gettext_noop("cannot reach {what}: {reason}").format(
+            what=what, reason=_reason(exc, secrets))) from None
     except requests.RequestException as exc:
-        raise ProtocolError(f"invalid request to {what}: {short(redact(str(exc), secrets))}") from None
+        raise ProtocolError(gettext_noop("invalid request to {what}: {words}").format(
+            what=what, words=short(redact(str(exc), secrets)))) from None
 
 
 def _redirect_target(current: str, location: str, *, method: str, code: int, what: str) -> str:
     """Where a redirect leads, if ShipBridge follows it: the same host (credentials stay with
     the store they were given for), never from https to http, never a POST turned into a GET."""
     if not location.strip():
-        raise ProtocolError(f"{what} answered HTTP {code} (a redirect) without saying where to")
+        raise ProtocolError(gettext_noop("{what} answered HTTP {code} (a redirect) without saying where to").format(
+            what=what, code=code))
     target = urljoin(current, location.strip())
     old, new = urlsplit(current), urlsplit(target)
     try:
@@ -462,21 +481,21 @@ def _redirect_target(current: str, location: str, *, method: str, code: int, wha
     except ValueError:
         new_host = ""
     if new.scheme.lower() not in ("http", "https") or not new_host:
-        raise ProtocolError(f"{what} redirected (HTTP {code}) to an address that is not http(s): check the store URL")
+        raise ProtocolError(gettext_noop(
+            "{what} redirected (HTTP {code}) to an address that is not http(s): check the store URL").format(
+            what=what, code=code))
     if _host_key(new_host) != _host_key(old.hostname or ""):
-        raise ConfigurationError(
-            f"{what} redirected to another host ({short(new_host, 80)}): use that address as the store URL"
-        )
+        raise ConfigurationError(gettext_noop(
+            "{what} redirected to another host ({host}): use that address as the store URL").format(
+            what=what, host=short(new_host, 80)))
     if old.scheme.lower() == "https" and new.scheme.lower() == "http":
-        raise ConfigurationError(
-            f"{what} redirected from https to http: ShipBridge does not follow a redirect to an unencrypted "
-            f"address; check the store URL"
-        )
+        raise ConfigurationError(gettext_noop(
+            "{what} redirected from https to http: ShipBridge does not follow a redirect to an unencrypted "
+            "address; check the store URL").format(what=what))
     if code in (301, 302, 303) and method.upper() not in ("GET", "HEAD"):
-        raise ConfigurationError(
-            f"{what} answered the {method.upper()} with a redirect (HTTP {code}) to {short(new.path or '/', 80)}: "
-            f"use the address it redirects to as the store URL"
-        )
+        raise ConfigurationError(gettext_noop(
+            "{what} answered the {method} with a redirect (HTTP {code}) to {path}: use the address it redirects "
+            "to as the store URL").format(what=what, method=method.upper(), code=code, path=short(new.path or "/", 80)))
     return target
 
 
@@ -484,19 +503,34 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):g} MB"
 
 
+# What the network said, in a few words (kept inside an error: English, shown translated).
+_REASONS = (
+    ("Connection refused", gettext_noop("connection refused")),
+    ("Name or service not known", gettext_noop("name or service not known")),
+    ("timed out", gettext_noop("timed out")),
+    ("No route to host", gettext_noop("no route to host")),
+    ("Connection reset", gettext_noop("connection reset")),
+    ("Remote end closed", gettext_noop("remote end closed")),
+)
+
+
 def _reason(exc: Exception, secrets: Iterable[str] = ()) -> str:
     text = redact(str(exc), secrets)
-    for marker in ("Connection refused", "Name or service not known", "timed out", "No route to host",
-                   "Connection reset", "Remote end closed"):
+    for marker, words in _REASONS:
         if marker in text:
-            return marker.lower()
+            return words
     refused_certificate = re.search(r"certificate verify failed: ([^\"'()]+)", text)
     if refused_certificate:
-        return f"its TLS certificate was not accepted ({refused_certificate.group(1).strip().rstrip('.')})"
+        return gettext_noop("its TLS certificate was not accepted ({detail})").format(
+            detail=refused_certificate.group(1).strip().rstrip("."))
     return short(text, 160)
 
 
-def raise_for_status(reply: Reply, *, what: str = "the store", secrets: Iterable[str] = ()) -> None:
+REFUSED_CREDENTIALS = gettext_noop("{what} refused the credentials (HTTP 401): check username and password")
+UNEXPECTED_STATUS = gettext_noop("{what} answered an unexpected HTTP {code}")
+
+
+def raise_for_status(reply: Reply, *, what: str = THE_STORE, secrets: Iterable[str] = ()) -> None:
     """Typed errors for the 4xx a store can answer; 5xx/429 were raised by send(). The
     messages and `StoreRejected.body` are built from the reply without `secrets` nor the
     secrets of the session it came from."""
@@ -504,19 +538,20 @@ def raise_for_status(reply: Reply, *, what: str = "the store", secrets: Iterable
         return
     reply = redact_reply(reply, secrets)
     if reply.status_code == 401:
-        raise AuthError(f"{what} refused the credentials (HTTP 401): check username and password")
+        raise AuthError(REFUSED_CREDENTIALS.format(what=what))
     if reply.status_code == 403:
         raise StoreRejected(
-            f"{what} refused access (HTTP 403): often a firewall or host block",
+            gettext_noop("{what} refused access (HTTP 403): often a firewall or host block").format(what=what),
             status_code=403, body=reply.text,
         )
     if reply.status_code == 404:
-        raise StoreRejected(f"{what} has no such page (HTTP 404): check the URL", status_code=404, body=reply.text)
+        raise StoreRejected(gettext_noop("{what} has no such page (HTTP 404): check the URL").format(what=what),
+                            status_code=404, body=reply.text)
     if 400 <= reply.status_code < 500:
         raise StoreRejected(short(reply.text) or f"HTTP {reply.status_code}", status_code=reply.status_code,
                             body=reply.text)
     if not 200 <= reply.status_code < 300:
-        raise ProtocolError(f"{what} answered an unexpected HTTP {reply.status_code}")
+        raise ProtocolError(UNEXPECTED_STATUS.format(what=what, code=reply.status_code))
 
 
 def with_retries(

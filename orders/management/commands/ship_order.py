@@ -1,31 +1,34 @@
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from orders.emails import shipment_email_deliver
 from orders.models import NOTIFICATION_NOT_REQUESTED, Order
 from orders.notifying import notification_deliver_now
 from orders.shipping import ShippingError, shipment_create
-from stores.management.commands._util import get_store, json_line
+from stores.management.commands._util import ShipBridgeCommand, get_store, json_line
 
 
 def parse_ship_date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise CommandError(f"--ship-date expects YYYY-MM-DD, got {value!r}") from None
+        raise CommandError(gettext("--ship-date expects YYYY-MM-DD, got {value}").format(value=repr(value))) from None
 
 
-class Command(BaseCommand):
-    help = (
+class Command(ShipBridgeCommand):
+    help = format_lazy(_(
         "Ship a whole order. The store is notified by the worker, or with --wait here (retries "
-        'included). The last line is JSON {"shipment": id, "notification": {"status", "error"}}; '
-        f"status is {NOTIFICATION_NOT_REQUESTED} with --no-notify or when the store's setting says "
+        'included). The last line is JSON {{"shipment": id, "notification": {{"status", "error"}}}}; '
+        "status is {unrequested} with --no-notify or when the store's setting says "
         "not to notify it. On an error nothing is saved and the exit status is non-zero; once the "
         "shipment is saved the exit status is 0, whatever the store answered (the JSON says it), also "
         "when the task queue cannot be reached (the notification and the customer e-mail stay pending "
         "and are delivered by the stale sweep once it is back)."
-    )
+    ), unrequested=NOTIFICATION_NOT_REQUESTED)
 
     def add_arguments(self, parser):
         parser.add_argument("store_id")
@@ -34,11 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--service", default="")
         parser.add_argument("--tracking", default="", metavar="TRACKING_NUMBER")
         parser.add_argument("--ship-date", default=None, metavar="YYYY-MM-DD",
-                            help="default: today in the store's time zone")
-        parser.add_argument("--no-notify", action="store_true", help='"do not notify the store"')
+                            help=_("default: today in the store's time zone"))
+        parser.add_argument("--no-notify", action="store_true", help=_('"do not notify the store"'))
         parser.add_argument("--wait", action="store_true",
-                            help="deliver the store notification (retries included) and the customer e-mail here, and "
-                                 "report the notification's outcome")
+                            help=_("deliver the store notification (retries included) and the customer e-mail "
+                                   "here, and report the notification's outcome"))
 
     def handle(self, *args, **opts):
         ship_date = parse_ship_date(opts["ship_date"]) if opts["ship_date"] else None
@@ -46,12 +49,13 @@ class Command(BaseCommand):
         number = opts["order_number"].strip()
         matches = list(Order.objects.filter(store=store, order_number=number).order_by("pk")[:3])
         if not matches:
-            raise CommandError(f"store {store.pk} ({store.name}) has no order number {number!r}")
+            raise CommandError(gettext("store {id} ({name}) has no order number {number}").format(
+                id=store.pk, name=store.name, number=repr(number)))
         if len(matches) > 1:
             ids = ", ".join(o.external_id for o in matches)
             raise CommandError(
-                f"order number {number!r} matches several orders of store {store.pk} (external ids {ids}); "
-                "ship it from the admin"
+                gettext("order number {number} matches several orders of store {id} (external ids {ids}); ship it "
+                        "from the admin").format(number=repr(number), id=store.pk, ids=ids)
             )
         try:
             shipment = shipment_create(

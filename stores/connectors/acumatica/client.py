@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote, urljoin
 
 import requests
+from django.utils.translation import gettext_noop
 
 from .. import http
 from ..base import AuthError, ConfigurationError, ConnectorError, ProtocolError, StoreRejected, TransientError
@@ -33,7 +34,7 @@ from . import mapper
 
 log = logging.getLogger("shipbridge.acumatica")
 
-LICENCE_LIMIT_TEXT = "the Acumatica licence's API user limit is reached"
+LICENCE_LIMIT_TEXT = gettext_noop("the Acumatica licence's API user limit is reached")
 
 
 class OptimizerError(ProtocolError):
@@ -91,7 +92,7 @@ class AcumaticaClient:
         self.poll_interval = poll_interval
         self.poll_limit = poll_limit
         self.sleep = sleep
-        self.what = f"Acumatica at {self.base}"
+        self.what = gettext_noop("Acumatica at {address}").format(address=self.base)
         self._http: requests.Session | None = None
         self._logged_in = False
 
@@ -143,30 +144,29 @@ class AcumaticaClient:
             return
         words = mapper.error_words(http.redact_reply(reply).body)  # a login reply may quote the password
         if reply.status_code == 404:
-            raise ConfigurationError(
-                f"no Acumatica login at {url} (HTTP 404): check the base URL ({words})"
-            )
+            raise ConfigurationError(gettext_noop(
+                "no Acumatica login at {url} (HTTP 404): check the base URL ({words})").format(url=url, words=words))
         raise self._login_failure(reply.status_code, words, None)
 
     def _login_failure(self, status: int, words: str, retry_after: float | None) -> ConnectorError:
         low = words.lower()
         if status == 429 or "api login limit" in low or "login limit" in low:
             return LicenceLimitReached(
-                f"{LICENCE_LIMIT_TEXT} (Acumatica said: {words}): close other API sessions or wait "
-                f"for idle ones to expire (about 10 minutes)",
+                gettext_noop("{problem} (Acumatica said: {words}): close other API sessions or wait for idle ones "
+                             "to expire (about 10 minutes)").format(problem=LICENCE_LIMIT_TEXT, words=words),
                 retry_after=retry_after, status_code=status,
             )
         if "invalid credentials" in low or status in (401, 403):
-            return AuthError(f"wrong username or password: {words}")
+            return AuthError(gettext_noop("wrong username or password: {words}").format(words=words))
         if "company id" in low or "tenant" in low or "company name" in low:
-            return AuthError(f"wrong company (tenant) or branch: {words}")
+            return AuthError(gettext_noop("wrong company (tenant) or branch: {words}").format(words=words))
         if "branch" in low:
-            return AuthError(f"wrong branch: {words}")
+            return AuthError(gettext_noop("wrong branch: {words}").format(words=words))
         if status >= 500:
-            return TransientError(f"{self.what} failed the login (HTTP {status}): {words}", status_code=status,
-                                  retry_after=retry_after)
-        return StoreRejected(f"{self.what} refused the login (HTTP {status}): {words}", status_code=status,
-                             body=words)
+            return TransientError(gettext_noop("{what} failed the login (HTTP {code}): {words}").format(
+                what=self.what, code=status, words=words), status_code=status, retry_after=retry_after)
+        return StoreRejected(gettext_noop("{what} refused the login (HTTP {code}): {words}").format(
+            what=self.what, code=status, words=words), status_code=status, body=words)
 
     def logout(self) -> None:
         """POST /entity/auth/logout once (no retries); never raises. Closes the HTTP session."""
@@ -190,16 +190,18 @@ class AcumaticaClient:
         words = mapper.embedded_error_words(str(exc))
         low = (words or str(exc)).lower()
         if exc.status_code == 500 and "optimization" in low:
-            return OptimizerError(f"{self.what} could not optimise the request: {words}")
+            return OptimizerError(gettext_noop("{what} could not optimise the request: {words}").format(
+                what=self.what, words=words))
         if exc.status_code == 500 and ("keynotfound" in low or "given key was not present" in low):
-            return ProtocolError(
-                f"{self.what} does not know a field of the request on endpoint {self.version}: {words or exc}"
-            )
+            return ProtocolError(gettext_noop(
+                "{what} does not know a field of the request on endpoint {version}: {words}").format(
+                what=self.what, version=self.version, words=words or exc))
         if exc.status_code == 500 and "no entity satisfies the condition" in low:
             return EntityNotFound(f"{self.what}: {words}", status_code=404, body=words)
         if words:
-            return TransientError(f"{self.what} answered HTTP {exc.status_code}: {words}",
-                                  retry_after=exc.retry_after, status_code=exc.status_code)
+            return TransientError(gettext_noop("{what} answered HTTP {code}: {words}").format(
+                what=self.what, code=exc.status_code, words=words),
+                retry_after=exc.retry_after, status_code=exc.status_code)
         return exc
 
     def _exchange(self, method: str, url: str, *, json: Any = None) -> http.Reply:
@@ -216,7 +218,7 @@ class AcumaticaClient:
         """One API call: retried on 5xx/timeouts (unless retry=False), one re-login on 401,
         typed errors for the rest."""
         if self._http is None:
-            raise ConfigurationError("the Acumatica client is used outside `with client.session()`")
+            raise ConfigurationError(gettext_noop("the Acumatica client is used outside `with client.session()`"))
 
         def attempt() -> http.Reply:
             reply = self._exchange(method, url, json=json)
@@ -231,36 +233,41 @@ class AcumaticaClient:
         if reply.status_code in ok:
             return reply
         self._raise_for(reply)
-        raise ProtocolError(f"{self.what} answered an unexpected HTTP {reply.status_code}")
+        raise ProtocolError(http.UNEXPECTED_STATUS.format(what=self.what, code=reply.status_code))
 
     def _raise_for(self, reply: http.Reply) -> None:
         reply = http.redact_reply(reply)  # the words and bodies below are kept and shown
         words = mapper.error_words(reply.body) if reply.body else ""
         code = reply.status_code
         if code == 404 and "no http resource was found" in words.lower():
-            release = f" release {self.release}" if self.release else " this release"
-            raise ConfigurationError(
-                f"the endpoint version {mapper.ENDPOINT_NAME}/{self.version} is missing on this Acumatica instance: "
-                f"check the Acumatica release setting (ShipBridge uses {self.version} for{release}) — "
-                f"Acumatica said: {words}"
-            )
+            template = (gettext_noop(
+                "the endpoint version {endpoint} is missing on this Acumatica instance: check the Acumatica release "
+                "setting (ShipBridge uses {version} for release {release}) — Acumatica said: {words}")
+                if self.release else gettext_noop(
+                "the endpoint version {endpoint} is missing on this Acumatica instance: check the Acumatica release "
+                "setting (ShipBridge uses {version} for this release) — Acumatica said: {words}"))
+            raise ConfigurationError(template.format(endpoint=f"{mapper.ENDPOINT_NAME}/{self.version}",
+                                                     version=self.version, release=self.release, words=words))
         if code == 404:
-            raise EntityNotFound(f"{self.what} has no such entity (HTTP 404): {words or reply.url}",
-                                 status_code=404, body=reply.text)
+            raise EntityNotFound(gettext_noop("{what} has no such entity (HTTP 404): {words}").format(
+                what=self.what, words=words or reply.url), status_code=404, body=reply.text)
         if code == 401:
-            raise AuthError(f"{self.what} ended the session and refused a new one (HTTP 401): {words}")
+            raise AuthError(gettext_noop("{what} ended the session and refused a new one (HTTP 401): {words}").format(
+                what=self.what, words=words))
         if code == 403:
-            raise StoreRejected(
-                f"{self.what} denied access (HTTP 403): the user lacks rights to the Shipments screen? {words}",
-                status_code=403, body=reply.text,
-            )
+            raise StoreRejected(gettext_noop(
+                "{what} denied access (HTTP 403): the user lacks rights to the Shipments screen? {words}").format(
+                what=self.what, words=words), status_code=403, body=reply.text)
         if 400 <= code < 500:
-            raise StoreRejected(f"Acumatica refused the request (HTTP {code}): {words or 'no details'}",
-                                status_code=code, body=reply.text)
+            raise StoreRejected(
+                (gettext_noop("Acumatica refused the request (HTTP {code}): {words}") if words else
+                 gettext_noop("Acumatica refused the request (HTTP {code}): no details")).format(
+                    code=code, words=words),
+                status_code=code, body=reply.text)
         http.raise_for_status(reply, what=self.what)
 
     def _json(self, reply: http.Reply) -> Any:
-        return mapper.parse_json(reply.body, what=f"{self.what}'s reply")
+        return mapper.parse_json(reply.body, what=gettext_noop("{what}'s reply").format(what=self.what))
 
     # -- reads --
     def check_shipments(self) -> int:
@@ -283,7 +290,8 @@ class AcumaticaClient:
         url = f"{self.entity_url}/{quote(shipment_nbr, safe='')}?{_query({'$expand': expand})}"
         data = self._json(self.request("GET", url))
         if not isinstance(data, dict):
-            raise ProtocolError(f"{self.what}'s shipment {shipment_nbr} is not a JSON object")
+            raise ProtocolError(gettext_noop("{what}'s shipment {number} is not a JSON object").format(
+                what=self.what, number=shipment_nbr))
         return data
 
     # -- writes --
@@ -309,7 +317,6 @@ class AcumaticaClient:
             reply = self.request("GET", status_url, ok=(200, 202, 204))
             if reply.status_code != 202:
                 return reply
-        raise TransientError(
-            f"{self.what} accepted the confirmation of shipment {shipment_nbr} but had not finished it after "
-            f"{self.poll_limit} checks"
-        )
+        raise TransientError(gettext_noop(
+            "{what} accepted the confirmation of shipment {number} but had not finished it after {checks} checks"
+        ).format(what=self.what, number=shipment_nbr, checks=self.poll_limit))

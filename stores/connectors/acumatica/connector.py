@@ -7,6 +7,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
 from ..base import (
     ConfigurationError, Connector, NotifyResult, Page, ProtocolError, SettingField, ShipmentNotice, SkippedRecord,
     StoreRejected, TransientError, Window, clean_http_url,
@@ -21,12 +24,12 @@ RELEASES = ("2018 R2", "2019 R1", "2019 R2", "2020 R1", "2020 R2", "2021 R1", "2
 
 # Acumatica locks a shipment's packages once the shipment is confirmed: a second notice (a
 # shipment made again after a void, a corrected tracking number) cannot be written.
-REPEAT_ADVICE = (
+REPEAT_ADVICE = gettext_noop(
     "Acumatica has already confirmed this order's shipment, and a confirmed shipment's packages are locked: "
     "it cannot receive another tracking number. Ship without notifying the store, and correct the tracking "
     "number in Acumatica by hand."
 )
-LOCKED_ADVICE = (
+LOCKED_ADVICE = gettext_noop(
     "The shipment is already {status} in Acumatica, so its packages are locked: correct the tracking number "
     "there by hand, or ship without notifying the store."
 )
@@ -34,21 +37,21 @@ LOCKED_ADVICE = (
 
 class AcumaticaConnector(Connector):
     name = "acumatica"
-    label = "Acumatica ERP"
-    short_label = "Acumatica"
+    label = _("Acumatica ERP")
+    short_label = gettext_noop("Acumatica")
     status_mapping_style = "per_status"  # shipment statuses are a fixed set: one choice each
     filters_statuses = True  # $filter on the mapped statuses
-    help_text = (
+    help_text = _(
         "The ShipStation customization package must be imported and published on your Acumatica "
         "instance; installing it is your job or your Acumatica partner's, not ShipBridge's."
     )
     settings_schema = (
-        SettingField("base_url", "Base URL", help_text="e.g. https://mycompany.acumatica.com"),
-        SettingField("username", "Username"),
-        SettingField("password", "Password", secret=True),
-        SettingField("company", "Company (tenant) name"),
-        SettingField("branch", "Company / branch ID"),
-        SettingField("version", "Acumatica release", choices=RELEASES),
+        SettingField("base_url", _("Base URL"), help_text=_("e.g. https://mycompany.acumatica.com")),
+        SettingField("username", _("Username")),
+        SettingField("password", _("Password"), secret=True),
+        SettingField("company", _("Company (tenant) name")),
+        SettingField("branch", _("Company / branch ID")),
+        SettingField("version", _("Acumatica release"), choices=RELEASES),
     )
     address_keys = ("base_url",)
     known_statuses = (
@@ -65,7 +68,7 @@ class AcumaticaConnector(Connector):
     accepts_repeat_notification = False
     repeat_notification_advice = REPEAT_ADVICE
     accepts_corrections = False
-    correction_refusal_reason = "a confirmed shipment's packages are locked"
+    correction_refusal_reason = gettext_noop("a confirmed shipment's packages are locked")
 
     # Paging: `$top` per call; successive `$skip` overlap by `page_overlap` rows (Acumatica does
     # not guarantee an order), duplicates are dropped by ShipmentNbr.
@@ -101,7 +104,8 @@ class AcumaticaConnector(Connector):
         settings = {**self.settings, **self.secrets}
         missing = [k for k in ("base_url", "username", "password", "company", "version") if not settings.get(k)]
         if missing:
-            raise ConfigurationError(f"the Acumatica store lacks the setting {missing[0]!r}")
+            raise ConfigurationError(gettext_noop("the Acumatica store lacks the setting {key}").format(
+                key=repr(missing[0])))
         return AcumaticaClient(
             base_url=settings["base_url"],
             username=settings["username"],
@@ -127,14 +131,15 @@ class AcumaticaConnector(Connector):
             raise
         except TransientError as exc:
             if exc.status_code is None:
-                raise TransientError(f"Acumatica is unreachable: {exc}") from None
+                raise TransientError(gettext_noop("Acumatica is unreachable: {error}").format(error=exc)) from None
             raise
-        return (
-            f"ok: logged in to {client.base} as {client.username} (tenant {client.company}"
-            + (f", branch {client.branch}" if client.branch else "")
-            + f"); endpoint {mapper.ENDPOINT_NAME}/{client.version} of release {self.release} answers"
-            + (" (shipments readable)" if count else " (no shipment yet)")
-        )
+        account = (gettext_noop("tenant {tenant}, branch {branch}") if client.branch else
+                   gettext_noop("tenant {tenant}")).format(tenant=client.company, branch=client.branch)
+        return gettext_noop("ok: logged in to {address} as {user} ({account}); endpoint {endpoint} of release "
+                            "{release} answers ({state})").format(
+            address=client.base, user=client.username, account=account,
+            endpoint=f"{mapper.ENDPOINT_NAME}/{client.version}", release=self.release,
+            state=gettext_noop("shipments readable") if count else gettext_noop("no shipment yet"))
 
     # -- import --
     def fetch_orders(self, window: Window, *, statuses: list[str]) -> Iterator[Page]:
@@ -183,7 +188,8 @@ class AcumaticaConnector(Connector):
                 log.warning("Acumatica returned a full page of shipments already seen at $skip=%s: stopping", skip)
                 return
             if number >= self.max_pages:
-                raise ProtocolError(f"Acumatica kept sending pages after {number} pages of {top}: stopping")
+                raise ProtocolError(gettext_noop("Acumatica kept sending pages after {pages} pages of {size}: "
+                                                 "stopping").format(pages=number, size=top))
             skip += step
 
     def _page(self, number: int, entities: list[dict], seen: SeenIds) -> Page:
@@ -207,7 +213,7 @@ class AcumaticaConnector(Connector):
             try:
                 entity = client.get_shipment(nbr)
             except EntityNotFound:
-                page.skipped.append(SkippedRecord(nbr, nbr, "deleted in Acumatica while being imported"))
+                page.skipped.append(SkippedRecord(nbr, nbr, gettext_noop("deleted in Acumatica while being imported")))
                 continue
             self._add(page, nbr, entity)
         return page
@@ -220,7 +226,8 @@ class AcumaticaConnector(Connector):
                 return
             page.records.append(mapper.shipment_to_record(entity, tz=self.timezone))
         except ProtocolError as exc:  # one malformed shipment does not block the others
-            page.skipped.append(SkippedRecord(nbr or "?", nbr or "?", f"unreadable shipment: {exc}"))
+            reason = gettext_noop("unreadable shipment: {error}").format(error=exc)
+            page.skipped.append(SkippedRecord(nbr or "?", nbr or "?", reason))
 
     # -- notification --
     def notify_shipment(self, notice: ShipmentNotice) -> NotifyResult:
@@ -237,8 +244,8 @@ class AcumaticaConnector(Connector):
             try:
                 current = client.get_shipment(nbr, expand="Packages")
             except EntityNotFound as exc:
-                raise type(exc)(f"shipment {nbr} no longer exists in Acumatica ({exc})", status_code=exc.status_code,
-                                body=exc.body) from None
+                raise type(exc)(gettext_noop("shipment {number} no longer exists in Acumatica ({error})").format(
+                    number=nbr, error=exc), status_code=exc.status_code, body=exc.body) from None
             shipment_id = current.get("id") if isinstance(current.get("id"), str) else str(raw.get("id") or "")
             status = mapper.shipment_status(current)
             tracking = notice.tracking_number.strip()
@@ -247,21 +254,25 @@ class AcumaticaConnector(Connector):
                 if package is None:
                     warning = mapper.NO_PACKAGE_WARNING
                 elif already:
-                    done.append(f"tracking {tracking} already on package {package['BoxID'] or package['id']}")
+                    done.append(gettext_noop("tracking {tracking} already on package {package}").format(
+                        tracking=tracking, package=package["BoxID"] or package["id"]))
                 elif not package["id"]:
-                    raise ProtocolError(f"Acumatica sent shipment {nbr}'s package without an id")
+                    raise ProtocolError(gettext_noop("Acumatica sent shipment {number}'s package without an id").format(
+                        number=nbr))
                 else:
                     last = client.put_tracking(shipment_id=shipment_id, shipment_nbr=nbr, package_id=package["id"],
                                                tracking=tracking)
-                    replaced = f" (replacing {package['TrackingNbr']})" if package["TrackingNbr"] else ""
-                    done.append(f"PUT tracking {tracking} on package {package['BoxID'] or package['id']}{replaced}")
+                    done.append((gettext_noop("PUT tracking {tracking} on package {package} (replacing {old})")
+                                 if package["TrackingNbr"] else
+                                 gettext_noop("PUT tracking {tracking} on package {package}")).format(
+                        tracking=tracking, package=package["BoxID"] or package["id"], old=package["TrackingNbr"]))
             if status in mapper.CONFIRMED_STATUSES:
-                done.append(f"shipment {nbr} already {status}")
+                done.append(gettext_noop("shipment {number} already {status}").format(number=nbr, status=status))
             else:
                 last = client.confirm_shipment(nbr)
                 done.append(f"ConfirmShipment {nbr}")
         return NotifyResult(
-            request_summary="; ".join(done) or f"nothing to do for shipment {nbr}",
+            request_summary="; ".join(done) or gettext_noop("nothing to do for shipment {number}").format(number=nbr),
             response_code=last.status_code if last is not None else None,
             response_body=last.text[:2000] if last is not None else "",
             warning=warning,

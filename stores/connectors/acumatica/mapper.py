@@ -23,6 +23,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_noop
+
 from ..base import Address, ConfigurationError, OrderLine, OrderRecord, ProtocolError
 
 UTC = dt.timezone.utc
@@ -59,7 +61,15 @@ SHIPMENT_EXPAND = "Details,Packages,ShippingSettings/ShipToAddress,ShippingSetti
 # Statuses after which Acumatica no longer accepts a confirmation (the shipment is confirmed).
 CONFIRMED_STATUSES = frozenset({"Confirmed", "Completed", "Invoiced", "Partially Invoiced"})
 
-NO_PACKAGE_WARNING = "the shipment has no package in Acumatica: status updated, no tracking number written"
+NO_PACKAGE_WARNING = gettext_noop("the shipment has no package in Acumatica: status updated, no tracking number "
+                                  "written")
+
+
+# How protocol errors say where in a reply the problem is (kept inside errors: English).
+SHIPMENT = gettext_noop("shipment {number}")
+LIST_ITEM = gettext_noop("Shipment list item {index}")
+PACKAGE = gettext_noop("{where}: package {index}")
+LINE = gettext_noop("{where}: line {index}")
 
 
 def endpoint_version(release: str) -> str:
@@ -67,9 +77,8 @@ def endpoint_version(release: str) -> str:
     try:
         return ENDPOINT_VERSION_BY_RELEASE[release]
     except KeyError:
-        raise ConfigurationError(
-            f"unknown Acumatica release {release!r} (known: {', '.join(ENDPOINT_VERSION_BY_RELEASE)})"
-        ) from None
+        raise ConfigurationError(gettext_noop("unknown Acumatica release {release} (known: {known})").format(
+            release=repr(release), known=", ".join(ENDPOINT_VERSION_BY_RELEASE))) from None
 
 
 # --- time -----------------------------------------------------------------------------------
@@ -84,22 +93,24 @@ def _parse_wall(value: str, what: str) -> dt.datetime:
     """'2021-07-15T17:45:12.13[+00:00]' → naive wall-clock datetime (offset dropped)."""
     match = _TIMESTAMP.match(value) if isinstance(value, str) else None
     if not match:
-        raise ProtocolError(f"{what} is not a timestamp: {_clip(repr(value))}")
+        raise ProtocolError(gettext_noop("{where} is not a timestamp: {value}").format(
+            where=what, value=_clip(repr(value))))
     year, month, day, hour, minute, second, fraction, _offset = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
         return dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro)
     except ValueError as exc:
-        raise ProtocolError(f"{what} is not a valid timestamp ({exc}): {_clip(repr(value))}") from None
+        raise ProtocolError(gettext_noop("{where} is not a valid timestamp ({words}): {value}").format(
+            where=what, words=exc, value=_clip(repr(value)))) from None
 
 
-def wall_to_utc(value: str, tz: ZoneInfo, *, what: str = "timestamp") -> dt.datetime:
+def wall_to_utc(value: str, tz: ZoneInfo, *, what: str = gettext_noop("timestamp")) -> dt.datetime:
     """Read an Acumatica timestamp as wall-clock time in `tz` (ignoring any offset it carries);
     return it as an aware UTC datetime."""
     return _parse_wall(value, what).replace(tzinfo=tz).astimezone(UTC)
 
 
-def date_part(value: str, *, what: str = "date") -> dt.date:
+def date_part(value: str, *, what: str = gettext_noop("date")) -> dt.date:
     """The calendar date an Acumatica date field names, never shifted across zones."""
     return _parse_wall(value, what).date()
 
@@ -160,21 +171,22 @@ def _clip(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def parse_json(body: bytes | str, *, what: str = "Acumatica's reply") -> Any:
+def parse_json(body: bytes | str, *, what: str = gettext_noop("Acumatica's reply")) -> Any:
     """Decode a JSON reply; ProtocolError with a one-line reason otherwise."""
     if isinstance(body, bytes):
         try:
             body = body.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ProtocolError(f"{what} is not UTF-8 text") from None
+            raise ProtocolError(gettext_noop("{what} is not UTF-8 text").format(what=what)) from None
     if not body.strip():
-        raise ProtocolError(f"{what} is empty where JSON was expected")
+        raise ProtocolError(gettext_noop("{what} is empty where JSON was expected").format(what=what))
     try:
         return json.loads(body)
     except json.JSONDecodeError as exc:
         start = body.lstrip()[:1]
-        hint = " (an HTML page)" if start == "<" else ""
-        raise ProtocolError(f"{what} is not JSON{hint}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        template = (gettext_noop("{what} is not JSON (an HTML page): {words} at line {line} column {column}")
+                    if start == "<" else gettext_noop("{what} is not JSON: {words} at line {line} column {column}"))
+        raise ProtocolError(template.format(what=what, words=exc.msg, line=exc.lineno, column=exc.colno)) from None
 
 
 def _field(entity: Mapping, name: str, where: str) -> Any:
@@ -183,7 +195,8 @@ def _field(entity: Mapping, name: str, where: str) -> Any:
     if wrapped is None:
         return None
     if not isinstance(wrapped, dict):
-        raise ProtocolError(f"{where}: field {name} is not a {{\"value\": …}} object but {_clip(repr(wrapped), 60)}")
+        raise ProtocolError(gettext_noop("{where}: field {name} is not a {{\"value\": …}} object but {value}").format(
+            where=where, name=name, value=_clip(repr(wrapped), 60)))
     return wrapped.get("value")
 
 
@@ -198,7 +211,8 @@ def _text(entity: Mapping, name: str, where: str) -> str:
             value = int(value)
         return str(value)
     if not isinstance(value, str):
-        raise ProtocolError(f"{where}: field {name} should be text, got {_clip(repr(value), 60)}")
+        raise ProtocolError(gettext_noop("{where}: field {name} should be text, got {value}").format(
+            where=where, name=name, value=_clip(repr(value), 60)))
     return value.strip()
 
 
@@ -206,14 +220,16 @@ def _number(entity: Mapping, name: str, where: str) -> Decimal | None:
     value = _field(entity, name, where)
     if value is None or value == "":
         return None
+    not_a_number = gettext_noop("{where}: field {name} should be a number, got {value}")
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ProtocolError(f"{where}: field {name} should be a number, got {_clip(repr(value), 60)}")
+        raise ProtocolError(not_a_number.format(where=where, name=name, value=_clip(repr(value), 60)))
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ProtocolError(f"{where}: field {name} should be a number, got {_clip(repr(value), 60)}") from None
+        raise ProtocolError(not_a_number.format(where=where, name=name, value=_clip(repr(value), 60))) from None
     if not number.is_finite():
-        raise ProtocolError(f"{where}: field {name} is not a finite number ({value!r})")
+        raise ProtocolError(gettext_noop("{where}: field {name} is not a finite number ({value})").format(
+            where=where, name=name, value=repr(value)))
     return number
 
 
@@ -221,7 +237,8 @@ def _entity(value: Any, where: str, *, optional: bool = True) -> Mapping:
     if value is None and optional:
         return {}
     if not isinstance(value, dict):
-        raise ProtocolError(f"{where} should be a JSON object, got {type(value).__name__}")
+        raise ProtocolError(gettext_noop("{where} should be a JSON object, got {kind}").format(
+            where=where, kind=type(value).__name__))
     return value
 
 
@@ -229,7 +246,7 @@ def _rows(value: Any, where: str) -> list[Mapping]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
-        raise ProtocolError(f"{where} should be a list of JSON objects")
+        raise ProtocolError(gettext_noop("{where} should be a list of JSON objects").format(where=where))
     return value
 
 
@@ -239,10 +256,12 @@ def _rows(value: Any, where: str) -> list[Mapping]:
 def shipment_list(data: Any) -> list[dict]:
     """A Shipment list reply: a JSON array of entities."""
     if not isinstance(data, list):
-        raise ProtocolError(f"a Shipment list reply should be a JSON array, got {type(data).__name__}")
+        raise ProtocolError(gettext_noop("a Shipment list reply should be a JSON array, got {type}").format(
+            type=type(data).__name__))
     for index, entity in enumerate(data):
         if not isinstance(entity, dict):
-            raise ProtocolError(f"Shipment list item {index + 1} is a {type(entity).__name__}, not an object")
+            raise ProtocolError(gettext_noop("Shipment list item {index} is a {type}, not an object").format(
+                index=index + 1, type=type(entity).__name__))
     return data
 
 
@@ -258,26 +277,26 @@ def shipment_numbers(data: Any) -> list[str]:
     """ShipmentNbr of every entity of a `$select=ShipmentNbr` list reply, in order."""
     numbers = []
     for index, entity in enumerate(shipment_list(data)):
-        nbr = _text(entity, "ShipmentNbr", f"Shipment list item {index + 1}")
+        nbr = _text(entity, "ShipmentNbr", LIST_ITEM.format(index=index + 1))
         if not nbr:
-            raise ProtocolError(f"Shipment list item {index + 1} has no ShipmentNbr")
+            raise ProtocolError(gettext_noop("Shipment list item {index} has no ShipmentNbr").format(index=index + 1))
         numbers.append(nbr)
     return numbers
 
 
 def shipment_status(entity: Mapping) -> str:
-    return _text(entity, "Status", f"shipment {shipment_number(entity) or '?'}")
+    return _text(entity, "Status", SHIPMENT.format(number=shipment_number(entity) or "?"))
 
 
 def skip_reason(entity: Mapping) -> str | None:
     """Why a shipment is not a customer order to ship (a transfer or a receipt), else None."""
-    where = f"shipment {shipment_number(entity) or '?'}"
+    where = SHIPMENT.format(number=shipment_number(entity) or "?")
     kind = _text(entity, "Type", where)
     operation = _text(entity, "Operation", where)
     if kind.lower() == "transfer":
-        return "a transfer between warehouses, not a shipment to a customer"
+        return gettext_noop("a transfer between warehouses, not a shipment to a customer")
     if operation.lower() == "receipt":
-        return "a receipt (goods coming back), not a shipment to a customer"
+        return gettext_noop("a receipt (goods coming back), not a shipment to a customer")
     return None
 
 
@@ -286,16 +305,17 @@ def skip_reason(entity: Mapping) -> str | None:
 
 def packages(entity: Mapping) -> list[dict[str, str]]:
     """The shipment's packages as [{id, BoxID, TrackingNbr}] (JSON-safe, in Acumatica's order)."""
-    where = f"shipment {shipment_number(entity) or '?'}"
+    where = SHIPMENT.format(number=shipment_number(entity) or "?")
     out = []
     for index, row in enumerate(_rows(entity.get("Packages"), f"{where}: Packages")):
         package_id = row.get("id")
+        at = PACKAGE.format(where=where, index=index + 1)
         if package_id is not None and not isinstance(package_id, str):
-            raise ProtocolError(f"{where}: package {index + 1} has a non-text id")
+            raise ProtocolError(gettext_noop("{where} has a non-text id").format(where=at))
         out.append({
             "id": package_id or "",
-            "BoxID": _text(row, "BoxID", f"{where}: package {index + 1}"),
-            "TrackingNbr": _text(row, "TrackingNbr", f"{where}: package {index + 1}"),
+            "BoxID": _text(row, "BoxID", at),
+            "TrackingNbr": _text(row, "TrackingNbr", at),
         })
     return out
 
@@ -321,9 +341,10 @@ def _ship_to(entity: Mapping, where: str) -> Address:
 
 
 def _lines(entity: Mapping, where: str) -> tuple[list[OrderLine], list[dict], list[str]]:
+    # The notes become the order's internal notes: the order's own data, in English, not translated.
     lines, raw_lines, notes = [], [], []
     for index, row in enumerate(_rows(entity.get("Details"), f"{where}: Details")):
-        at = f"{where}: line {index + 1}"
+        at = LINE.format(where=where, index=index + 1)
         line_nbr = _text(row, "LineNbr", at) or str(index + 1)
         sku = _text(row, "InventoryID", at)
         quantity = _number(row, "ShippedQty", at)
@@ -350,19 +371,21 @@ def shipment_to_record(entity: Mapping, *, tz: ZoneInfo) -> OrderRecord:
     CreatedDateTime / LastModifiedDateTime are read as wall time in `tz`; ShipmentDate keeps its
     date part. Raises ProtocolError (one line) when the entity is malformed."""
     if not isinstance(entity, dict):
-        raise ProtocolError(f"a shipment should be a JSON object, got {type(entity).__name__}")
-    nbr = _text(entity, "ShipmentNbr", "shipment")
+        raise ProtocolError(gettext_noop("a shipment should be a JSON object, got {type}").format(
+            type=type(entity).__name__))
+    nbr = _text(entity, "ShipmentNbr", gettext_noop("shipment"))
     if not nbr:
-        raise ProtocolError("a shipment without ShipmentNbr")
-    where = f"shipment {nbr}"
+        raise ProtocolError(gettext_noop("a shipment without ShipmentNbr"))
+    where = SHIPMENT.format(number=nbr)
     shipment_id = entity.get("id")
     if shipment_id is not None and not isinstance(shipment_id, str):
-        raise ProtocolError(f"{where}: id should be text")
+        raise ProtocolError(gettext_noop("{where}: id should be text").format(where=where))
 
     created_text = _text(entity, "CreatedDateTime", where)
     modified_text = _text(entity, "LastModifiedDateTime", where)
     if not created_text and not modified_text:
-        raise ProtocolError(f"{where} has neither CreatedDateTime nor LastModifiedDateTime")
+        raise ProtocolError(gettext_noop("{where} has neither CreatedDateTime nor LastModifiedDateTime").format(
+            where=where))
     created = wall_to_utc(created_text or modified_text, tz, what=f"{where}: CreatedDateTime")
     modified = wall_to_utc(modified_text or created_text, tz, what=f"{where}: LastModifiedDateTime")
     ship_date_text = _text(entity, "ShipmentDate", where)
@@ -486,7 +509,9 @@ def error_words(body: bytes | str, *, limit: int = 400) -> str:
         stripped = text.strip()
         if stripped.startswith("<"):
             title = re.search(r"<title>(.*?)</title>", stripped, re.I | re.S)
-            return "an HTML page" + (f" ({_clip(title.group(1), 80)})" if title else "")
+            if title:
+                return gettext_noop("an HTML page ({title})").format(title=_clip(title.group(1), 80))
+            return gettext_noop("an HTML page")
         parts.append(stripped)
     unique = list(dict.fromkeys(p for p in parts if p))
     return _clip("; ".join(unique), limit)

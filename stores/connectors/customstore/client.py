@@ -18,6 +18,7 @@ import datetime as dt
 from urllib.parse import quote, unquote_plus, urlencode, urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from requests.auth import HTTPBasicAuth
 
 from .. import http
@@ -54,7 +55,7 @@ class CustomStoreClient:
         self.max_bytes = max_bytes
         self.timeout = timeout
         host = urlsplit(self.url).netloc.rpartition("@")[2]
-        self.what = f"the store at {host}" if host else "the store"
+        self.what = gettext_noop("the store at {host}").format(host=host) if host else http.THE_STORE
 
     # -- URLs --
 
@@ -120,7 +121,7 @@ class CustomStoreClient:
             if 200 <= reply.status_code < 300:
                 return reply
             if reply.status_code == 401:
-                raise AuthError(f"{self.what} refused the credentials (HTTP 401): check username and password")
+                raise AuthError(http.REFUSED_CREDENTIALS.format(what=self.what))
             if 400 <= reply.status_code < 500:
                 body = reply.text
                 raise StoreRejected(
@@ -128,9 +129,8 @@ class CustomStoreClient:
                     or _rejection_message(body, reply.status_code, reply.headers.get("Content-Type", "")),
                     status_code=reply.status_code, body=body,
                 )
-            raise ProtocolError(
-                f"{self.what} answered an unexpected HTTP {reply.status_code} to the shipment notice"
-            )
+            raise ProtocolError(gettext_noop("{what} answered an unexpected HTTP {code} to the shipment notice").format(
+                what=self.what, code=reply.status_code))
         except ConnectorError as exc:
             http.redact_error(exc, self.secrets)
             raise
@@ -156,9 +156,11 @@ def _rejection_message(body: str, status: int, content_type: str) -> str:
     """The store's own words, verbatim when they are a short text; a summary otherwise."""
     text = body.strip()
     if not text:
-        return f"the store refused the shipment notice (HTTP {status}) without a message"
+        return gettext_noop("the store refused the shipment notice (HTTP {code}) without a message").format(
+            code=status)
     looks_html = "html" in content_type.lower() or text[:15].lower().startswith(("<!doctype html", "<html"))
     if looks_html or len(text) > 2000:
-        return f"the store refused the shipment notice (HTTP {status}): {http.short(text, 200)}"
+        return gettext_noop("the store refused the shipment notice (HTTP {code}): {words}").format(
+            code=status, words=http.short(text, 200))
     return text if "\n" not in text else " ".join(text.split())
 

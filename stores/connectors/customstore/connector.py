@@ -9,6 +9,10 @@ import logging
 from collections.abc import Iterator
 from typing import ClassVar
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
 from ..base import (
     ConfigurationError,
     clean_http_url,
@@ -37,19 +41,19 @@ RESPONSE_BODY_LIMIT = 4000  # characters of a shipnotify reply kept in NotifyRes
 
 class CustomStoreConnector(Connector):
     name = "custom_store"
-    label = "Custom Store (XML)"
-    short_label = "Custom Store"
-    help_text = "Any store exposing the Custom Store XML endpoint (export and shipnotify actions)."
+    label = _("Custom Store (XML)")
+    short_label = gettext_noop("Custom Store")
+    help_text = _("Any store exposing the Custom Store XML endpoint (export and shipnotify actions).")
     settings_schema = (
         SettingField(
-            "platform", "Platform", required=False, choices=tuple(PLATFORMS),
+            "platform", _("Platform"), required=False, choices=tuple(PLATFORMS),
             choice_labels=tuple(p.label for p in PLATFORMS.values()),
-            help_text="The store software behind the feed: it decides the usual status mapping and how the "
-                      "feed's quirks are read. Empty: other (generic).",
+            help_text=_("The store software behind the feed: it decides the usual status mapping and how the "
+                        "feed's quirks are read. Empty: other (generic)."),
         ),
-        SettingField("url", "Store URL", help_text="The endpoint URL, query string included."),
-        SettingField("username", "Username"),
-        SettingField("password", "Password", secret=True),
+        SettingField("url", _("Store URL"), help_text=_("The endpoint URL, query string included.")),
+        SettingField("username", _("Username")),
+        SettingField("password", _("Password"), secret=True),
     )
     address_keys = ("url",)
     default_status_mapping = PLATFORMS[DEFAULT_PLATFORM].status_mapping
@@ -66,7 +70,8 @@ class CustomStoreConnector(Connector):
         location = cleaned.get("stock_location_id", "")
         if location and not (location.isascii() and location.isdigit()):
             raise ConfigurationError(
-                f"setting 'stock_location_id' must be digits only (got {_clip(location)!r})", field="stock_location_id"
+                gettext_noop("setting 'stock_location_id' must be digits only (got {value})").format(
+                    value=repr(_clip(location))), field="stock_location_id"
             )
         return cleaned
 
@@ -82,7 +87,7 @@ class CustomStoreConnector(Connector):
     def client(self) -> CustomStoreClient:
         url = self._setting("url")
         if not url:
-            raise ConfigurationError("setting 'url' is missing")
+            raise ConfigurationError(gettext_noop("setting 'url' is missing"))
         return CustomStoreClient(
             url=url,
             username=self._setting("username"),
@@ -101,7 +106,8 @@ class CustomStoreConnector(Connector):
     def presets(cls) -> list[Connector.Preset]:
         if "platform" not in cls.setting_keys():
             return super().presets()
-        return [cls.Preset(label=f"{cls.short_label}: {p.label}", help_text=p.help_text, settings={"platform": key})
+        return [cls.Preset(label=f"{gettext(cls.short_label)}: {p.label}", help_text=p.help_text,
+                           settings={"platform": key})
                 for key, p in PLATFORMS.items()]
 
     def parse_page(self, data: bytes):
@@ -137,7 +143,7 @@ class CustomStoreConnector(Connector):
         start, end = self.request_bounds(Window(end - TEST_WINDOW, end))
         data = self.client().export(start, end, 1, retries=False)
         pages, _records, _skipped = self.parse_page(data)
-        return f"ok: the store answered with {pages} order page(s)"
+        return gettext_noop("ok: the store answered with {pages} order page(s)").format(pages=pages)
 
     def fetch_orders(self, window: Window, *, statuses: list[str] | None = None) -> Iterator[Page]:
         """Pages 1..N of the orders modified in the window (whatever their status: the
@@ -164,7 +170,9 @@ class CustomStoreConnector(Connector):
                 elif pages < total:  # the result set shrank between requests
                     total = max(pages, number)
                 if total > MAX_PAGES:
-                    raise ProtocolError(f"the store announced {total} pages (more than {MAX_PAGES}): refused")
+                    raise ProtocolError(gettext_noop(
+                        "the store announced {pages} pages (more than {limit}): refused").format(
+                        pages=total, limit=MAX_PAGES))
                 fresh = []
                 known = seen.lookup(record.external_id for record in records)
                 for record in records:
@@ -196,10 +204,8 @@ class CustomStoreConnector(Connector):
         body = mapper.build_ship_notice(notice)
         reply = client.shipnotify(params, body)
         items = sum(item.quantity for item in notice.items)
-        summary = (
-            f"{client.describe([('action', 'shipnotify'), *params], 'POST')} "
-            f"({len(notice.items)} line(s), {items} unit(s))"
-        )
+        summary = gettext_noop("{request} ({lines} line(s), {units} unit(s))").format(
+            request=client.describe([("action", "shipnotify"), *params], "POST"), lines=len(notice.items), units=items)
         fault = mapper.shipnotify_fault(reply.text)
         if fault is not None:  # a 2xx that says no (Magento answers some faults with HTTP 200)
             raise StoreRejected(fault, status_code=reply.status_code, body=reply.text[:RESPONSE_BODY_LIMIT])
@@ -213,7 +219,7 @@ class CustomStoreConnector(Connector):
 
 # QuickBooks Commerce's validation errors when it already has the items of a notice.
 QBC_REFUSAL_MARKERS = ("fulfilled state", "unpacked quantity")
-QBC_ADVICE = (
+QBC_ADVICE = gettext_noop(
     "QuickBooks Commerce cannot receive shipping information when every product of the order is "
     "already packed or already has tracking. Tick \"do not notify the store\" before making "
     "additional shipments of an order, and don't split QuickBooks Commerce orders."
@@ -222,13 +228,13 @@ QBC_ADVICE = (
 
 class QuickBooksCommerceConnector(CustomStoreConnector):
     name = "quickbooks_commerce"
-    label = "QuickBooks Commerce (TradeGecko)"
-    short_label = "QuickBooks Commerce"
-    help_text = (
+    label = _("QuickBooks Commerce (TradeGecko)")
+    short_label = gettext_noop("QuickBooks Commerce")
+    help_text = _(
         "Use the username, password and custom page URL Intuit gives "
         "(e.g. https://shipstation.tradegecko.com/fulfillments/99999.xml)."
     )
-    notice = (
+    notice = _(
         "Intuit shut QuickBooks Commerce down on 31 August 2023. This connector still works with "
         "self-hosted feeds and archives that speak the same protocol."
     )
@@ -237,16 +243,16 @@ class QuickBooksCommerceConnector(CustomStoreConnector):
     accepts_repeat_notification = False
     repeat_notification_advice = QBC_ADVICE
     accepts_corrections = False
-    correction_refusal_reason = "it refuses a second fulfilment of the same items"
+    correction_refusal_reason = gettext_noop("it refuses a second fulfilment of the same items")
     settings_schema = (
-        SettingField("url", "Custom page URL"),
-        SettingField("username", "Username"),
-        SettingField("password", "Password", secret=True),
+        SettingField("url", _("Custom page URL")),
+        SettingField("username", _("Username")),
+        SettingField("password", _("Password"), secret=True),
         SettingField(
             "stock_location_id",
-            "Stock location id",
+            _("Stock location id"),
             required=False,
-            help_text="Only orders from this stock location are received.",
+            help_text=_("Only orders from this stock location are received."),
         ),
     )
     default_status_mapping = {

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import defusedxml
 import defusedxml.ElementTree as SafeET
 import pycountry
+from django.utils.translation import gettext_noop
 
 from ..base import (
     Address,
@@ -80,7 +81,7 @@ def parse_store_datetime(text: str, tz: ZoneInfo | dt.tzinfo = UTC) -> dt.dateti
     Raises ValueError with a short reason."""
     value = " ".join((text or "").split())
     if not value:
-        raise ValueError("is empty")
+        raise ValueError("is empty")  # (only for a value found empty: callers read empty as missing)
     match = _DATETIME_RE.match(value)
     if match:
         parts = match.groupdict()
@@ -88,7 +89,8 @@ def parse_store_datetime(text: str, tz: ZoneInfo | dt.tzinfo = UTC) -> dt.dateti
         ampm = (parts["ampm"] or "").replace(".", "").upper()
         if ampm:
             if not 1 <= hour <= 12:
-                raise ValueError(f"{value!r} has hour {hour} with {ampm}")
+                raise ValueError(gettext_noop("{value} has hour {hour} with {ampm}").format(
+                    value=repr(value), hour=hour, ampm=ampm))
             hour = (hour % 12) + (12 if ampm == "PM" else 0)
         year = int(parts["year"]) + (2000 if len(parts["year"]) == 2 else 0)
         try:
@@ -97,21 +99,23 @@ def parse_store_datetime(text: str, tz: ZoneInfo | dt.tzinfo = UTC) -> dt.dateti
                 hour, int(parts["minute"] or 0), int(parts["second"] or 0),
             )
         except ValueError:
-            raise ValueError(f"{_clip(value)!r} is not a real date/time") from None
+            raise ValueError(gettext_noop("{value} is not a real date/time").format(value=repr(_clip(value)))) from None
         parsed = naive.replace(tzinfo=tz)
     else:
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{_clip(value)!r} is not a date (expected M/d/yyyy H:mm)") from None
+            raise ValueError(gettext_noop("{value} is not a date (expected M/d/yyyy H:mm)").format(
+                value=repr(_clip(value)))) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=tz)
     if parsed.year not in YEARS:
-        raise ValueError(f"{_clip(value)!r} is not a plausible date (year {parsed.year})")
+        raise ValueError(gettext_noop("{value} is not a plausible date (year {year})").format(
+            value=repr(_clip(value)), year=parsed.year))
     try:
         return parsed.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"{_clip(value)!r} is not a plausible date") from None
+        raise ValueError(gettext_noop("{value} is not a plausible date").format(value=repr(_clip(value)))) from None
 
 
 def format_protocol_datetime(value: dt.datetime) -> str:
@@ -124,7 +128,7 @@ def format_protocol_datetime(value: dt.datetime) -> str:
 def parse_decimal(text: str) -> Decimal:
     value = (text or "").strip()
     if not _NUMBER_RE.match(value):
-        raise ValueError(f"{_clip(value)!r} is not a number")
+        raise ValueError(gettext_noop("{value} is not a number").format(value=repr(_clip(value))))
     return Decimal(value)
 
 
@@ -135,7 +139,7 @@ def parse_amount(text: str) -> Decimal:
         amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
         if abs(amount) < MAX_AMOUNT:  # and after: 9999999999.995 rounds to 10000000000.00
             return amount
-    raise ValueError(f"{_clip(text)!r} is not a plausible amount")
+    raise ValueError(gettext_noop("{value} is not a plausible amount").format(value=repr(_clip(text))))
 
 
 def parse_quantity(text: str) -> int:
@@ -143,12 +147,13 @@ def parse_quantity(text: str) -> int:
     ship) to MAX_QUANTITY."""
     value = (text or "").strip()
     if not _INT_RE.match(value):
-        raise ValueError(f"{_clip(value)!r} is not a whole number")
+        raise ValueError(gettext_noop("{value} is not a whole number").format(value=repr(_clip(value))))
+    implausible = gettext_noop("{value} is not a plausible quantity")
     if len(value.split(".")[0].lstrip("+")) > len(str(MAX_QUANTITY)):
-        raise ValueError(f"{_clip(value)!r} is not a plausible quantity")
+        raise ValueError(implausible.format(value=repr(_clip(value))))
     quantity = int(Decimal(value))
     if quantity > MAX_QUANTITY:
-        raise ValueError(f"{quantity} is not a plausible quantity")
+        raise ValueError(implausible.format(value=quantity))
     return quantity
 
 
@@ -162,9 +167,11 @@ def weight_to_grams(weight: Decimal, units: str) -> Decimal:
     try:
         factor = _GRAMS_PER_UNIT[key]
     except KeyError:
-        raise ValueError(f"unknown weight unit {_clip(units)!r} (expected Pounds, Ounces or Grams)") from None
+        raise ValueError(gettext_noop("unknown weight unit {unit} (expected Pounds, Ounces or Grams)").format(
+            unit=repr(_clip(units)))) from None
     if abs(weight) * factor >= MAX_WEIGHT_GRAMS:  # before rounding: a huge number cannot be rounded
-        raise ValueError(f"{_clip(str(weight))} {units} is not a plausible weight")
+        raise ValueError(gettext_noop("{value} is not a plausible weight").format(
+            value=f"{_clip(str(weight))} {units}"))
     return (weight * factor).quantize(Decimal("0.001"))
 
 
@@ -199,7 +206,7 @@ def country_code(text: str) -> str:
         alias = _COUNTRY_ALIASES.get(candidate.casefold())
         if alias:
             return alias
-    raise ValueError(f"{_clip(value)!r} is not a country ShipBridge knows")
+    raise ValueError(gettext_noop("{value} is not a country ShipBridge knows").format(value=repr(_clip(value))))
 
 
 def region_code(text: str, country: str) -> str:
@@ -222,6 +229,9 @@ def _clip(value: str, limit: int = 40) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+EMPTY_PAGE = gettext_noop("the store answered an empty page, not XML: check the URL")
+
+
 def sniff_reply(body: bytes, content_type: str = "") -> None:
     """Refuse a reply that is plainly not an XML document (empty, HTML, plain text).
     The Custom Store protocol's classic misconfiguration symptom."""
@@ -231,15 +241,16 @@ def sniff_reply(body: bytes, content_type: str = "") -> None:
             break
     head = body.lstrip(b" \t\r\n")[:512]
     if not head:
-        raise ProtocolError("the store answered an empty page, not XML: check the URL")
+        raise ProtocolError(EMPTY_PAGE)
     lowered = head.lower()
     if lowered.startswith((b"<!doctype html", b"<html")) or (
         "html" in (content_type or "").lower() and not lowered.startswith((b"<?xml", b"<orders"))
     ):
-        raise ProtocolError("the store answered HTML, not XML: check the URL")
+        raise ProtocolError(gettext_noop("the store answered HTML, not XML: check the URL"))
     if not head.startswith(b"<"):
         text = head[:80].decode("utf-8", errors="replace")
-        raise ProtocolError(f"the store answered text, not XML ({_clip(text, 80)!r}): check the URL")
+        raise ProtocolError(gettext_noop("the store answered text, not XML ({text}): check the URL").format(
+            text=repr(_clip(text, 80))))
 
 
 # --- export -------------------------------------------------------------------------------
@@ -272,13 +283,15 @@ def decode_document(data: bytes) -> str:
             try:
                 codec = codecs.lookup(declared.group(1).decode("ascii"))
             except LookupError:
-                raise ProtocolError(f"the store's XML declares an unknown encoding ({_clip(declared.group(1).decode('ascii'))})") from None
+                raise ProtocolError(gettext_noop("the store's XML declares an unknown encoding ({encoding})").format(
+                    encoding=_clip(declared.group(1).decode("ascii")))) from None
             if _single_byte(codec.name):
                 encoding = codec.name
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise ProtocolError(f"the store's XML is not valid {encoding.upper()} (byte {exc.start})") from None
+            raise ProtocolError(gettext_noop("the store's XML is not valid {encoding} (byte {position})").format(
+                encoding=encoding.upper(), position=exc.start)) from None
     return _DECLARATION_RE.sub("", text, count=1).strip()
 
 
@@ -294,22 +307,23 @@ def parse_document(data: bytes) -> ET.Element:
     Element names lose their namespace and take the protocol's spelling whatever their case."""
     text = decode_document(data)
     if not text:
-        raise ProtocolError("the store answered an empty page, not XML: check the URL")
+        raise ProtocolError(EMPTY_PAGE)
     try:
         root = SafeET.fromstring(text.encode("utf-8"), forbid_dtd=False, forbid_entities=True,
                                  forbid_external=True)
     except defusedxml.EntitiesForbidden:
-        raise ProtocolError(
-            "the store's XML declares entities (a possible XML bomb): refused"
-        ) from None
+        raise ProtocolError(gettext_noop("the store's XML declares entities (a possible XML bomb): refused")) from None
     except defusedxml.ExternalReferenceForbidden:
-        raise ProtocolError("the store's XML refers to an external resource: refused") from None
+        raise ProtocolError(gettext_noop("the store's XML refers to an external resource: refused")) from None
     except defusedxml.DefusedXmlException as exc:
-        raise ProtocolError(f"the store's XML uses a forbidden construct ({type(exc).__name__}): refused") from None
+        raise ProtocolError(gettext_noop("the store's XML uses a forbidden construct ({construct}): refused").format(
+            construct=type(exc).__name__)) from None
     except ET.ParseError as exc:
-        raise ProtocolError(f"the store's XML is truncated or invalid ({_clip(str(exc), 120)})") from None
+        raise ProtocolError(gettext_noop("the store's XML is truncated or invalid ({words})").format(
+            words=_clip(str(exc), 120))) from None
     except (ValueError, LookupError) as exc:
-        raise ProtocolError(f"the store's XML cannot be read ({_clip(str(exc), 120)})") from None
+        raise ProtocolError(gettext_noop("the store's XML cannot be read ({words})").format(
+            words=_clip(str(exc), 120))) from None
     for element in root.iter():
         local = _local(element.tag)
         element.tag = _CANONICAL_TAGS.get(local.casefold(), local)
@@ -346,12 +360,14 @@ def parse_export(
     root = parse_document(data)
     tag = _local(root.tag)
     if tag.lower() != "orders":
-        raise ProtocolError(f"the store's XML starts with <{_clip(tag, 30)}>, not <Orders>: check the URL")
+        raise ProtocolError(gettext_noop("the store's XML starts with <{tag}>, not <Orders>: check the URL").format(
+            tag=_clip(tag, 30)))
     orders = [child for child in root if _local(child.tag) == "Order"]
     pages_attr = next((value for name, value in root.attrib.items() if name.casefold() == "pages"), "").strip()
     if pages_attr:
         if not pages_attr.isdigit():
-            raise ProtocolError(f"the store's <Orders pages={_clip(pages_attr)!r}> is not a page count")
+            raise ProtocolError(gettext_noop("the store's <Orders pages={value}> is not a page count").format(
+                value=repr(_clip(pages_attr))))
         pages = int(pages_attr)
     else:
         pages = 1 if orders else 0
@@ -386,13 +402,15 @@ def parse_order(
     _text = _text_reader(amp_escaped_twice)
     number = _text(element, "OrderNumber")
     order_id = _text(element, "OrderID") or number
-    ref = f"order {number or '?'}" + (f" (OrderID {order_id})" if order_id != number else "")
+    ref = (gettext_noop("order {number} (OrderID {id})") if order_id != number else gettext_noop("order {number}")
+           ).format(number=number or "?", id=order_id)
 
     def fail(field: str, reason: str) -> ProtocolError:
+        # "order 1001: OrderDate '13/45/2024' is not a real date/time" (each part shown translated)
         return ProtocolError(f"{ref}: {field} {reason}")
 
     if not number:
-        raise fail("OrderNumber", "is missing")
+        raise ProtocolError(f"{ref}: " + gettext_noop("{field} is missing").format(field="OrderNumber"))
 
     def date(field: str) -> dt.datetime | None:
         value = _text(element, field)
@@ -415,7 +433,8 @@ def parse_order(
 
     order_date, modified_at = date("OrderDate"), date("LastModified")
     if order_date is None and modified_at is None:
-        raise fail("OrderDate", "is missing (and so is LastModified)")
+        raise ProtocolError(f"{ref}: " + gettext_noop("{field} is missing (and so is LastModified)").format(
+            field="OrderDate"))
     order_date = order_date or modified_at
     modified_at = modified_at or order_date
 
@@ -538,7 +557,7 @@ def _text_reader(amp_escaped_twice: bool):
 
 # --- shipnotify ---------------------------------------------------------------------------
 
-NO_CONFIRMATION = (
+NO_CONFIRMATION = gettext_noop(
     "the store answered HTTP {status} with an empty reply: it confirms nothing (some stores answer the same "
     "for an order they do not know). Check the order in the store if the tracking number does not show there."
 )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy as _
+
 AWAITING_PAYMENT, AWAITING_SHIPMENT, ON_HOLD, SHIPPED, CANCELLED = (
     "awaiting_payment", "awaiting_shipment", "on_hold", "shipped", "cancelled")
 
@@ -21,7 +23,7 @@ AWAITING_PAYMENT, AWAITING_SHIPMENT, ON_HOLD, SHIPPED, CANCELLED = (
 @dataclass(frozen=True)
 class Platform:
     key: str
-    label: str
+    label: str  # gettext_lazy, as help_text
     help_text: str
     status_mapping: dict[str, str] = field(default_factory=dict)
     # The producer writes "&" as "&amp;" inside CDATA (read back as "&").
@@ -30,23 +32,23 @@ class Platform:
 
 PLATFORMS = {p.key: p for p in (
     Platform(
-        "generic", "Other (generic Custom Store)",
-        "Any store or middleware that speaks the Custom Store XML protocol. Map its own statuses below.",
+        "generic", _("Other (generic Custom Store)"),
+        _("Any store or middleware that speaks the Custom Store XML protocol. Map its own statuses below."),
         {"unpaid": AWAITING_PAYMENT, "paid": AWAITING_SHIPMENT, "shipped": SHIPPED, "cancelled": CANCELLED,
          "on-hold": ON_HOLD},
     ),
     Platform(
         "woocommerce", "WooCommerce",
-        "WooCommerce with the “ShipStation for WooCommerce” plugin: use the plugin's URL "
-        "(…/?wc-api=wc_shipstation&auth_key=…). Refunded orders arrive as cancelled; refunded lines with "
-        "quantity 0 stay visible and are not shipped.",
+        _("WooCommerce with the “ShipStation for WooCommerce” plugin: use the plugin's URL "
+          "(…/?wc-api=wc_shipstation&auth_key=…). Refunded orders arrive as cancelled; refunded lines with "
+          "quantity 0 stay visible and are not shipped."),
         {"pending": AWAITING_PAYMENT, "processing": AWAITING_SHIPMENT, "on-hold": ON_HOLD, "completed": SHIPPED,
          "cancelled": CANCELLED, "refunded": CANCELLED},
     ),
     Platform(
         "magento2", "Magento 2",
-        "Magento 2 (Adobe Commerce) with ShipStation's extension: use …/api/auctane/index as the URL. "
-        "Orders are identified by their increment id; country and region names are read as ISO codes.",
+        _("Magento 2 (Adobe Commerce) with ShipStation's extension: use …/api/auctane/index as the URL. "
+          "Orders are identified by their increment id; country and region names are read as ISO codes."),
         {"pending": AWAITING_PAYMENT, "pending_payment": AWAITING_PAYMENT, "payment_review": AWAITING_PAYMENT,
          "processing": AWAITING_SHIPMENT, "holded": ON_HOLD, "fraud": ON_HOLD, "complete": SHIPPED,
          "canceled": CANCELLED, "closed": CANCELLED},
@@ -54,8 +56,8 @@ PLATFORMS = {p.key: p for p in (
     ),
     Platform(
         "spree", "Spree / Solidus",
-        "Spree or Solidus with spree_shipstation / solidus_shipstation: use …/shipstation.xml. Each shipment "
-        "is one order (numbered H…); set the time zone below to the shop's own (config.time_zone).",
+        _("Spree or Solidus with spree_shipstation / solidus_shipstation: use …/shipstation.xml. Each shipment "
+          "is one order (numbered H…); set the time zone below to the shop's own (config.time_zone)."),
         {"pending": AWAITING_PAYMENT, "ready": AWAITING_SHIPMENT, "shipped": SHIPPED, "canceled": CANCELLED},
     ),
 )}

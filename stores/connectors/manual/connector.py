@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
 from ..base import ConfigurationError, Connector, NotifyResult, Page, ShipmentNotice, Window
 
 
 class ManualConnector(Connector):
     name = "manual"
-    label = "Manual orders"
-    short_label = "Manual"
-    help_text = (
+    label = _("Manual orders")
+    short_label = gettext_noop("Manual")
+    help_text = _(
         "Orders entered by hand on the orders desk (Add order): phone orders, replacement shipments. "
         "Each merchant gets one such store with its first manual order; nothing is imported and the "
         "store is never notified of shipments."
@@ -31,10 +34,10 @@ class ManualConnector(Connector):
         return []  # made by ShipBridge with the merchant's first manual order, never added by hand
 
     def test_connection(self) -> str:
-        return "ok: manual orders are entered in ShipBridge; there is no store to reach"
+        return gettext_noop("ok: manual orders are entered in ShipBridge; there is no store to reach")
 
     def fetch_orders(self, window: Window, *, statuses: list[str] | None = None) -> Iterator[Page]:
         return iter(())
 
     def notify_shipment(self, notice: ShipmentNotice) -> NotifyResult:
-        raise ConfigurationError("manual orders have no store to notify")
+        raise ConfigurationError(gettext_noop("manual orders have no store to notify"))

@@ -4,7 +4,10 @@ from pathlib import Path
 
 from django.conf import settings
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from stores.management.commands._util import ShipBridgeCommand
 
 from stores.models import Store, User
 from stores.sandbox import acumatica as acumatica_sandbox
@@ -14,8 +17,8 @@ from stores.services import store_create
 DEMO_MERCHANT = "Demo Merchant"
 
 
-class Command(BaseCommand):
-    help = "Create (or reset) the demo admin login and the sandbox stores of the embedded run."
+class Command(ShipBridgeCommand):
+    help = _("Create (or reset) the demo admin login and the sandbox stores of the embedded run.")
 
     def add_arguments(self, parser):
         parser.add_argument("--qbc-port", type=int, default=8101)
@@ -54,8 +57,10 @@ class Command(BaseCommand):
             )
         self.stdout.write("")
         if password and user.check_password(password):
-            self.stdout.write(f"  Admin login:  {opts['username']} / {password}")
+            self.stdout.write("  " + gettext("Admin login:  {username} / {password}").format(
+                username=opts["username"], password=password))
         else:
-            self.stdout.write(f"  Admin login:  {opts['username']} / (the password you set; forgot it? "
-                              f".venv/bin/python manage.py changepassword {opts['username']})")
+            command = f".venv/bin/python manage.py changepassword {opts['username']}"
+            self.stdout.write("  " + gettext("Admin login:  {username} / (the password you set; forgot it? "
+                                             "{command})").format(username=opts["username"], command=command))
         self.stdout.write("")

@@ -1,11 +1,17 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from stores.management.commands._util import ShipBridgeCommand
+
+from stores.i18n import translated
 
 from stores.crypto import SecretDecryptionError
 from stores.services import secrets_rotate
 
 
-class Command(BaseCommand):
-    help = (
+class Command(ShipBridgeCommand):
+    help = _(
         "Re-encrypt every store secret with the first key of SHIPBRIDGE_ENCRYPTION_KEYS. "
         "Afterwards the other keys can be removed."
     )
@@ -14,5 +20,6 @@ class Command(BaseCommand):
         try:
             count = secrets_rotate()
         except SecretDecryptionError as exc:
-            raise CommandError(str(exc)) from None
-        self.stdout.write(f"re-encrypted the secrets of {count} store(s) with the first key")
+            raise CommandError(translated(str(exc))) from None
+        self.stdout.write(gettext("re-encrypted the secrets of {count} store(s) with the first key").format(
+            count=count))

@@ -1,25 +1,27 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from stores.services import StoreInputError, store_update
 
-from ._util import get_store, parse_pairs
+from ._util import ShipBridgeCommand, get_store, parse_pairs
 
 
 def parse_bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered not in ("true", "false"):
-        raise CommandError(f"--active expects true or false, got {value!r}")
+        raise CommandError(gettext("--active expects true or false, got {value}").format(value=repr(value)))
     return lowered == "true"
 
 
-class Command(BaseCommand):
-    help = ("Change a store: validates everything like add_store, changes nothing on any error, prints the "
-            "store's id last. --set changes only the settings given (a secret given empty keeps the stored one).")
+class Command(ShipBridgeCommand):
+    help = _("Change a store: validates everything like add_store, changes nothing on any error, prints the "
+             "store's id last. --set changes only the settings given (a secret given empty keeps the stored one).")
 
     def add_arguments(self, parser):
         parser.add_argument("store_id")
         parser.add_argument("--name", default=None)
-        parser.add_argument("--timezone", default=None, help="IANA zone of the store's server clock")
+        parser.add_argument("--timezone", default=None, help=_("IANA zone of the store's server clock"))
         parser.add_argument("--set", action="append", dest="set_values", metavar="KEY=VALUE", default=[])
         parser.add_argument("--map-status", action="append", dest="statuses", metavar="STORE_STATUS=STATUS",
                             default=[])
@@ -45,7 +47,8 @@ class Command(BaseCommand):
             mapping = {**store.status_map(), **mapped}
             for store_status in opts["unmapped"]:
                 if store_status not in mapping:
-                    raise CommandError(f"--unmap-status: store status {store_status!r} is not mapped")
+                    raise CommandError(gettext("--unmap-status: store status {status} is not mapped").format(
+                        status=repr(store_status)))
                 del mapping[store_status]
             changes["status_mapping"] = mapping
         try:
