@@ -44,6 +44,7 @@ from stores.models import OrderStatus, Store
 from .models import (NotificationStatus, Order, OrderItem, Shipment, ShipmentChange, ShipmentField, ShipmentItem,
                      StoreCorrection, StoreNotification)
 from .emails import customer_email_due, shipment_email_send
+from . import webhooks
 from .notifying import VOID_SKIP_REASON, notification_queue, notification_requeue
 from .selectors import shipped_quantities
 from .values import clean_money, clean_text
@@ -296,6 +297,7 @@ def _write_shipment(
         order.save(update_fields=["status", "updated_at"])
     if customer_email_due(shipment):
         transaction.on_commit(partial(shipment_email_send, shipment_id=shipment.pk), robust=True)
+    webhooks.shipment_created(shipment=shipment)  # SHIP_NOTIFY
     return shipment
 
 
