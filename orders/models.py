@@ -172,6 +172,7 @@ class ImportTrigger(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     USER = "user", "Admin user"
     COMMAND = "command", "Command"
+    API = "api", "API"
 
 
 class ImportRunStatus(models.TextChoices):

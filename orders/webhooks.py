@@ -104,9 +104,9 @@ def _clean_target(url) -> str:
     return text
 
 
-def subscription_create(*, merchant: Merchant, event: str, target_url: str, store: Store | int | None = None,
-                        friendly_name: str = "", api_key=None) -> NewSubscription:
-    """Subscribe `target_url` to `event` (for one of the merchant's stores, or all of them)."""
+def subscription_check(*, merchant: Merchant, event: str, target_url: str,
+                       store: Store | int | None = None) -> tuple[str, int | None]:
+    """Raise WebhookError when the subscription cannot be made; else its target URL and store id."""
     if not isinstance(merchant, Merchant) or merchant.pk is None:
         raise WebhookError("a webhook needs a merchant")
     if event not in WebhookEvent.values:
@@ -117,6 +117,13 @@ def subscription_create(*, merchant: Merchant, event: str, target_url: str, stor
     store_id = store.pk if isinstance(store, Store) else store
     if store_id is not None and not Store.objects.filter(pk=store_id, merchant=merchant).exists():
         raise WebhookError(f"store_id {store_id} is not one of {merchant.name}'s stores")
+    return url, store_id
+
+
+def subscription_create(*, merchant: Merchant, event: str, target_url: str, store: Store | int | None = None,
+                        friendly_name: str = "", api_key=None) -> NewSubscription:
+    """Subscribe `target_url` to `event` (for one of the merchant's stores, or all of them)."""
+    url, store_id = subscription_check(merchant=merchant, event=event, target_url=target_url, store=store)
     name = " ".join(str(friendly_name or "").split())[:200]
     secret = secrets.token_hex(32)
     with transaction.atomic():

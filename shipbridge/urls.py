@@ -2,7 +2,7 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from django.views.static import serve
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/orders/order/<int:pk>/packing-slip/", admin.site.admin_view(order_views.packing_slip),
          name="shipbridge_packing_slip"),
     path("admin/", admin.site.urls),
+    # the ShipStation-compatible API, its OpenAPI schema (schema/) and docs pages (docs/, redoc/)
+    path("api/v1/", include("orders.api.urls")),
 ]
 if settings.SHIPBRIDGE_SERVE_MEDIA:
     # Uploaded logos, in development and in the embedded run (which runs with DEBUG off, so

@@ -6,12 +6,15 @@ import base64
 import binascii
 from dataclasses import dataclass
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from orders.apikeys import api_key_check
 from orders.models import ApiKey
 
-from .errors import REALM
+
+
+REALM = 'Basic realm="ShipBridge API"'
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return REALM
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI document's word for it: HTTP Basic."""
+
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic",
+                "description": "The API key as user name, its secret as password."}

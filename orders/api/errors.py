@@ -21,12 +21,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .authentication import REALM
+
 log = logging.getLogger("shipbridge.api")
 
 INVALID = "The request is invalid."
 AN_ERROR = "An error has occurred."
 DENIED = "Authorization has been denied for this request."
-REALM = 'Basic realm="ShipBridge API"'
 
 
 class ApiRefusal(exceptions.APIException):

@@ -17,6 +17,7 @@ from stores.models import OrderStatus
 from . import formats
 
 
+@extend_schema_field({"type": "string", "nullable": True, "example": "2015-06-29T08:46:27.0000000"})
 class ApiDateTimeField(serializers.Field):
     """"2015-06-29T08:46:27.0000000" out; the forms of formats.parse_datetime in."""
 
@@ -30,6 +31,7 @@ class ApiDateTimeField(serializers.Field):
             raise serializers.ValidationError(str(exc)) from None
 
 
+@extend_schema_field({"type": "string", "nullable": True, "example": "2015-07-05T00:00:00.0000000"})
 class ApiDayAsDateTimeField(serializers.Field):
     """A day written as ShipStation writes shipByDate: "2015-07-05T00:00:00.0000000"."""
 
@@ -43,6 +45,7 @@ class ApiDayAsDateTimeField(serializers.Field):
             raise serializers.ValidationError(str(exc)) from None
 
 
+@extend_schema_field({"type": "string", "nullable": True, "example": "2015-07-02"})
 class ApiDayField(ApiDayAsDateTimeField):
     """A day: "2015-07-02" (markasshipped's shipDate, a shipment's shipDate)."""
 
@@ -81,28 +84,54 @@ class NullableText(serializers.CharField):
         return _text_or_null(super().to_representation(value))
 
 
-def address_serializer(prefix: str, *, full: bool) -> type[serializers.Serializer]:
-    """ShipStation's Address read from the order's `<prefix>_*` columns (the bill-to address has
-    only name, company and phone in ShipBridge: the rest is null)."""
+@extend_schema_field({"type": "string", "nullable": True})
+class NullText(serializers.Field):
+    """A ShipStation field ShipBridge has no value for: always null."""
 
-    def field(name):
-        return NullableText(source=f"{prefix}_{name}", read_only=True) if full or name in (
-            "name", "company", "phone") else serializers.SerializerMethodField()
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, source="*", **kwargs)
 
-    attrs = {name: field(column) for name, column in (
-        ("name", "name"), ("company", "company"), ("street1", "street1"), ("street2", "street2"),
-        ("street3", "street3"), ("city", "city"), ("state", "state"), ("postalCode", "postal_code"),
-        ("country", "country"), ("phone", "phone"))}
-    attrs["residential"] = serializers.SerializerMethodField()
-    attrs["addressVerified"] = serializers.SerializerMethodField()
-    for name, value in attrs.items():
-        if isinstance(value, serializers.SerializerMethodField):
-            attrs[f"get_{name}"] = staticmethod(lambda obj: None)
-    return type(f"{prefix.title().replace('_', '')}Address", (serializers.Serializer,), attrs)
+    def to_representation(self, value):
+        return None
 
 
-ShipToSerializer = address_serializer("ship_to", full=True)
-BillToSerializer = address_serializer("bill_to", full=False)
+@extend_schema_field({"type": "boolean", "nullable": True})
+class NullFlag(NullText):
+    pass
+
+
+class ShipToSerializer(serializers.Serializer):
+    """ShipStation's Address, from an order's ship-to columns."""
+
+    name = NullableText(source="ship_to_name", read_only=True)
+    company = NullableText(source="ship_to_company", read_only=True)
+    street1 = NullableText(source="ship_to_street1", read_only=True)
+    street2 = NullableText(source="ship_to_street2", read_only=True)
+    street3 = NullableText(source="ship_to_street3", read_only=True)
+    city = NullableText(source="ship_to_city", read_only=True)
+    state = NullableText(source="ship_to_state", read_only=True)
+    postalCode = NullableText(source="ship_to_postal_code", read_only=True)
+    country = NullableText(source="ship_to_country", read_only=True)
+    phone = NullableText(source="ship_to_phone", read_only=True)
+    residential = NullFlag()
+    addressVerified = NullText()
+
+
+class BillToSerializer(serializers.Serializer):
+    """ShipStation's Address for the bill-to: ShipBridge keeps its name, company and phone."""
+
+    name = NullableText(source="bill_to_name", read_only=True)
+    company = NullableText(source="bill_to_company", read_only=True)
+    street1 = NullText()
+    street2 = NullText()
+    street3 = NullText()
+    city = NullText()
+    state = NullText()
+    postalCode = NullText()
+    country = NullText()
+    phone = NullableText(source="bill_to_phone", read_only=True)
+    residential = NullFlag()
+    addressVerified = NullText()
 
 
 class WeightSerializer(serializers.Serializer):
