@@ -43,6 +43,30 @@ class ApiDayFilter(django_filters.Filter):
     field_class = ApiDayFormField
 
 
+class RefusedFormField(forms.CharField):
+    """A parameter ShipBridge cannot honour: given, the request is refused with the reason."""
+
+    def __init__(self, *args, reason: str = "", **kwargs):
+        self.reason = reason
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        if value not in (None, ""):
+            raise ValidationError(self.reason)
+        return None
+
+
+class RefusedFilter(django_filters.Filter):
+    field_class = RefusedFormField
+
+    def filter(self, qs, value):
+        return qs
+
+
+PAYMENT_DATE_REASON = ("ShipBridge does not know when orders were paid: filter by orderDate, createDate or "
+                       "modifyDate instead")
+
+
 class OrderFilter(django_filters.FilterSet):
     orderNumber = django_filters.CharFilter(field_name="order_number", lookup_expr="startswith",
                                             help_text='Orders whose number starts with this ("starts with" search).')
@@ -58,8 +82,8 @@ class OrderFilter(django_filters.FilterSet):
     modifyDateEnd = ApiDateFilter(field_name="updated_at", lookup_expr="lte")
     orderDateStart = ApiDateFilter(field_name="order_date", lookup_expr="gte")
     orderDateEnd = ApiDateFilter(field_name="order_date", lookup_expr="lte")
-    paymentDateStart = django_filters.CharFilter(method="refuse_payment_date")
-    paymentDateEnd = django_filters.CharFilter(method="refuse_payment_date")
+    paymentDateStart = RefusedFilter(reason=PAYMENT_DATE_REASON)
+    paymentDateEnd = RefusedFilter(reason=PAYMENT_DATE_REASON)
     importBatch = django_filters.UUIDFilter(method="filter_import_batch",
                                             help_text="The orders of one ORDER_NOTIFY webhook (its resource_url).")
 
@@ -74,10 +98,6 @@ class OrderFilter(django_filters.FilterSet):
         items = OrderItem.objects.filter(order=OuterRef("pk")).filter(
             Q(sku__icontains=value) | Q(name__icontains=value) | Q(options__icontains=value))
         return queryset.filter(Exists(items))
-
-    def refuse_payment_date(self, queryset, name, value):
-        raise ValidationError({name: "ShipBridge does not know when orders were paid: filter by orderDate, "
-                                     "createDate or modifyDate instead"})
 
     def filter_import_batch(self, queryset, name, value):
         return queryset.filter(pk__in=_batch_rows("orders", value))

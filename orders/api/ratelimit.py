@@ -35,13 +35,9 @@ def count_request(key: str, *, now: float | None = None) -> RateState:
     window = int(now // WINDOW_SECONDS)
     reset = max(1, int((window + 1) * WINDOW_SECONDS - now))
     cache_key = f"shipbridge:api-rate:{key}:{window}"
-    # add() is atomic where the cache is (Redis); incr() counts from there
-    if cache.add(cache_key, 1, timeout=WINDOW_SECONDS + 5):
-        used = 1
-    else:
-        try:
-            used = cache.incr(cache_key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(cache_key, 1, timeout=WINDOW_SECONDS + 5)
-            used = 1
+    # incr() counts atomically where the cache can (Redis); the window's first request adds the key
+    try:
+        used = cache.incr(cache_key)
+    except ValueError:  # not there yet: this request opens the window (or another process just did)
+        used = 1 if cache.add(cache_key, 1, timeout=WINDOW_SECONDS + 5) else cache.incr(cache_key)
     return RateState(limit=limit, remaining=max(0, limit - used), reset=reset, allowed=used <= limit)
