@@ -198,6 +198,23 @@ class OrderItemSerializer(serializers.Serializer):
         return formats.format_datetime(item.order.updated_at) if "order" in item._state.fields_cache else None
 
 
+@extend_schema_field(OrderItemSerializer(many=True))
+class OrderItemsField(serializers.Field):
+    """An order's items: one OrderItemSerializer, made once, for every item of every order (a
+    serializer made per order would copy its fields each time)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+        self.child = OrderItemSerializer()
+
+    def to_representation(self, order):
+        rows = []
+        for item in order.items.all():
+            item.order = order  # the item's dates are its order's
+            rows.append(self.child.to_representation(item))
+        return rows
+
+
 class AdvancedOptionsSerializer(serializers.Serializer):
     warehouseId = serializers.IntegerField(allow_null=True, required=False)
     nonMachinable = serializers.BooleanField(required=False)
@@ -255,7 +272,7 @@ class OrderSerializer(serializers.Serializer):
     customerEmail = NullableText(source="customer_email")
     billTo = BillToSerializer(source="*")
     shipTo = ShipToSerializer(source="*")
-    items = serializers.SerializerMethodField()
+    items = OrderItemsField()
     orderTotal = MoneyField(source="order_total")
     amountPaid = MoneyField(source="order_total")
     taxAmount = MoneyField(source="tax_amount")
@@ -282,16 +299,6 @@ class OrderSerializer(serializers.Serializer):
     externallyFulfilled = serializers.SerializerMethodField()
     externallyFulfilledBy = serializers.SerializerMethodField()
     labelMessages = serializers.SerializerMethodField()
-
-    def _items(self, order):
-        items = list(order.items.all())
-        for item in items:  # the item's dates are its order's
-            item.order = order
-        return items
-
-    @extend_schema_field(OrderItemSerializer(many=True))
-    def get_items(self, order):
-        return OrderItemSerializer(self._items(order), many=True).data
 
     def get_paymentDate(self, order) -> str | None:
         return None
@@ -453,10 +460,11 @@ class ShipmentSerializer(serializers.Serializer):
         if not self.context.get("include_items"):
             return None
         rows = []
+        child = self.__dict__.setdefault("_item_serializer", OrderItemSerializer())  # one for every shipment
         for shipment_item in shipment.items.all():
             item = shipment_item.order_item
             item.order = shipment.order
-            data = dict(OrderItemSerializer(item).data)
+            data = dict(child.to_representation(item))
             data["quantity"] = shipment_item.quantity  # what this shipment carries of the line
             rows.append(data)
         return rows
