@@ -18,7 +18,7 @@ from stores.models import Merchant
 from stores.scoping import MerchantScopedAdmin, user_merchant_id
 
 from .apikeys import api_key_create, api_key_revoke
-from .models import ApiKey, DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from .models import ApiKey, DeliveryStatus, WebhookAttempt, WebhookBatch, WebhookDelivery, WebhookSubscription
 from .webhooks import WebhookError, delivery_resend, subscription_check, subscription_create, subscription_secret
 
 
@@ -222,3 +222,24 @@ class WebhookDeliveryAdmin(MerchantScopedAdmin):
         if obj is not None and obj.status != DeliveryStatus.PENDING and self.has_change_permission(request, obj):
             context["resend_url"] = reverse("admin:orders_webhookdelivery_resend", args=[quote(obj.pk)])
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+@admin.register(WebhookBatch)
+class WebhookBatchAdmin(MerchantScopedAdmin):
+    """What one webhook event brought: the orders of an import run, or shipments made together
+    (read-only: written by the import and shipping services)."""
+
+    list_display = ("pk", "kind", "store", "import_run", "created_at")
+    list_filter = ("kind",)
+    list_select_related = ("store", "import_run", "import_run__store")
+    readonly_fields = ("kind", "store", "token", "import_run", "orders", "shipments", "created_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -6,6 +6,8 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from orders.models import Order, OrderItem, Shipment
 from stores.models import OrderStatus
@@ -56,6 +58,7 @@ class RefusedFormField(forms.CharField):
         return None
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class RefusedFilter(django_filters.Filter):
     field_class = RefusedFormField
 

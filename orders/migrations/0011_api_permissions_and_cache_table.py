@@ -13,6 +13,7 @@ PERMISSIONS = {
     "webhooksubscription": ("view", "add", "change", "delete"),
     "webhookdelivery": ("view", "change"),
     "webhookattempt": ("view",),
+    "webhookbatch": ("view",),
 }
 
 
