@@ -514,3 +514,30 @@ def test_list_orders_runs_a_constant_number_of_queries_whatever_the_page_size(ap
     small, large = queries(2), queries(500)
     assert small == large, (small, large)
     assert large <= 12
+
+
+# --- the OpenAPI schema and its docs pages ------------------------------------------------------
+
+
+def test_schema_and_docs_pages_without_a_cdn(client):
+    schema = client.get(f"{API}/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    docs = client.get(f"{API}/docs/")
+    redoc = client.get(f"{API}/redoc/")
+
+    assert schema.status_code == 200
+    document = json.loads(schema.content)
+    assert document["openapi"].startswith("3.")
+    for path in ("/api/v1/orders", "/api/v1/orders/list", "/api/v1/orders/createorder", "/api/v1/orders/markasshipped",
+                 "/api/v1/orders/markshipped", "/api/v1/shipments", "/api/v1/stores", "/api/v1/stores/{store_id}",
+                 "/api/v1/stores/refreshstore", "/api/v1/stores/refresh", "/api/v1/stores/getrefreshstatus",
+                 "/api/v1/webhooks", "/api/v1/webhooks/subscribe", "/api/v1/webhooks/{webhook_id}"):
+        assert path in document["paths"], path
+    parameters = {p["name"] for p in document["paths"]["/api/v1/orders"]["get"]["parameters"]}
+    assert {"orderNumber", "orderStatus", "storeId", "customerName", "itemKeyword", "orderDateStart", "pageSize",
+            "sortBy", "importBatch"} <= parameters
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        "type": "http", "scheme": "basic", "description": "The API key as user name, its secret as password."}
+    for page in (docs, redoc):
+        html = page.content.decode()
+        assert page.status_code == 200 and "/static/drf_spectacular_sidecar/" in html
+        assert "cdn." not in html and "unpkg" not in html
