@@ -541,3 +541,22 @@ def test_schema_and_docs_pages_without_a_cdn(client):
         html = page.content.decode()
         assert page.status_code == 200 and "/static/drf_spectacular_sidecar/" in html
         assert "cdn." not in html and "unpkg" not in html
+
+
+@pytest.mark.services
+def test_the_rate_limit_counts_in_redis_across_concurrent_requests(redis_url, settings, api_key):
+    """Production's cache: every web process counts in the same Redis, atomically."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orders.api.ratelimit import count_request
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url,
+                                   "KEY_PREFIX": "shipbridge-test"}}
+    settings.SHIPBRIDGE_API_RATE_LIMIT = 10
+    minute = (int(timezone.now().timestamp()) // 60) * 60 + 1.0
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        states = list(pool.map(lambda _n: count_request(api_key.key, now=minute), range(25)))
+
+    assert sum(state.allowed for state in states) == 10
+    assert sorted(state.remaining for state in states)[-1] == 9
