@@ -41,10 +41,10 @@ from django.utils import timezone
 from stores.connectors.base import Connector
 from stores.models import OrderStatus, Store
 
+from . import webhooks
 from .models import (NotificationStatus, Order, OrderItem, Shipment, ShipmentChange, ShipmentField, ShipmentItem,
                      StoreCorrection, StoreNotification)
 from .emails import customer_email_due, shipment_email_send
-from . import webhooks
 from .notifying import VOID_SKIP_REASON, notification_queue, notification_requeue
 from .selectors import shipped_quantities
 from .values import clean_money, clean_text
