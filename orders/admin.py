@@ -1038,3 +1038,5 @@ class NotificationAttemptAdmin(MerchantScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+from . import admin_api  # noqa: E402,F401 - the API keys and webhooks pages

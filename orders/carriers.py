@@ -57,6 +57,19 @@ def carrier_name(text: str) -> str:
     return _BY_KEY.get(_key(text), text) if text else ""
 
 
+# ShipStation's carrier codes (its API's carrierCode) for the listed carriers.
+_CODES = {"UPS": "ups", "FedEx": "fedex", "USPS": "usps", "DHL": "dhl_express", "DHLeCommerce": "dhl_ecommerce",
+          "Amazon": "amazon_shipping", "OnTrac": "ontrac", "CanadaPost": "canada_post", "Purolator": "purolator_ca",
+          "RoyalMail": "royal_mail", "Evri": "hermes", "DPD": "dpd", "GLS": "gls_us",
+          "AustraliaPost": "australia_post", "Colissimo": "colissimo"}
+
+
+def carrier_code(name: str) -> str:
+    """A shipment's carrier as ShipStation's API spells it (carrierCode): its code for a listed
+    carrier, else the name itself."""
+    return _CODES.get(name, name)
+
+
 def is_listed(name: str) -> bool:
     return name in _LISTED
 

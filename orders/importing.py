@@ -33,7 +33,7 @@ from stores.connectors.registry import connector_names_where
 from stores.crypto import SecretDecryptionError
 from stores.models import OrderStatus, RefreshStatus, Store
 
-from . import tasks
+from . import tasks, webhooks
 from .bulk import insert_rows, upsert_rows
 from .models import ImportRun, ImportRunStatus, ImportTrigger, Order, OrderItem, Product, Shipment
 from .resilience import DATABASE_ERRORS, Heartbeat, on_fresh_connection
@@ -417,6 +417,7 @@ def _finish_run(store: Store, run: ImportRun, window: Window, tally: SkipTally, 
             # run started later than the cursor (--since) must not jump over what it skipped.
             updates["import_cursor"] = max(store.import_cursor or window.end, window.end)
         Store.objects.filter(pk=store.pk).update(**updates)
+        webhooks.import_run_finished(run=run)  # ORDER_NOTIFY when the run brought new or changed orders
 
 
 # --- one page ------------------------------------------------------------------------------
@@ -671,6 +672,7 @@ def _apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[st
                 Order.objects.filter(store=store, external_id__in=written).values_list("external_id", "pk")
             )
             _write_items(order_ids, {eid: wanted[eid][0] for eid in written}, replace=bool(changed_ids))
+            webhooks.import_batch_add(run=run, order_ids=order_ids.values())  # ORDER_NOTIFY's batch
         run.imported += len(new_ids)
         run.updated += len(changed_ids)
         run.pages += 1

@@ -7,6 +7,7 @@ written a manual order is an order like any other: it awaits shipment, ships fro
 deleted while it has no shipment; imported orders never are."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -39,7 +40,17 @@ GENERATED_NUMBER = re.compile(r"M-([0-9]+)")
 NUMBER_ATTEMPTS = 5  # a number taken meanwhile by another order: the next one is tried
 SHIP_TO_KEYS = ("name", "company", "street1", "street2", "street3", "city", "state", "postal_code", "country",
                 "phone")
-LINE_KEYS = ("product", "sku", "name", "quantity", "unit_price")
+LINE_KEYS = ("product", "sku", "name", "quantity", "unit_price",
+             # orders made through the API also say these
+             "line_item_id", "adjustment", "image_url", "location", "weight_grams", "options")
+# Statuses an order entered here may be given, and those in which it may still be changed.
+ENTRY_STATUSES = (OrderStatus.AWAITING_PAYMENT, OrderStatus.AWAITING_SHIPMENT, OrderStatus.ON_HOLD,
+                  OrderStatus.CANCELLED)
+OPEN_STATUSES = (OrderStatus.AWAITING_PAYMENT, OrderStatus.AWAITING_SHIPMENT, OrderStatus.ON_HOLD)
+# An order's other details (`details`), each checked like its column: text, amount, day, moment or flag.
+DETAIL_TEXT = ("bill_to_name", "bill_to_company", "bill_to_phone", "bill_to_email", "customer_code",
+               "customer_notes", "gift_message", "payment_method", "requested_service", "currency")
+DETAIL_MONEY = ("order_total", "tax_amount", "shipping_amount")
 MAX_QUANTITY = 2_147_483_647  # the column's limit
 
 
@@ -163,6 +174,74 @@ def _product_ref(value, line: int) -> int | None:
             line=line, value=repr(value))) from None
 
 
+def _clean_price(value, line: int, *, adjustment: bool) -> Decimal | None:
+    """A line's unit price: zero or more; a discount (adjustment) line's may be below zero."""
+    what = gettext("unit price of line {line}").format(line=line)
+    if adjustment and value not in (None, "") and str(value).strip().startswith("-"):
+        amount = clean_money(str(value).strip()[1:], what=what, error=ManualOrderError)
+        return -amount if amount is not None else None
+    return clean_money(value, what=what, error=ManualOrderError)
+
+
+def _clean_options(value, line: int) -> list[list[str]]:
+    """A line's options as [name, value] pairs (from pairs or {"name", "value"} entries)."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ManualOrderError(f"line {line}: the options must be a list of name and value pairs")
+    pairs = []
+    for option in value:
+        if isinstance(option, Mapping):
+            name, text = option.get("name"), option.get("value")
+        elif isinstance(option, (list, tuple)) and len(option) == 2:
+            name, text = option
+        else:
+            raise ManualOrderError(f"line {line}: an option must be a name and a value")
+        pairs.append([_text(name, f"option name of line {line}", 200), _text(text, f"option of line {line}", 500)])
+    return pairs
+
+
+def _clean_details(details) -> dict:
+    """The order's other columns from `details` (bill-to name, notes, amounts, dates...)."""
+    if details in (None, {}):
+        return {}
+    if not isinstance(details, Mapping):
+        raise ManualOrderError("the order's details must be given as their fields")
+    known = (*DETAIL_TEXT, *DETAIL_MONEY, "order_date", "ship_date", "gift")
+    unknown = sorted(set(details) - set(known))
+    if unknown:
+        raise ManualOrderError(f"unknown order field {unknown[0]!r} (known: {', '.join(known)})")
+    cleaned = {}
+    for key, value in details.items():
+        what = key.replace("_", " ")
+        if key in DETAIL_TEXT:
+            limit = _max_length(Order, key) if key not in ("customer_notes", "gift_message") else 10_000
+            cleaned[key] = _text(value, what, limit)
+        elif key in DETAIL_MONEY:
+            cleaned[key] = clean_money(value, what=what, error=ManualOrderError)
+        elif key == "gift":
+            cleaned[key] = bool(value)
+        elif key == "order_date":
+            if not isinstance(value, dt.datetime) or timezone.is_naive(value):
+                raise ManualOrderError("the order date must be a moment with its time zone")
+            cleaned[key] = value
+        elif key == "ship_date":
+            if value is not None and not isinstance(value, dt.date):
+                raise ManualOrderError("the ship-by date must be a date")
+            cleaned[key] = value
+    if cleaned.get("bill_to_email"):
+        cleaned["bill_to_email"] = _clean_email(cleaned["bill_to_email"])
+    return cleaned
+
+
+def _clean_status(status) -> str:
+    if status not in ENTRY_STATUSES:
+        allowed = ", ".join(str(s) for s in ENTRY_STATUSES)
+        raise ManualOrderError(f"an order entered in ShipBridge gets one of the statuses {allowed} (got {status!r}); "
+                               "it becomes shipped by shipping it")
+    return str(status)
+
+
 def _clean_lines(merchant: Merchant, lines) -> list[dict]:
     """The lines as OrderItem values. A line names one of the merchant's products (its SKU and,
     unless typed, its name) or a typed SKU; a typed SKU of a catalogue product gets the product's
@@ -199,14 +278,20 @@ def _clean_lines(merchant: Merchant, lines) -> list[dict]:
         known = product or catalogue.get(sku)
         name = _text(line.get("name"), gettext("name of line {line}").format(line=number),
                      _max_length(OrderItem, "name"))
-        price = clean_money(line.get("unit_price"), what=gettext("unit price of line {line}").format(line=number),
-                            error=ManualOrderError)
+        adjustment = bool(line.get("adjustment"))
+        price = _clean_price(line.get("unit_price"), number, adjustment=adjustment)
+        line_id = _text(line.get("line_item_id"), f"line id of line {number}", _max_length(OrderItem, "line_item_id"))
+        weight = clean_money(line.get("weight_grams"), what=f"weight of line {number}", error=ManualOrderError)
         cleaned.append({
-            "line_item_id": str(number), "sku": sku, "name": name or (known.name if known else ""),
+            "line_item_id": line_id or str(number), "sku": sku, "name": name or (known.name if known else ""),
             "quantity": _clean_quantity(line.get("quantity"), number),
             "unit_price": price if price is not None else Decimal("0.00"),
-            "weight_grams": known.weight_grams if known else None, "image_url": known.image_url if known else "",
-            "location": known.bin_location if known else "",
+            "weight_grams": weight if weight is not None else (known.weight_grams if known else None),
+            "image_url": _text(line.get("image_url"), f"image URL of line {number}", _max_length(OrderItem, "image_url"))
+            or (known.image_url if known else ""),
+            "location": _text(line.get("location"), f"bin location of line {number}", _max_length(OrderItem, "location"))
+            or (known.bin_location if known else ""),
+            "adjustment": adjustment, "options": _clean_options(line.get("options"), number),
         })
     return cleaned
 
@@ -220,12 +305,13 @@ def _next_number(store: Store) -> str:
     return NUMBER_FORMAT.format(last + 1)
 
 
-def _insert_order(store: Store, number: str, values: dict) -> Order | None:
-    """The order with this number, or None when the store already has one (the unique store and
-    external id; in a savepoint, so the caller's transaction goes on)."""
+def _insert_order(store: Store, number: str, values: dict, key: str = "") -> Order | None:
+    """The order with this number (and key: its external id, the number when not given), or None
+    when the store already has one (the unique store and external id; in a savepoint, so the
+    caller's transaction goes on)."""
     try:
         with transaction.atomic():
-            return Order.objects.create(store=store, external_id=number, order_number=number, **values)
+            return Order.objects.create(store=store, external_id=key or number, order_number=number, **values)
     except IntegrityError:
         return None
 
@@ -239,8 +325,18 @@ def manual_order_create(
     customer_email: str = "",
     notes: str = "",
     user=None,
+    order_key: str = "",
+    store: Store | None = None,
+    status: str = OrderStatus.AWAITING_SHIPMENT,
+    details: Mapping | None = None,
 ) -> Order:
-    """Enter an order by hand in the merchant's manual-orders store (made on first use).
+    """Enter an order by hand in the merchant's manual-orders store (made on first use), or in
+    `store`, another of the merchant's stores whose connector takes orders entered here.
+
+    The API also gives `order_key` (the order's id in its store, unique there: the order number
+    when not given), `status` (ENTRY_STATUSES), `details` (bill-to name, notes, amounts, order
+    and ship-by dates...: DETAIL_TEXT, DETAIL_MONEY, order_date, ship_date, gift), and lines
+    with their own id, options, image, bin location, weight, and discount (adjustment) lines.
 
     `ship_to`: name, company, street1-3, city, state, postal_code, country (ISO 3166 alpha-2),
     phone. `lines`: each {"product": a Product of the merchant (or its id)} or {"sku", "name"},
@@ -250,32 +346,99 @@ def manual_order_create(
     if not isinstance(merchant, Merchant) or merchant.pk is None:
         raise ManualOrderError(gettext("a manual order needs a merchant"))
     number = _text(order_number, gettext("order number"), _max_length(Order, "external_id"))
+    key = _text(order_key, "order key", _max_length(Order, "external_id"))
     address = _clean_ship_to(ship_to)
     email = _clean_email(customer_email)
     items = _clean_lines(merchant, lines)
+    details = _clean_details(details)
     now = timezone.now()
     values = {
-        "order_date": now, "modified_at": now, "status": OrderStatus.AWAITING_SHIPMENT, "store_status": "",
+        "order_date": now, "modified_at": now, "status": _clean_status(status), "store_status": "",
         **{f"ship_to_{key}": value for key, value in address.items()},
         "customer_email": email, "internal_notes": str(notes or "").strip(),
         "raw": {"entered_by": user.get_username()} if getattr(user, "pk", None) else {},
+        **details,
     }
+    if store is not None:
+        _check_entry_store(store, merchant)
     with transaction.atomic():
-        store = manual_store_get_or_create(merchant=merchant)
+        store = store or manual_store_get_or_create(merchant=merchant)
         # numbers are given one order at a time per store
         list(Store.objects.select_for_update().filter(pk=store.pk).values_list("pk"))
         order = None
         for _attempt in range(1 if number else NUMBER_ATTEMPTS):
-            order = _insert_order(store, number or _next_number(store), values)
+            order = _insert_order(store, number or _next_number(store), values, key)
             if order is not None:
                 break
         if order is None:
+            if key:
+                raise ManualOrderError(f"{store.name} already has an order with the key {key!r}")
             if number:
                 raise ManualOrderError(gettext("{store} already has an order number {number}").format(
                     store=store.name, number=repr(number)))
             raise ManualOrderError(gettext("no free order number was found; try again"))
         OrderItem.objects.bulk_create([OrderItem(order=order, **item) for item in items])
     return order
+
+
+def _check_entry_store(store: Store, merchant: Merchant) -> None:
+    if store.merchant_id != merchant.pk:
+        raise ManualOrderError(f"store {store.pk} is not one of {merchant.name}'s stores")
+    if not store.connector_class.manual_entry:
+        raise ManualOrderError(f"{store.name} takes its orders from {store.connector_class.label}: orders entered "
+                               "in ShipBridge go to a Manual orders store")
+
+
+def manual_order_update(
+    *,
+    order: Order,
+    order_number: str,
+    ship_to: Mapping[str, str],
+    lines: Iterable[Mapping],
+    customer_email: str = "",
+    notes: str = "",
+    status: str = OrderStatus.AWAITING_SHIPMENT,
+    details: Mapping | None = None,
+) -> Order:
+    """Change an order entered in ShipBridge (the API's create-or-update by orderKey): its
+    number, address, lines, status and details, as manual_order_create takes them. Only an open
+    order (awaiting payment or shipment, on hold) changes; its lines only while it has no
+    shipment. Raises ManualOrderError, with nothing written, on any bad input."""
+    number = _text(order_number, "order number", _max_length(Order, "order_number"))
+    if not number:
+        raise ManualOrderError("an order needs an order number")
+    address = _clean_ship_to(ship_to)
+    email = _clean_email(customer_email)
+    details = _clean_details(details)
+    new_status = _clean_status(status)
+    with transaction.atomic():
+        current = Order.objects.select_for_update().select_related("store", "store__merchant").filter(
+            pk=order.pk).first()
+        if current is None:
+            raise ManualOrderError(f"no order with id {order.pk}")
+        if not current.store.connector_class.manual_entry:
+            raise ManualOrderError(f"order {current.order_number} comes from {current.store.name}: only orders "
+                                   "entered in ShipBridge are changed here")
+        if current.status not in OPEN_STATUSES:
+            raise ManualOrderError(f"order {current.order_number} is {current.get_status_display().lower()}: "
+                                   "only orders awaiting payment, awaiting shipment or on hold can be changed")
+        items = _clean_lines(current.store.merchant, lines)
+        existing = list(current.items.order_by("pk"))
+        fields = ("line_item_id", "sku", "name", "quantity", "unit_price", "adjustment")
+        same_lines = [tuple(getattr(i, f) for f in fields) for i in existing] == [
+            tuple(item[f] for f in fields) for item in items]
+        if not same_lines:
+            if current.shipments.exists():
+                raise ManualOrderError(f"order {current.order_number} has a shipment: its lines can no longer change")
+            OrderItem.objects.filter(order=current).delete()
+            OrderItem.objects.bulk_create([OrderItem(order=current, **item) for item in items])
+        values = {"order_number": number, "status": new_status, "modified_at": timezone.now(),
+                  **{f"ship_to_{key}": value for key, value in address.items()},
+                  "customer_email": email, "internal_notes": str(notes or "").strip(), **details}
+        for name, value in values.items():
+            setattr(current, name, value)
+        current.save(update_fields=[*values, "updated_at"])
+    return current
 
 
 def manual_order_delete(*, order: Order) -> None:

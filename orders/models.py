@@ -217,6 +217,7 @@ class ImportTrigger(models.TextChoices):
     SCHEDULE = "schedule", _("Schedule")
     USER = "user", _("Admin user")
     COMMAND = "command", _("Command")
+    API = "api", _("API")
 
 
 class ImportRunStatus(models.TextChoices):
@@ -403,3 +404,156 @@ class ShipmentChange(models.Model):
     def __str__(self) -> str:
         return gettext("{field} of shipment {id}: {old} → {new}").format(
             field=self.get_field_display(), id=self.shipment_id, old=repr(self.old_value), new=repr(self.new_value))
+
+
+# --- the ShipStation-compatible API: keys and webhooks -----------------------------------------
+
+
+class ApiKey(models.Model):
+    """A key of the ShipStation-compatible API (/api/v1/), for one merchant: HTTP Basic with the
+    key as user name and the secret as password. The secret is shown once, when the key is made,
+    and only its SHA-256 is kept (it is 128 random bits: a slow hash adds nothing)."""
+
+    merchant_lookup = "merchant_id"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
+    label = models.CharField(max_length=100, blank=True, default="",
+                             help_text="What uses this key (an ERP, a script...), for you to recognise it.")
+    key = models.CharField(max_length=64, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", editable=False)
+    last_used_at = models.DateTimeField("last used", null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField("revoked", null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["merchant__name", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.label or 'API key'} ({self.key[:8]}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class WebhookEvent(models.TextChoices):
+    """ShipStation's webhook events that ShipBridge sends."""
+
+    ORDER_NOTIFY = "ORDER_NOTIFY", "New or changed orders (ORDER_NOTIFY)"
+    ITEM_ORDER_NOTIFY = "ITEM_ORDER_NOTIFY", "New or changed orders, with their items (ITEM_ORDER_NOTIFY)"
+    SHIP_NOTIFY = "SHIP_NOTIFY", "Orders shipped (SHIP_NOTIFY)"
+    ITEM_SHIP_NOTIFY = "ITEM_SHIP_NOTIFY", "Items shipped (ITEM_SHIP_NOTIFY)"
+
+
+class WebhookSubscription(models.Model):
+    """Where to POST {"resource_url", "resource_type"} when `event` happens (for one store, or
+    for every store of the merchant). Each delivery is signed with `secret` (HMAC-SHA256)."""
+
+    merchant_lookup = "merchant_id"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="webhooks")
+    event = models.CharField(max_length=30, choices=WebhookEvent.choices)
+    target_url = models.URLField(max_length=1000)
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                              help_text="Only this store's orders (empty: every store).")
+    friendly_name = models.CharField(max_length=200, blank=True, default="")
+    encrypted_secret = models.TextField(editable=False, help_text="The signing secret, encrypted.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                editable=False, help_text="The API key that subscribed (empty: made in the admin).")
+
+    class Meta:
+        verbose_name = "webhook subscription"
+        ordering = ["merchant__name", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.friendly_name or f"{self.event} → {self.target_url}"
+
+
+class WebhookBatchKind(models.TextChoices):
+    ORDERS = "orders", "Orders"
+    SHIPMENTS = "shipments", "Shipments"
+
+
+class WebhookBatch(models.Model):
+    """What one event brought: the orders of an import run (ORDER_NOTIFY's importBatch) or the
+    shipments made together (SHIP_NOTIFY's batchId). Its resource URL lists exactly these."""
+
+    merchant_lookup = "merchant_id"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=WebhookBatchKind.choices)
+    token = models.UUIDField(unique=True, help_text="importBatch of an orders batch.")
+    import_run = models.OneToOneField(ImportRun, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="webhook_batch")
+    orders = models.ManyToManyField(Order, blank=True, related_name="+")
+    shipments = models.ManyToManyField(Shipment, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} batch {self.pk}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One webhook POST to one subscription, tried until it is answered 2xx (transient failures
+    retried with back-off; each try a WebhookAttempt row)."""
+
+    merchant_lookup = "subscription__merchant_id"
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    batch = models.ForeignKey(WebhookBatch, on_delete=models.CASCADE, related_name="deliveries")
+    resource_type = models.CharField(max_length=30, choices=WebhookEvent.choices)
+    resource_url = models.CharField(max_length=1000)
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="", help_text="Why the last try failed.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_status_next")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} to {self.subscription.target_url}: {self.status}"
+
+
+class WebhookAttempt(models.Model):
+    """One try of a webhook delivery, with the target's answer."""
+
+    merchant_lookup = "delivery__subscription__merchant_id"
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=AttemptOutcome.choices)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, default="", help_text="The target's answer (its start).")
+    message = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_unique_number"),
+        ]

@@ -47,7 +47,7 @@ from django.utils.translation import gettext_noop
 from stores.connectors.base import Connector
 from stores.models import OrderStatus, Store
 
-from . import tasks
+from . import tasks, webhooks
 from .carriers import carrier_name
 from .emails import customer_email_due
 from .models import (CustomerEmailStatus, NotificationStatus, Order, OrderItem, Shipment, ShipmentChange,
@@ -323,6 +323,7 @@ def _write_shipment(
         if queue_notification:
             after_commit(lambda: tasks.send_customer_email.delay(shipment.pk),
                          what=f"the customer e-mail of shipment {shipment.pk}")
+    webhooks.shipment_created(shipment=shipment)  # SHIP_NOTIFY
     return shipment
 
 

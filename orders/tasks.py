@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from stores.models import Store
 
-from . import emails, importing, notifying
+from . import emails, importing, notifying, webhooks
 from .models import AttemptOutcome, ImportTrigger
 
 log = logging.getLogger("shipbridge.tasks")
@@ -75,9 +75,9 @@ def send_customer_email(shipment_id: int) -> str:
 
 @shared_task(name="orders.tasks.requeue_stale_notifications", ignore_result=True)
 def requeue_stale_notifications() -> int:
-    """Beat: queue again the pending store notifications and customer e-mails whose task was
-    lost (the broker was down when the shipment was saved, a worker died)."""
-    queued = notifying.notifications_requeue_stale()
+    """Beat: queue again the pending store notifications, customer e-mails and webhook deliveries
+    whose task was lost (the broker was down when the shipment was saved, a worker died)."""
+    queued = notifying.notifications_requeue_stale() + webhooks.deliveries_requeue_stale()
     for shipment_id in emails.shipment_emails_pending():
         try:
             send_customer_email.delay(shipment_id)
@@ -86,3 +86,18 @@ def requeue_stale_notifications() -> int:
             break
         queued += 1
     return queued
+
+
+@shared_task(name="orders.tasks.deliver_webhook", ignore_result=True, acks_late=True)
+def deliver_webhook(delivery_id: int, attempt: int | None = None) -> str:
+    """POST one webhook delivery; a transient failure queues the next try after its back-off.
+    `attempt`: the try count it was queued for (a duplicate finds it moved on and does nothing)."""
+    result = webhooks.delivery_attempt(delivery_id=delivery_id, expected_attempts=attempt)
+    if result is None:
+        return "nothing to do"
+    if result.retry_in is not None:
+        try:
+            webhooks.delivery_queue(delivery_id=delivery_id, attempt=result.attempts, countdown=result.retry_in)
+        except Exception:  # noqa: BLE001 - broker down: the stale-delivery sweep picks it up
+            log.exception("cannot queue the next try of webhook delivery %s", delivery_id)
+    return result.outcome

@@ -43,6 +43,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "axes",
+    # the ShipStation-compatible API (/api/v1/): Django REST framework, django-filter, and the
+    # OpenAPI schema with its docs pages (Swagger UI and Redoc served from the sidecar's static files)
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "stores",
     "orders",
     "shipbridge",  # the system checks (checks.py) and axes' records in the admin (admin.py)
@@ -131,6 +137,19 @@ if env.str("EMAIL_URL", default=""):  # smtp://user:password@host:587 etc.: back
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)  # a mail server that hangs does not hold a worker
 # For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend: one file per message here.
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+
+# Cache: the API's rate limit counts every web process's requests there. SHIPBRIDGE_CACHE_URL
+# (django-environ: redis://host:6379/1, dbcache://table_name, locmemcache://); else Redis when
+# the broker is Redis (the same server), else a table of the database (made by a migration).
+SHIPBRIDGE_CACHE_URL = env.str("SHIPBRIDGE_CACHE_URL", default="")
+if SHIPBRIDGE_CACHE_URL:
+    CACHES = {"default": env.cache_url_config(SHIPBRIDGE_CACHE_URL)}
+elif env.str("CELERY_BROKER_URL", default="").startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": env.str("CELERY_BROKER_URL"), "KEY_PREFIX": "shipbridge"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                          "LOCATION": "shipbridge_cache"}}
 
 # --- Security ------------------------------------------------------------------------------
 # Always: no MIME sniffing, no framing, no referrer to other sites, HttpOnly session cookie.
@@ -293,6 +312,39 @@ SHIPBRIDGE_RETRY_BASE_SECONDS = env.float("SHIPBRIDGE_RETRY_BASE_SECONDS", defau
 SHIPBRIDGE_RETRY_MAX_SECONDS = env.float("SHIPBRIDGE_RETRY_MAX_SECONDS", default=60.0)
 # Store notifications: tries in all (transient failures retried with back-off) before "failed".
 SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = env.int("SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS", default=5)
+
+# --- The ShipStation-compatible API (/api/v1/) and its webhooks ---------------------------------
+# Requests a minute per API key (ShipStation's 40); every reply says X-Rate-Limit-Limit,
+# X-Rate-Limit-Remaining and X-Rate-Limit-Reset; past it, 429.
+SHIPBRIDGE_API_RATE_LIMIT = env.int("SHIPBRIDGE_API_RATE_LIMIT", default=40)
+# The zone of the API's dates, written and read without an offset like ShipStation's
+# ("2015-06-29T08:46:27.0000000"). ShipStation's own are Pacific time (America/Los_Angeles).
+SHIPBRIDGE_API_TIMEZONE = env.str("SHIPBRIDGE_API_TIMEZONE", default="UTC")
+# Tries of a webhook delivery (transient failures: no answer, 5xx, 429) before it is marked failed.
+SHIPBRIDGE_WEBHOOK_MAX_ATTEMPTS = env.int("SHIPBRIDGE_WEBHOOK_MAX_ATTEMPTS", default=6)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["orders.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "orders.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ShipBridge API (ShipStation API v1 compatible)",
+    "DESCRIPTION": "ShipStation API v1's stores, orders, shipments and webhooks calls, answered by ShipBridge. "
+                   "HTTP Basic: the API key as user name, its secret as password.",
+    "VERSION": "1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from ShipBridge's static files, no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
 
 LOGGING = {
     "version": 1,

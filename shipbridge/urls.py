@@ -3,7 +3,7 @@ import re
 from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from django.views.static import serve
 
@@ -20,6 +20,8 @@ urlpatterns = [
          name="shipbridge_packing_slips"),
     path("language/", language.set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    # the ShipStation-compatible API, its OpenAPI schema (schema/) and docs pages (docs/, redoc/)
+    path("api/v1/", include("orders.api.urls")),
 ]
 if settings.SHIPBRIDGE_SERVE_MEDIA:
     # Uploaded logos, in development and in the embedded run (which runs with DEBUG off, so

@@ -17,6 +17,7 @@ def _allow_the_sandboxes():
 _allow_the_sandboxes()
 
 pytest_plugins = [
+    "tests.fixtures.api",
     "tests.fixtures.celery",
     "tests.fixtures.i18n",
     "tests.fixtures.replay",

@@ -2,6 +2,7 @@
 whatever the admin page, search, filter, autocomplete, action or URL; superusers see all."""
 import datetime as dt
 import json
+import uuid
 
 import pytest
 from django.contrib import admin
@@ -10,8 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import (ImportRun, NotificationAttempt, Order, OrderItem, Product, ProductAlias, Shipment,
-                           ShipmentChange, ShipmentItem, StoreNotification)
+from orders.models import (ApiKey, ImportRun, NotificationAttempt, Order, OrderItem, Product, ProductAlias, Shipment,
+                           ShipmentChange, ShipmentItem, StoreNotification, WebhookBatch, WebhookDelivery,
+                           WebhookSubscription)
+from stores import crypto
 from stores.models import Merchant, StatusMapping, Store, User
 from stores.scoping import merchant_path_of
 from tests.factories import MerchantFactory, OrderFactory, OrderItemFactory, StoreFactory, UserFactory
@@ -46,9 +49,19 @@ def world(token: str) -> dict:
     change = ShipmentChange.objects.create(shipment=shipment, changed_at=now, changed_by=user, field="tracking_number",
                                            old_value=f"{token}-OLD", new_value=f"{token}-TRACK",
                                            store_correction="left_as_is", store_note=f"{token} note")
+    api_key = ApiKey.objects.create(merchant=merchant, label=f"{token} key", key=f"{token.lower()}key",
+                                    secret_hash="0" * 64)
+    hook = WebhookSubscription.objects.create(merchant=merchant, event="SHIP_NOTIFY", friendly_name=f"{token} hook",
+                                              target_url=f"https://{token.lower()}.example.test/hook",
+                                              encrypted_secret=crypto.encrypt_json({"secret": f"{token}-secret"}))
+    batch = WebhookBatch.objects.create(merchant=merchant, store=store, kind="shipments", token=uuid.uuid4())
+    delivery = WebhookDelivery.objects.create(subscription=hook, batch=batch, resource_type="SHIP_NOTIFY",
+                                              resource_url=f"https://ship.example.test/api/v1/shipments?batchId={batch.pk}",
+                                              status="failed", attempts=1, error=f"{token} hook error")
     return {Merchant: merchant, User: user, Store: store, StatusMapping: mapping, Order: order, OrderItem: item,
             Product: product, ProductAlias: alias, Shipment: shipment, ShipmentItem: shipment_item,
-            StoreNotification: notification, NotificationAttempt: attempt, ImportRun: run, ShipmentChange: change}
+            StoreNotification: notification, NotificationAttempt: attempt, ImportRun: run, ShipmentChange: change,
+            ApiKey: api_key, WebhookSubscription: hook, WebhookBatch: batch, WebhookDelivery: delivery}
 
 
 @pytest.fixture
