@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from django.views.static import serve
 
 from orders import views as order_views
+from shipbridge import health
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -14,6 +15,9 @@ urlpatterns = [
     path("admin/orders/order/<int:pk>/packing-slip/", admin.site.admin_view(order_views.packing_slip),
          name="shipbridge_packing_slip"),
     path("admin/", admin.site.urls),
+    # unauthenticated health endpoints (shipbridge/health.py)
+    path("health/live/", health.live, name="health_live"),
+    path("health/ready/", health.ReadinessView.as_view(), name="health_ready"),
 ]
 if settings.SHIPBRIDGE_SERVE_MEDIA:
     # Uploaded logos, in development and in the embedded run (which runs with DEBUG off, so

@@ -34,7 +34,8 @@ def worker(redis_url, tmp_path, monkeypatch):
     log = open(tmp_path / "worker.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "shipbridge", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+         "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "--queues", "imports,notifications"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery prefers it to broker=
