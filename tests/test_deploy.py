@@ -3,6 +3,7 @@ templates), the environment file (deploy/shipbridge.env.example) lists every set
 shipbridge/settings.py reads, and the systemd units (deploy/systemd) supervise every process, run
 a worker for every queue and exactly one beat. tests/test_production.py runs them for real."""
 import ast
+import os
 import re
 import shutil
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from shipbridge.keys import new_fernet_key, new_secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -143,3 +146,22 @@ def test_the_production_dependencies_are_in_the_base_install_and_the_test_extra_
     assert {"celery[redis]", "gunicorn", "whitenoise", "django-health-check", "psycopg[binary]"} <= base
     test_extra = {re.match(r"[A-Za-z0-9_.\-]+", spec).group(0).lower() for spec in project["optional-dependencies"]["test"]}
     assert test_extra == {"pytest", "pytest-django", "factory-boy", "playwright"}
+
+
+def test_the_environment_file_passes_the_deploy_check(tmp_path):
+    # The recipe's `shipbridge check --deploy --fail-level WARNING`, with the template's values and
+    # the keys the recipe puts in
+    values = {}
+    for line in ENV_FILE.read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key] = value.strip('"')
+    values.update(SECRET_KEY=new_secret_key(), SHIPBRIDGE_ENCRYPTION_KEYS=new_fernet_key(),
+                  SHIPBRIDGE_VAR_DIR=str(tmp_path))
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DJANGO_SETTINGS_MODULE": "shipbridge.settings", **values}
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+from django.conf import settings
 from django.db import connection
 
 from orders.models import ImportRun, Order
@@ -40,6 +41,7 @@ def worker(redis_url, tmp_path, monkeypatch):
     )
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery prefers it to broker=
     client = Celery(broker=redis_url)
+    client.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE  # where beat's ticks go
     yield client
     proc.terminate()
     try:
