@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -151,15 +152,29 @@ def smoke_database():
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Left out of the copy `pip install .` runs in: setuptools' build/ keeps the files of earlier builds
+# (a module deleted since would be installed again), and the rest is local state.
+NOT_COPIED = {".git", ".venv", "build", "var", ".pytest_cache"}
+
+
+def _not_source(folder, names):
+    junk = {n for n in names if n == "__pycache__" or n.endswith((".pyc", ".egg-info"))}
+    return junk | (NOT_COPIED & set(names) if Path(folder) == ROOT else set())
+
+
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory):
-    """A fresh virtual environment with `pip install .` from the checkout: no extras."""
+    """A fresh virtual environment with `pip install .` (no extras), run in a clean copy of the
+    checkout, as in CI's fresh clone."""
     _services()
-    path = tmp_path_factory.mktemp("production") / "venv"
+    home = tmp_path_factory.mktemp("production")
+    source = home / "shipbridge"
+    shutil.copytree(ROOT, source, ignore=_not_source)
+    path = home / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
     install = subprocess.run([str(path / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-                              "--quiet", "."], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+                              "--quiet", "."], cwd=source, env=env, capture_output=True, text=True, timeout=900)
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     return path
 
