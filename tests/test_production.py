@@ -17,14 +17,17 @@ downloaded)."""
 import gzip
 import json
 import os
+import pwd
 import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -182,8 +185,9 @@ def venv(tmp_path_factory):
 @pytest.fixture(scope="module")
 def production(venv, smoke_database, tmp_path_factory):
     """ShipBridge running as deploy/ runs it: `migrate` and `collectstatic` through the wrapper,
-    then web, a worker for each queue and beat from the units' commands. Yields a namespace
-    with `base` (the web address), `manage(*args)`, `env`, `processes`."""
+    then web, a worker for each queue and beat from the units' commands. Yields `base` (the web
+    address), `manage(*args)` (deploy/bin/shipbridge), `env` (the environment file's values) and
+    `processes`."""
     _, redis_url = _services()
     home = tmp_path_factory.mktemp("production-run")
     var_dir = home / "var"  # what systemd's StateDirectory makes
@@ -239,24 +243,19 @@ def production(venv, smoke_database, tmp_path_factory):
                 return False
 
         assert wait_for(web_answers, timeout=120, interval=0.5), processes.logs()
-        yield type("Production", (), {"base": base, "manage": staticmethod(manage), "env": env,
-                                      "processes": processes, "home": home})
+        yield SimpleNamespace(base=base, manage=manage, env=env, processes=processes)
     finally:
         processes.stop_all()
         print(processes.logs())
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 def _user() -> str:
-    import pwd
-
     return pwd.getpwuid(os.getuid()).pw_name
 
 
