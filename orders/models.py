@@ -557,3 +557,15 @@ class WebhookAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_unique_number"),
         ]
+
+
+class Heartbeat(models.Model):
+    """When a periodic task last ran to its end on a worker (orders/heartbeats.py): beat's
+    "Refresh due stores" tick writes its row, the readiness check (shipbridge/health.py) reads it.
+    One row per task, overwritten: no history."""
+
+    name = models.CharField(max_length=200, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from stores.models import Store
 
-from . import emails, importing, notifying, webhooks
+from . import emails, heartbeats, importing, notifying, webhooks
 from .models import AttemptOutcome, ImportTrigger
 
 log = logging.getLogger("shipbridge.tasks")
@@ -34,8 +34,11 @@ def refresh_store(store_id: int, trigger: str = ImportTrigger.SCHEDULE, user_id:
 
 @shared_task(name="orders.tasks.refresh_due_stores", ignore_result=True)
 def refresh_due_stores() -> int:
-    """Beat: queue a refresh of every store whose next refresh is due."""
-    return len(importing.stores_refresh_due())
+    """Beat: queue a refresh of every store whose next refresh is due, then record the tick
+    (the readiness check's "beat ticked recently")."""
+    queued = importing.stores_refresh_due()
+    heartbeats.heartbeat_record(name=heartbeats.REFRESH_TICK)
+    return len(queued)
 
 
 @shared_task(name="orders.tasks.notify_store", ignore_result=True, acks_late=True)

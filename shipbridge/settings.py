@@ -6,7 +6,13 @@ Keys: production sets SECRET_KEY and SHIPBRIDGE_ENCRYPTION_KEYS in the environme
 run (scripts/run, SHIPBRIDGE_EMBEDDED=1) makes its own in var/ on first start (shipbridge/keys.py).
 Without them this module still imports, and the system checks (shipbridge/checks.py) refuse
 to start, naming what is missing. Production also sets DATABASE_URL (PostgreSQL),
-CELERY_BROKER_URL (Redis), ALLOWED_HOSTS and, behind HTTPS, SHIPBRIDGE_HTTPS=true."""
+CELERY_BROKER_URL (Redis), ALLOWED_HOSTS and, behind HTTPS, SHIPBRIDGE_HTTPS=true.
+
+ShipBridge runs from a checkout (manage.py beside the packages; `var/` and `templates/` there) or
+installed by `pip install .` into a virtual environment (templates inside the shipbridge package;
+`var/` wherever SHIPBRIDGE_VAR_DIR says, by default the user's data folder). deploy/ holds the
+systemd units and the environment file of a production install (README, "Production")."""
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +21,12 @@ import environ
 from shipbridge import keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("SHIPBRIDGE_VAR_DIR", default=str(BASE_DIR / "var")))
+# From a checkout: BASE_DIR is the project folder. Installed: BASE_DIR is site-packages, which is
+# no place for data, and the templates are installed as shipbridge/templates (pyproject.toml).
+FROM_CHECKOUT = (BASE_DIR / "manage.py").is_file()
+_DEFAULT_VAR_DIR = (BASE_DIR / "var" if FROM_CHECKOUT else
+                    Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "shipbridge")
+VAR_DIR = Path(environ.Env().str("SHIPBRIDGE_VAR_DIR", default=str(_DEFAULT_VAR_DIR)))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env(
@@ -40,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver leaves static files to WhiteNoise, as in production
     "django.contrib.staticfiles",
     "django_celery_beat",
     "axes",
@@ -49,6 +61,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "health_check",  # the health endpoints' page (shipbridge/health.py)
     "stores",
     "orders",
     "shipbridge",  # the system checks (checks.py) and axes' records in the admin (admin.py)
@@ -56,6 +69,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # static files (collectstatic's compressed, content-hashed copies in STATIC_ROOT), served by the app
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # the interface's language: the browser's (Accept-Language) or the one chosen on the login page
     "django.middleware.locale.LocaleMiddleware",
@@ -76,7 +91,7 @@ WSGI_APPLICATION = "shipbridge.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates" if FROM_CHECKOUT else Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -116,7 +131,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # compiled by scripts/bootstrap (the .mo files are not committed). Each language is named in itself.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "locale" if FROM_CHECKOUT else Path(__file__).resolve().parent / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -129,6 +144,13 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# `manage.py collectstatic` copies the static files to STATIC_ROOT with their content's hash in
+# their names, gzipped beside them; WhiteNoise serves them (far-future caching for hashed names),
+# so DEBUG off needs no proxy for them. Uploads (MEDIA_ROOT) stay on FileSystemStorage.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shipbridge@localhost")
@@ -361,3 +383,19 @@ LOGGING = {
     },
 }
 
+# --- Production: queues, beat tick, health (README "Production", deploy/) -------------------
+# The two queues (CELERY_TASK_DEFAULT_QUEUE and CELERY_TASK_ROUTES, in the Celery block above):
+# deploy/systemd runs workers for each.
+# How often beat's "Refresh due stores" tick runs (each store still refreshes by its own
+# interval); each tick expires before the next one.
+SHIPBRIDGE_REFRESH_TICK_SECONDS = env.float("SHIPBRIDGE_REFRESH_TICK_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["Refresh due stores"].update(
+    schedule=SHIPBRIDGE_REFRESH_TICK_SECONDS,
+    options={"expire_seconds": max(1, int(SHIPBRIDGE_REFRESH_TICK_SECONDS * 11 / 12))},
+)
+# Readiness (/health/ready/) turns red when no worker has handled that tick for this long
+# (default: three ticks, at least 3 minutes).
+SHIPBRIDGE_HEALTH_BEAT_STALE_SECONDS = env.float(
+    "SHIPBRIDGE_HEALTH_BEAT_STALE_SECONDS", default=max(180.0, 3 * SHIPBRIDGE_REFRESH_TICK_SECONDS))
+# Health probes come over plain HTTP from the load balancer: never redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^health/"]

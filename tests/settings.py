@@ -11,3 +11,9 @@ os.environ.setdefault("SECRET_KEY", new_secret_key())
 os.environ.setdefault("SHIPBRIDGE_ENCRYPTION_KEYS", new_fernet_key())
 
 from shipbridge.settings import *  # noqa: E402,F401,F403
+
+# Static files as Django finds them, without collectstatic: the production storage (compressed,
+# content-hashed names from collectstatic's manifest) is exercised for real by the production
+# smoke test (tests/test_production.py). The empty STATIC_ROOT keeps WhiteNoise quiet.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

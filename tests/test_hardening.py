@@ -253,18 +253,19 @@ def free_port() -> int:
 
 def test_the_embedded_web_server_runs_with_debug_off(tmp_path):
     # What scripts/run does, minus the sandboxes and Celery: first start makes the keys and the
-    # admin login; the web server (DEBUG off, --insecure) serves the admin's static files, and
-    # the printed login logs in.
+    # admin login; the web server (DEBUG off) serves the admin's collected static files through
+    # WhiteNoise, and the printed login logs in.
     env = clean_env(tmp_path, SHIPBRIDGE_EMBEDDED="1")
     assert manage("migrate", "--noinput", "-v", "0", env=env, timeout=300).returncode == 0
+    assert manage("collectstatic", "--noinput", "-v", "0", env=env, timeout=300).returncode == 0
     setup = manage("demo_setup", "--qbc-port", "1", "--acumatica-port", "2", env=env)
     assert setup.returncode == 0, setup.stderr
     password = (tmp_path / "demo-admin-password.txt").read_text().strip()
     assert f"admin / {password}" in setup.stdout
     secret_before = (tmp_path / "secret_key").read_text()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
-                               "--insecure"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):
@@ -277,7 +278,9 @@ def test_the_embedded_web_server_runs_with_debug_off(tmp_path):
         else:
             pytest.fail("the web server did not start")
         assert login_page.status_code == 200
-        assert requests.get(f"{base}/static/admin/css/base.css", timeout=5).status_code == 200
+        css = re.search(r'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', login_page.text)
+        assert css, "the login page links the collected, content-hashed stylesheet"
+        assert requests.get(base + css.group(1), timeout=5).status_code == 200
         assert "Traceback" not in requests.get(f"{base}/no-such-page/", timeout=5).text  # DEBUG is off
         session = requests.Session()
         session.get(f"{base}/admin/login/", timeout=5)
