@@ -53,6 +53,18 @@ def running_import(store, pages=2):
     return ImportRun.objects.filter(store=store, status="running", pages__gte=pages).exists()
 
 
+def slow_import_running(workers, sandboxes, *, orders: int, name: str, seconds: float = 0.4):
+    """A store whose feed is slow (`seconds` a page), a worker started, beat's tick sent, and its
+    import running past its second page. Returns (sandbox, store, worker, the slowness switch)."""
+    sandbox = sandboxes("custom_store", orders=orders, page_size=10)
+    slow = slow_feed(sandbox, seconds)
+    store = sandbox_store(sandbox, name=name)
+    worker = workers.start(**LEASE)
+    tick(workers)
+    assert wait_for(lambda: running_import(store), timeout=60)
+    return sandbox, store, worker, slow
+
+
 def imported_exactly(store, sandbox) -> None:
     ids = list(Order.objects.filter(store=store).values_list("external_id", flat=True))
     assert len(ids) == len(set(ids))
@@ -86,12 +98,7 @@ def test_a_worker_killed_mid_import_frees_its_store_and_it_imports_again_within_
 
 
 def test_postgresql_restarted_mid_import_the_store_imports_again_at_the_next_tick(workers, sandboxes, services):
-    sandbox = sandboxes("custom_store", orders=200, page_size=10)
-    slow = slow_feed(sandbox, 0.4)
-    store = sandbox_store(sandbox, name="Blip shop")
-    worker = workers.start(**LEASE)
-    tick(workers)
-    assert wait_for(lambda: running_import(store), timeout=60)
+    sandbox, store, worker, slow = slow_import_running(workers, sandboxes, orders=200, name="Blip shop")
     # When PostgreSQL restarts under the running import
     services.restart_postgres()
     slow.clear()
@@ -180,12 +187,7 @@ def test_with_redis_down_ship_order_saves_and_everything_is_delivered_once_it_is
 
 
 def test_a_worker_importing_survives_a_redis_restart(workers, sandboxes, services):
-    sandbox = sandboxes("custom_store", orders=150, page_size=10)
-    slow = slow_feed(sandbox, 0.4)
-    store = sandbox_store(sandbox, name="Broker shop")
-    worker = workers.start(**LEASE)
-    tick(workers)
-    assert wait_for(lambda: running_import(store), timeout=60)
+    sandbox, store, worker, slow = slow_import_running(workers, sandboxes, orders=150, name="Broker shop")
     # When Redis restarts while the worker imports (its queued messages are lost with it)
     services.stop_redis()
     time.sleep(1)
