@@ -17,9 +17,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.text import capfirst
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from stores import admin as store_admin
 from stores.forms import as_sentence
@@ -54,18 +54,18 @@ def queue_refreshes(model_admin, request, stores) -> None:
     result = stores_queue_refresh(stores=stores, trigger=ImportTrigger.USER, user=request.user)
     for store, exc in result.failed:
         model_admin.message_user(
-            request, _g("%(store)s: the import could not be queued (%(error)s).")
+            request, gettext("%(store)s: the import could not be queued (%(error)s).")
             % {"store": store.name, "error": translated(store_admin.first_line(exc))}, messages.ERROR)
     if result.queued:
         model_admin.message_user(
-            request, _g("Import queued for %(stores)s; its run appears under Activity.")
+            request, gettext("Import queued for %(stores)s; its run appears under Activity.")
             % {"stores": ", ".join(s.name for s in result.queued)}, messages.SUCCESS)
     if result.inactive:
-        model_admin.message_user(request, _g("Inactive, left alone: %(stores)s.")
+        model_admin.message_user(request, gettext("Inactive, left alone: %(stores)s.")
                                  % {"stores": ", ".join(s.name for s in result.inactive)}, messages.WARNING)
     if result.not_imported:
         model_admin.message_user(
-            request, _g("Nothing to import, left alone: %(stores)s (orders entered in ShipBridge).")
+            request, gettext("Nothing to import, left alone: %(stores)s (orders entered in ShipBridge).")
             % {"stores": ", ".join(s.name for s in result.not_imported)}, messages.WARNING)
 
 
@@ -81,14 +81,14 @@ class StoreAdmin(store_admin.StoreAdmin):
 
     @property
     def products_description(self):
-        return format_html(_g('Products (SKU, name, weight, image, bin location) and SKU aliases are managed under '
+        return format_html(gettext('Products (SKU, name, weight, image, bin location) and SKU aliases are managed under '
                               '<a href="{}">Products</a>.'), reverse("admin:orders_product_changelist"))
 
     def _panel_context(self, request, store):
         info = self.opts.app_label, self.opts.model_name
         return {
             **super()._panel_context(request, store),
-            "timezone_warning": _g(TIMEZONE_WARNING) if store_timezone_suspect(store=store) else "",
+            "timezone_warning": gettext(TIMEZONE_WARNING) if store_timezone_suspect(store=store) else "",
             "refresh_url": self.refresh_url(store),
             "reimport_url": (reverse("admin:%s_%s_reimport" % info, args=[store.pk])
                              if store.connector_class.imports_orders else ""),
@@ -127,22 +127,22 @@ class StoreAdmin(store_admin.StoreAdmin):
         store = self.store_or_404(request, object_id, change=True)
         form = ReimportForm(request.POST, tz=store.tz)
         if not form.is_valid():
-            self.message_user(request, _g("%(store)s: %(error)s") % {
+            self.message_user(request, gettext("%(store)s: %(error)s") % {
                 "store": store.name, "error": " ".join(form.errors.get("since", []))}, messages.ERROR)
             return HttpResponseRedirect(self.change_url(store))
         since = dt.datetime.combine(form.cleaned_data["since"], dt.time.min, tzinfo=store.tz)
         try:
             store_queue_refresh(store=store, trigger=ImportTrigger.USER, user=request.user, since=since)
         except StoreUnavailable as exc:
-            self.message_user(request, _g("%(store)s: %(error)s.") % {"store": store.name, "error": translated(exc)},
+            self.message_user(request, gettext("%(store)s: %(error)s.") % {"store": store.name, "error": translated(exc)},
                               messages.WARNING)
         except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable
             log.exception("could not queue a re-import of store %s", store.pk)
-            self.message_user(request, _g("%(store)s: the import could not be queued (%(error)s).")
+            self.message_user(request, gettext("%(store)s: the import could not be queued (%(error)s).")
                               % {"store": store.name, "error": translated(store_admin.first_line(exc))},
                               messages.ERROR)
         else:
-            self.message_user(request, _g("Re-import of %(store)s from %(day)s queued; its run appears under "
+            self.message_user(request, gettext("Re-import of %(store)s from %(day)s queued; its run appears under "
                                           "Activity.") % {"store": store.name,
                                                           "day": date_format(form.cleaned_data["since"])},
                               messages.SUCCESS)
@@ -152,7 +152,7 @@ class StoreAdmin(store_admin.StoreAdmin):
         store = self.store_or_404(request, object_id, change=False)
         context = {
             **self.admin_site.each_context(request),
-            "title": _g("Activity of %(store)s") % {"store": store.name},
+            "title": gettext("Activity of %(store)s") % {"store": store.name},
             "opts": self.opts,
             "original": store,
             "store": store,
@@ -180,14 +180,14 @@ class StoreAdmin(store_admin.StoreAdmin):
         try:
             notification_resend(notification=notification, user=request.user)
         except NotificationError as exc:
-            self.message_user(request, _g("Not resent: %(error)s.") % {"error": translated(exc)}, messages.WARNING)
+            self.message_user(request, gettext("Not resent: %(error)s.") % {"error": translated(exc)}, messages.WARNING)
         except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable; logged in full
             log.exception("resend of notification %s failed", notification.pk)
-            self.message_user(request, _g("Could not resend the notification of shipment %(id)s (order %(number)s): "
+            self.message_user(request, gettext("Could not resend the notification of shipment %(id)s (order %(number)s): "
                                           "%(error)s") % {**names, "error": translated(store_admin.first_line(exc))},
                               messages.ERROR)
         else:
-            self.message_user(request, _g("Resend of the notification of shipment %(id)s (order %(number)s) queued.")
+            self.message_user(request, gettext("Resend of the notification of shipment %(id)s (order %(number)s) queued.")
                               % names, messages.SUCCESS)
         return self.redirect_back(request, activity)  # the activity log, or the order page it was asked from
 
@@ -249,7 +249,7 @@ class OrderItemInline(ReadOnlyInline):
 
 def _notification_state(shipment: Shipment) -> str:
     if not shipment.notify_store:
-        return _g("not requested")  # NOTIFICATION_NOT_REQUESTED, in words
+        return gettext("not requested")  # NOTIFICATION_NOT_REQUESTED, in words
     notification = getattr(shipment, "notification", None)
     return notification.get_status_display() if notification else "—"
 
@@ -298,7 +298,7 @@ class ShipmentInline(ReadOnlyInline):
         if obj.pk is None or obj.voided_at is not None:
             return ""  # a void shipment cannot be corrected
         return format_html('<a href="{}" class="sb-correct-shipment">{}</a>',
-                           reverse("admin:orders_shipment_correct", args=[quote(obj.pk)]), _g("Correct"))
+                           reverse("admin:orders_shipment_correct", args=[quote(obj.pk)]), gettext("Correct"))
 
 
 EDITABLE_SHIP_TO = ("ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2", "ship_to_street3",
@@ -403,7 +403,7 @@ class OrderAdmin(MerchantScopedAdmin):
             query = urlencode({**keep, "status__exact": status.value})
             tabs.append({"status": status.value, "label": status.label, "count": counts.get(status.value, 0),
                          "url": f"?{query}", "current": current == status.value})
-        tabs.append({"status": "all", "label": _g("All"), "count": sum(counts.values()),
+        tabs.append({"status": "all", "label": pgettext("orders", "All"), "count": sum(counts.values()),
                      "url": f"?{urlencode(keep)}" if keep else "?o=", "current": not current})
         return tabs
 
@@ -416,7 +416,7 @@ class OrderAdmin(MerchantScopedAdmin):
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         return format_html('<span class="sb-badge sb-badge-{}" title="{}">{}</span>', obj.status,
-                           _g("Store status: %(status)s") % {"status": obj.store_status}, obj.get_status_display())
+                           gettext("Store status: %(status)s") % {"status": obj.store_status}, obj.get_status_display())
 
     @admin.display(description=_("customer"), ordering="ship_to_name")
     def customer(self, obj):
@@ -440,14 +440,14 @@ class OrderAdmin(MerchantScopedAdmin):
                  (obj.desk_notify_failed, ngettext("%(count)d failed", "%(count)d failed", obj.desk_notify_failed),
                   "sb-status-failed")]
         states = format_html_join(" ", '<span class="{}">{}</span>', ((c, w % {"count": n}) for n, w, c in parts if n))
-        return format_html("{} · {}", obj.desk_shipments, states or _g("not notified"))
+        return format_html("{} · {}", obj.desk_shipments, states or gettext("not notified"))
 
     @admin.display(description=_("slip"))
     def packing_slip(self, obj):
         if obj is None or obj.pk is None:
             return "—"
         return format_html('<a href="{}" target="_blank" class="sb-packing-slip" title="{}">{}</a>',
-                           reverse("shipbridge_packing_slip", args=[obj.pk]), _g("Packing slip"), _g("Slip"))
+                           reverse("shipbridge_packing_slip", args=[obj.pk]), gettext("Packing slip"), gettext("Slip"))
 
     # -- "Add order" enters an order by hand; only those may be deleted, while unshipped --
     def has_add_permission(self, request):
@@ -503,7 +503,7 @@ class OrderAdmin(MerchantScopedAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        context = {**self.admin_site.each_context(request), "title": _g("Add order (entered by hand)"),
+        context = {**self.admin_site.each_context(request), "title": gettext("Add order (entered by hand)"),
                    "opts": self.opts, "has_view_permission": self.has_view_permission(request)}
         merchant = self._add_merchant(request)
         if merchant is None:  # a superuser chooses the merchant first
@@ -523,7 +523,7 @@ class OrderAdmin(MerchantScopedAdmin):
                 form.add_error(None, capfirst(translated(exc)))
             else:
                 self.log_addition(request, order, [{"added": {}}])
-                self.message_user(request, _g("Order %(number)s added to %(store)s; it awaits shipment (ship it "
+                self.message_user(request, gettext("Order %(number)s added to %(store)s; it awaits shipment (ship it "
                                               "from its page).") % {"number": order.order_number,
                                                                     "store": order.store.name}, messages.SUCCESS)
                 if "_addanother" in request.POST:
@@ -564,7 +564,7 @@ class OrderAdmin(MerchantScopedAdmin):
             raise PermissionDenied
         stores = scoped_queryset(Store, request).order_by("name")
         form = TrackingUploadForm(request.POST or None, request.FILES or None, stores=stores)
-        context = {**self.admin_site.each_context(request), "title": _g("Tracking numbers from a file"),
+        context = {**self.admin_site.each_context(request), "title": gettext("Tracking numbers from a file"),
                    "opts": self.opts, "form": form, "has_view_permission": True}
         if request.method == "POST" and form.is_valid():
             orders = scoped_queryset(Order, request)
@@ -595,7 +595,7 @@ class OrderAdmin(MerchantScopedAdmin):
         if not self.has_ship_permission(request):
             raise PermissionDenied
         orders = scoped_queryset(Order, request)
-        context = {**self.admin_site.each_context(request), "title": _g("Scan to pack"), "opts": self.opts,
+        context = {**self.admin_site.each_context(request), "title": gettext("Scan to pack"), "opts": self.opts,
                    "has_view_permission": True}
         if request.method == "POST":
             order = get_object_or_404(orders.select_related("store"), pk=request.POST.get("order", ""))
@@ -610,7 +610,7 @@ class OrderAdmin(MerchantScopedAdmin):
             return TemplateResponse(request, "admin/orders/order/pack.html", context)
         context["scan"] = code
         if not found:
-            context["scan_error"] = _g("No order %(code)s: scan the barcode on the packing slip.") % {"code": code}
+            context["scan_error"] = gettext("No order %(code)s: scan the barcode on the packing slip.") % {"code": code}
             return TemplateResponse(request, "admin/orders/order/pack.html", context)
         if len(found) > 1 and not order_id:
             context["choices"] = found
@@ -641,7 +641,7 @@ class OrderAdmin(MerchantScopedAdmin):
         form = PackShipForm(request.POST)
         valid = form.is_valid()
         if any(scanned[line["item"].pk] != line["remaining"] for line in lines):
-            form.add_error(None, _g("Not every unit was scanned: scan each item before shipping."))
+            form.add_error(None, gettext("Not every unit was scanned: scan each item before shipping."))
             valid = False
         if valid:
             outcome = order_ship_whole(order=order, carrier=form.cleaned_data["carrier"],
@@ -649,7 +649,7 @@ class OrderAdmin(MerchantScopedAdmin):
                                        tracking_number=form.cleaned_data["tracking_number"],
                                        notify_store=form.cleaned_data["notify_store"], user=request.user)
             if outcome.shipped:
-                self.message_user(request, _g("Order %(number)s packed and shipped (shipment %(id)s). Scan the next "
+                self.message_user(request, gettext("Order %(number)s packed and shipped (shipment %(id)s). Scan the next "
                                               "packing slip.") % {"number": order.order_number,
                                                                   "id": outcome.shipment.pk}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:orders_order_pack"))
@@ -661,7 +661,7 @@ class OrderAdmin(MerchantScopedAdmin):
         if order is None:
             return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
         if not self.has_ship_permission(request, order):
-            self.message_user(request, _g("You may not ship orders."), messages.ERROR)
+            self.message_user(request, gettext("You may not ship orders."), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
         additional = order.status == OrderStatus.SHIPPED
         lines = order_shipping_lines(order=order)
@@ -682,9 +682,9 @@ class OrderAdmin(MerchantScopedAdmin):
                     self.message_user(request, translated(exc), messages.ERROR)
                 else:
                     if shipment.notify_store:
-                        told = _g("Shipment %(id)s of order %(number)s created; the store will be notified.")
+                        told = gettext("Shipment %(id)s of order %(number)s created; the store will be notified.")
                     else:
-                        told = _g("Shipment %(id)s of order %(number)s created; the store is not notified.")
+                        told = gettext("Shipment %(id)s of order %(number)s created; the store is not notified.")
                     self.message_user(request, told % {"id": shipment.pk, "number": order.order_number},
                                       messages.SUCCESS)
                     return HttpResponseRedirect(
@@ -699,7 +699,7 @@ class OrderAdmin(MerchantScopedAdmin):
             })
         context = {
             **self.admin_site.each_context(request),
-            "title": _g("Ship order %(number)s") % {"number": order.order_number},
+            "title": gettext("Ship order %(number)s") % {"number": order.order_number},
             "opts": self.model._meta,
             "original": order,
             "order": order,
@@ -712,18 +712,17 @@ class OrderAdmin(MerchantScopedAdmin):
         return TemplateResponse(request, "admin/orders/order/ship.html", context)
 
     # -- "Ship selected orders": one page, one tracking number per order; each ships on its own --
-    def _selected(self, request, queryset, what: str) -> list[Order] | None:
+    def _selected(self, request, queryset, too_many: str) -> list[Order] | None:
         """The selected orders (oldest first), or None (and a message) past MAX_BULK_ORDERS."""
         orders = list(queryset.select_related("store").order_by("order_date", "pk")[:MAX_BULK_ORDERS + 1])
         if len(orders) > MAX_BULK_ORDERS:
-            self.message_user(request, _g("Choose at most %(max)d orders to %(what)s at once.")
-                              % {"max": MAX_BULK_ORDERS, "what": what}, messages.ERROR)
+            self.message_user(request, too_many % {"max": MAX_BULK_ORDERS}, messages.ERROR)
             return None
         return orders
 
     @admin.action(description=_("Ship selected orders (a tracking number each)"), permissions=["ship"])
     def ship_selected(self, request, queryset):
-        orders = self._selected(request, queryset, _g("ship"))
+        orders = self._selected(request, queryset, gettext("Choose at most %(max)d orders to ship at once."))
         if orders is None:
             return None
         if "apply" in request.POST:
@@ -746,7 +745,7 @@ class OrderAdmin(MerchantScopedAdmin):
 
     @admin.action(description=_("Print packing slips of the selected orders (one document)"))
     def print_packing_slips(self, request, queryset):
-        orders = self._selected(request, queryset, _g("print"))
+        orders = self._selected(request, queryset, gettext("Choose at most %(max)d orders to print at once."))
         if orders is None:
             return None
         ids = ",".join(str(o.pk) for o in orders)
@@ -762,7 +761,7 @@ class OrderAdmin(MerchantScopedAdmin):
                 for o in outcomes]
         context = {
             **self.admin_site.each_context(request),
-            "title": _g("Bulk ship: %(shipped)d shipped, %(refused)d not shipped")
+            "title": gettext("Bulk ship: %(shipped)d shipped, %(refused)d not shipped")
                      % {"shipped": len(shipped), "refused": len(outcomes) - len(shipped)},
             "opts": self.model._meta,
             "rows": rows,
@@ -794,7 +793,7 @@ class OrderAdmin(MerchantScopedAdmin):
                     return None
                 else:
                     numbers = ", ".join(s.order.order_number for s in shipments)
-                    self.message_user(request, _g("Orders %(numbers)s shipped together (%(count)d shipments, one per "
+                    self.message_user(request, gettext("Orders %(numbers)s shipped together (%(count)d shipments, one per "
                                                   "order, one tracking number).")
                                       % {"numbers": numbers, "count": len(shipments)}, messages.SUCCESS)
                     return None
@@ -806,7 +805,7 @@ class OrderAdmin(MerchantScopedAdmin):
             })
         context = {
             **self.admin_site.each_context(request),
-            "title": _g("Combine orders into one shipment"),
+            "title": gettext("Combine orders into one shipment"),
             "opts": self.model._meta,
             "orders": orders,
             "form": form,
@@ -864,7 +863,7 @@ def _resend(model_admin, request, notifications) -> None:
         else:
             queued += 1
     if queued:
-        model_admin.message_user(request, _g("%(count)d store notification(s) queued again.") % {"count": queued},
+        model_admin.message_user(request, gettext("%(count)d store notification(s) queued again.") % {"count": queued},
                                  messages.SUCCESS)
 
 
@@ -947,7 +946,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
             })
         context = {
             **self.admin_site.each_context(request),
-            "title": _g("Correct shipment %(id)s of order %(number)s") % {"id": shipment.pk,
+            "title": gettext("Correct shipment %(id)s of order %(number)s") % {"id": shipment.pk,
                                                                           "number": shipment.order.order_number},
             "opts": self.opts,
             "original": shipment,
@@ -962,18 +961,18 @@ class ShipmentAdmin(MerchantScopedAdmin):
 
     def _report_correction(self, request, result) -> None:
         if not result.changed:
-            self.message_user(request, _g("Nothing changed: shipment %(id)s already has these values.")
+            self.message_user(request, gettext("Nothing changed: shipment %(id)s already has these values.")
                               % {"id": result.shipment.pk}, messages.INFO)
             return
         for item in result.corrected:
             if not item.changes:
                 continue
-            none = _g("(none)")
-            changes = _g("; ").join(_g("%(field)s %(old)s → %(new)s") % {
+            none = gettext("(none)")
+            changes = gettext("; ").join(gettext("%(field)s %(old)s → %(new)s") % {
                 "field": c.get_field_display(), "old": c.old_value or none, "new": c.new_value or none}
                 for c in item.changes)
             kept = item.store.state == StoreCorrection.NOT_SENT
-            self.message_user(request, _g("Shipment %(id)s corrected (%(changes)s). %(store)s") % {
+            self.message_user(request, gettext("Shipment %(id)s corrected (%(changes)s). %(store)s") % {
                 "id": item.shipment.pk, "changes": changes, "store": translated(item.store.message)},
                 messages.WARNING if kept else messages.SUCCESS)
 
@@ -991,7 +990,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
         for shipment in queryset.order_by("pk"):
             notification = notification_for_shipment(shipment=shipment)
             if notification is None:
-                self.message_user(request, _g('Shipment %(id)s was made with "do not notify the store": there is '
+                self.message_user(request, gettext('Shipment %(id)s was made with "do not notify the store": there is '
                                               'nothing to send.') % {"id": shipment.pk}, messages.ERROR)
             else:
                 notifications.append(notification)
@@ -1010,7 +1009,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
         if voided:
             self.message_user(
                 request,
-                _g("Voided shipment(s) %(ids)s; their orders await shipment again and the store is not told.")
+                gettext("Voided shipment(s) %(ids)s; their orders await shipment again and the store is not told.")
                 % {"ids": ", ".join(str(s.pk) for s in voided)},
                 messages.SUCCESS,
             )

@@ -116,6 +116,8 @@ class WebhookDeliveryInline(admin.TabularInline):
 
     @admin.display(description=_("delivery"))
     def delivery_link(self, obj):
+        if obj.pk is None:
+            return ""  # the inline's empty row
         url = reverse("admin:orders_webhookdelivery_change", args=[quote(obj.pk)])
         return format_html('<a href="{}">{}</a>', url, obj.pk)
 

@@ -142,7 +142,7 @@ class StoreAdmin(MerchantScopedAdmin):
     list_filter = (ConnectorFilter, "active", "last_refresh_status", "merchant")
     search_fields = ("name", "merchant__name")
     list_select_related = ("merchant",)
-    activity_fields = ("last_refresh_status", "last_refresh_at", "last_refresh_error", "import_cursor",
+    activity_fields = ("last_refresh_status", "last_refresh_at", "last_refresh_error_text", "import_cursor",
                        "next_refresh_at")
     readonly_fields = ("connector_notice", "connection_summary", "status_mapping_summary", *activity_fields)
     actions = ["test_connection"]
@@ -163,6 +163,10 @@ class StoreAdmin(MerchantScopedAdmin):
         return next_refresh_words(store=obj)
 
     # -- read-only displays --
+    @admin.display(description=_("last refresh error"))
+    def last_refresh_error_text(self, obj):
+        return translated(obj.last_refresh_error) or "—"  # kept in English: shown in the reader's language
+
     @admin.display(description=_("Notice"))
     def connector_notice(self, obj):
         notice = obj.connector_class.notice if obj and obj.connector else ""
