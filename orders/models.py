@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -266,7 +268,8 @@ class ImportRun(models.Model):
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
-        return gettext("Import of {store} at {when}").format(store=self.store, when=f"{self.started_at:%Y-%m-%d %H:%M}")
+        return gettext("Import of {store} at {when}").format(
+            store=self.store, when=date_format(timezone.localtime(self.started_at), "DATETIME_FORMAT"))
 
     def summary(self) -> dict:
         return {

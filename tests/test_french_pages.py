@@ -213,3 +213,23 @@ def test_the_check_finds_english_on_a_page(admin_client_su, french_world):
     assert english_on_page(french.replace("</h2>", "<p>Boutique Ada</p></h2>", 1)) == []
     assert Store.objects.get(name="Boutique Ada").language == "fr" and Shipment.objects.exists()
     assert StoreNotification.objects.filter(status="failed").exists()
+
+
+def test_the_api_answers_in_english_whatever_the_callers_language(api_client, merchant):
+    # ShipStation's contract is English; a program calling from a French system gets it too
+    from rest_framework.test import APIClient
+
+    from tests.test_api import API, CREATE_ORDER_EXAMPLE
+
+    StoreFactory(merchant=merchant, name="Webshop")
+
+    incomplete = api_client.post(f"{API}/orders/createorder", {
+        **CREATE_ORDER_EXAMPLE, "shipTo": {"name": "Nobody", "country": "US"}}, format="json", **FRENCH)
+    assert incomplete.status_code == 400 and incomplete["Content-Language"] == "en"
+    assert incomplete.json()["ExceptionMessage"] == (
+        "the ship-to address is incomplete (missing: street, city, postal code, state)")
+    denied = APIClient().get(f"{API}/stores", **FRENCH)
+    assert denied.json() == {"Message": "Authorization has been denied for this request."}
+    assert api_client.get(f"{API}/stores", **FRENCH).json()[0]["marketplaceName"] == "Custom Store (XML)"
+    # while the admin answers the same caller in French
+    assert api_client.get(reverse("admin:login"), **FRENCH)["Content-Language"] == "fr"
