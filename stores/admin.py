@@ -46,12 +46,22 @@ class MerchantAdmin(MerchantScopedAdmin):
     search_fields = ("name",)
 
 
-class MerchantGroupsFilter(RelatedFieldListFilter):
+class GroupsFilter(RelatedFieldListFilter):
+    """The Users list's "groups" filter, ShipBridge's roles named in the reader's language."""
+
+    def groups(self):
+        return Group.objects.order_by("name")
+
+    def field_choices(self, field, request, model_admin):
+        return [(group.pk, gettext(group.name)) for group in self.groups()]
+
+
+class MerchantGroupsFilter(GroupsFilter):
     """The Users list's "groups" filter for a merchant's users: the ShipBridge merchant groups
     only (the platform's other groups are not theirs to see)."""
 
-    def field_choices(self, field, request, model_admin):
-        return [(group.pk, str(group)) for group in Group.objects.filter(name__in=MERCHANT_GROUPS).order_by("name")]
+    def groups(self):
+        return Group.objects.filter(name__in=MERCHANT_GROUPS).order_by("name")
 
 
 @admin.register(User)
@@ -106,7 +116,7 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
         filters = super().get_list_filter(request)
         if user_merchant_id(request) is not None:
             filters = [("groups", MerchantGroupsFilter) if f == "groups" else f for f in filters if f != "is_superuser"]
-        return filters
+        return [("groups", GroupsFilter) if f == "groups" else f for f in filters]
 
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -117,7 +127,10 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups" and user_merchant_id(request) is not None:
             kwargs["queryset"] = Group.objects.filter(name__in=MERCHANT_GROUPS)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups" and field is not None:
+            field.label_from_instance = lambda group: gettext(group.name)  # ShipBridge's roles, translated
+        return field
 
 
 class ConnectorFilter(admin.SimpleListFilter):

@@ -19,7 +19,7 @@ from stores.models import OrderStatus, Store
 from stores.sandbox.customstore import SandboxLine
 from stores.sandbox.customstore.state import QBC_FULFILLED_ERROR
 from stores.services import store_create
-from tests.factories import MerchantFactory, StoreFactory
+from tests.factories import MerchantFactory, StoreFactory, UserFactory
 from tests.utils import SHIP_DAY, english_on_page, page_text, store_settings
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +121,7 @@ def _pages(world):
         url("admin:orders_webhookbatch_changelist"),
         url("shipbridge_packing_slip", args=[order.pk]),
         url("shipbridge_packing_slips") + f"?ids={order.pk},{open_order.pk}",
+        url("admin:stores_user_changelist"), url("admin:stores_user_add"),
     ]
 
 
@@ -136,6 +137,20 @@ def test_every_page_reads_in_french(admin_client_su, french_world):
     for path in _pages(french_world):
         found += _english(admin_client_su, "get", path)
     assert not found, "English on French pages:\n" + "\n".join(found)
+
+
+def test_a_merchant_admins_pages_read_in_french(client, french_world, fast_passwords):
+    # what a merchant's own admin sees (their users and roles, their stores and orders)
+    boss = UserFactory(username="ada-admin", merchant=french_world["merchant"], groups=["merchant admin"])
+    clerk = UserFactory(username="marc-expe", merchant=french_world["merchant"], groups=["shipping clerk"])
+    client.force_login(boss)
+    found = []
+    for path in (reverse("admin:index"), reverse("admin:stores_user_changelist"), reverse("admin:stores_user_add"),
+                 reverse("admin:stores_user_change", args=[clerk.pk]), reverse("admin:orders_order_changelist"),
+                 reverse("admin:orders_order_add"), reverse("shipbridge_dashboard")):
+        found += _english(client, "get", path)
+    assert not found, "English on French pages:\n" + "\n".join(found)
+    assert "administrateur marchand" in client.get(reverse("admin:stores_user_changelist"), **FRENCH).content.decode()
 
 
 def test_what_the_pages_answer_reads_in_french(admin_client_su, french_world, django_capture_on_commit_callbacks):
