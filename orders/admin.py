@@ -31,7 +31,7 @@ from stores.selectors import next_refresh_words, store_state
 from .forms import MAX_BULK_ORDERS, BulkShipForm, PackShipForm, TrackingUploadForm, carrier_initial, ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
 from .importing import StoreUnavailable, store_queue_refresh, stores_queue_refresh
 from .manual import ManualOrderError, manual_order_create, manual_order_delete
-from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, NotificationStatus,
+from .models import (NOTIFICATION_NOT_REQUESTED_LABEL, ImportRun, ImportTrigger, NotificationAttempt, NotificationStatus,
                      Order, OrderItem,
                      Product, ProductAlias, Shipment, ShipmentChange, ShipmentItem, StoreCorrection,
                      StoreNotification)
@@ -81,8 +81,8 @@ class StoreAdmin(store_admin.StoreAdmin):
 
     @property
     def products_description(self):
-        return format_html(gettext('Products (SKU, name, weight, image, bin location) and SKU aliases are managed under '
-                              '<a href="{}">Products</a>.'), reverse("admin:orders_product_changelist"))
+        return format_html(gettext('Products (SKU, name, weight, image, bin location) and SKU aliases are managed '
+                                   'under <a href="{}">Products</a>.'), reverse("admin:orders_product_changelist"))
 
     def _panel_context(self, request, store):
         info = self.opts.app_label, self.opts.model_name
@@ -134,8 +134,8 @@ class StoreAdmin(store_admin.StoreAdmin):
         try:
             store_queue_refresh(store=store, trigger=ImportTrigger.USER, user=request.user, since=since)
         except StoreUnavailable as exc:
-            self.message_user(request, gettext("%(store)s: %(error)s.") % {"store": store.name, "error": translated(exc)},
-                              messages.WARNING)
+            self.message_user(request, gettext("%(store)s: %(error)s.") % {"store": store.name,
+                                                                           "error": translated(exc)}, messages.WARNING)
         except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable
             log.exception("could not queue a re-import of store %s", store.pk)
             self.message_user(request, gettext("%(store)s: the import could not be queued (%(error)s).")
@@ -143,8 +143,8 @@ class StoreAdmin(store_admin.StoreAdmin):
                               messages.ERROR)
         else:
             self.message_user(request, gettext("Re-import of %(store)s from %(day)s queued; its run appears under "
-                                          "Activity.") % {"store": store.name,
-                                                          "day": date_format(form.cleaned_data["since"])},
+                                               "Activity.") % {"store": store.name,
+                                                               "day": date_format(form.cleaned_data["since"])},
                               messages.SUCCESS)
         return HttpResponseRedirect(self.change_url(store))
 
@@ -183,9 +183,9 @@ class StoreAdmin(store_admin.StoreAdmin):
             self.message_user(request, gettext("Not resent: %(error)s.") % {"error": translated(exc)}, messages.WARNING)
         except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable; logged in full
             log.exception("resend of notification %s failed", notification.pk)
-            self.message_user(request, gettext("Could not resend the notification of shipment %(id)s (order %(number)s): "
-                                          "%(error)s") % {**names, "error": translated(store_admin.first_line(exc))},
-                              messages.ERROR)
+            self.message_user(request, gettext("Could not resend the notification of shipment %(id)s (order "
+                                               "%(number)s): %(error)s")
+                              % {**names, "error": translated(store_admin.first_line(exc))}, messages.ERROR)
         else:
             self.message_user(request, gettext("Resend of the notification of shipment %(id)s (order %(number)s) queued.")
                               % names, messages.SUCCESS)
@@ -249,7 +249,7 @@ class OrderItemInline(ReadOnlyInline):
 
 def _notification_state(shipment: Shipment) -> str:
     if not shipment.notify_store:
-        return gettext("not requested")  # NOTIFICATION_NOT_REQUESTED, in words
+        return str(NOTIFICATION_NOT_REQUESTED_LABEL)
     notification = getattr(shipment, "notification", None)
     return notification.get_status_display() if notification else "—"
 
@@ -524,8 +524,8 @@ class OrderAdmin(MerchantScopedAdmin):
             else:
                 self.log_addition(request, order, [{"added": {}}])
                 self.message_user(request, gettext("Order %(number)s added to %(store)s; it awaits shipment (ship it "
-                                              "from its page).") % {"number": order.order_number,
-                                                                    "store": order.store.name}, messages.SUCCESS)
+                                                   "from its page).") % {"number": order.order_number,
+                                                                         "store": order.store.name}, messages.SUCCESS)
                 if "_addanother" in request.POST:
                     return HttpResponseRedirect(request.get_full_path())
                 return HttpResponseRedirect(reverse("admin:orders_order_change", args=[quote(order.pk)],
@@ -649,9 +649,10 @@ class OrderAdmin(MerchantScopedAdmin):
                                        tracking_number=form.cleaned_data["tracking_number"],
                                        notify_store=form.cleaned_data["notify_store"], user=request.user)
             if outcome.shipped:
-                self.message_user(request, gettext("Order %(number)s packed and shipped (shipment %(id)s). Scan the next "
-                                              "packing slip.") % {"number": order.order_number,
-                                                                  "id": outcome.shipment.pk}, messages.SUCCESS)
+                self.message_user(request, gettext("Order %(number)s packed and shipped (shipment %(id)s). Scan the "
+                                                   "next packing slip.") % {"number": order.order_number,
+                                                                            "id": outcome.shipment.pk},
+                                  messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:orders_order_pack"))
             form.add_error(None, as_sentence(translated(outcome.error)))
         return self._pack_page(request, order, form, context, scanned=scanned)
@@ -793,8 +794,8 @@ class OrderAdmin(MerchantScopedAdmin):
                     return None
                 else:
                     numbers = ", ".join(s.order.order_number for s in shipments)
-                    self.message_user(request, gettext("Orders %(numbers)s shipped together (%(count)d shipments, one per "
-                                                  "order, one tracking number).")
+                    self.message_user(request, gettext("Orders %(numbers)s shipped together (%(count)d shipments, one "
+                                                       "per order, one tracking number).")
                                       % {"numbers": numbers, "count": len(shipments)}, messages.SUCCESS)
                     return None
         else:
@@ -946,8 +947,8 @@ class ShipmentAdmin(MerchantScopedAdmin):
             })
         context = {
             **self.admin_site.each_context(request),
-            "title": gettext("Correct shipment %(id)s of order %(number)s") % {"id": shipment.pk,
-                                                                          "number": shipment.order.order_number},
+            "title": gettext("Correct shipment %(id)s of order %(number)s") % {
+                "id": shipment.pk, "number": shipment.order.order_number},
             "opts": self.opts,
             "original": shipment,
             "shipment": shipment,
@@ -990,8 +991,8 @@ class ShipmentAdmin(MerchantScopedAdmin):
         for shipment in queryset.order_by("pk"):
             notification = notification_for_shipment(shipment=shipment)
             if notification is None:
-                self.message_user(request, gettext('Shipment %(id)s was made with "do not notify the store": there is '
-                                              'nothing to send.') % {"id": shipment.pk}, messages.ERROR)
+                self.message_user(request, gettext('Shipment %(id)s was made with "do not notify the store": there '
+                                                   'is nothing to send.') % {"id": shipment.pk}, messages.ERROR)
             else:
                 notifications.append(notification)
         _resend(self, request, notifications)

@@ -292,8 +292,9 @@ class NotificationStatus(models.TextChoices):
 
 # The notification state of a shipment made with "do not notify the store": it has no
 # StoreNotification row, so this is not one of the choices above (list_orders and ship_order
-# print it; the admin shows it in words).
+# print it; the admin shows it in words, NOTIFICATION_NOT_REQUESTED_LABEL).
 NOTIFICATION_NOT_REQUESTED = "not_requested"
+NOTIFICATION_NOT_REQUESTED_LABEL = _("store not notified")
 
 
 class StoreNotification(models.Model):
