@@ -17,12 +17,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.text import capfirst
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from stores import admin as store_admin
 from stores.forms import as_sentence
+from stores.i18n import format_amount, translated
 from stores.models import Merchant, OrderStatus, Store
 from stores.scoping import MerchantScopedAdmin, scoped_queryset, user_merchant_id
 from stores.selectors import next_refresh_words, store_state
@@ -30,7 +31,7 @@ from stores.selectors import next_refresh_words, store_state
 from .forms import MAX_BULK_ORDERS, BulkShipForm, PackShipForm, TrackingUploadForm, carrier_initial, ManualOrderForm, ReimportForm, ShipForm, ShipmentCorrectionForm, ShipmentDetailsForm, manual_line_formset
 from .importing import StoreUnavailable, store_queue_refresh, stores_queue_refresh
 from .manual import ManualOrderError, manual_order_create, manual_order_delete
-from .models import (NOTIFICATION_NOT_REQUESTED, ImportRun, ImportTrigger, NotificationAttempt, NotificationStatus,
+from .models import (NOTIFICATION_NOT_REQUESTED_LABEL, ImportRun, ImportTrigger, NotificationAttempt, NotificationStatus,
                      Order, OrderItem,
                      Product, ProductAlias, Shipment, ShipmentChange, ShipmentItem, StoreCorrection,
                      StoreNotification)
@@ -53,18 +54,19 @@ def queue_refreshes(model_admin, request, stores) -> None:
     result = stores_queue_refresh(stores=stores, trigger=ImportTrigger.USER, user=request.user)
     for store, exc in result.failed:
         model_admin.message_user(
-            request, f"{store.name}: the import could not be queued ({store_admin.first_line(exc)}).", messages.ERROR)
+            request, gettext("%(store)s: the import could not be queued (%(error)s).")
+            % {"store": store.name, "error": translated(store_admin.first_line(exc))}, messages.ERROR)
     if result.queued:
         model_admin.message_user(
-            request, f"Import queued for {', '.join(s.name for s in result.queued)}; its run appears under Activity.",
-            messages.SUCCESS)
+            request, gettext("Import queued for %(stores)s; its run appears under Activity.")
+            % {"stores": ", ".join(s.name for s in result.queued)}, messages.SUCCESS)
     if result.inactive:
-        model_admin.message_user(request, f"Inactive, left alone: {', '.join(s.name for s in result.inactive)}.",
-                                 messages.WARNING)
+        model_admin.message_user(request, gettext("Inactive, left alone: %(stores)s.")
+                                 % {"stores": ", ".join(s.name for s in result.inactive)}, messages.WARNING)
     if result.not_imported:
         model_admin.message_user(
-            request, f"Nothing to import, left alone: {', '.join(s.name for s in result.not_imported)} "
-                     "(orders entered in ShipBridge).", messages.WARNING)
+            request, gettext("Nothing to import, left alone: %(stores)s (orders entered in ShipBridge).")
+            % {"stores": ", ".join(s.name for s in result.not_imported)}, messages.WARNING)
 
 
 # --- stores: what their pages do with orders -----------------------------------------------
@@ -79,14 +81,14 @@ class StoreAdmin(store_admin.StoreAdmin):
 
     @property
     def products_description(self):
-        return format_html('Products (SKU, name, weight, image, bin location) and SKU aliases are managed under '
-                           '<a href="{}">Products</a>.', reverse("admin:orders_product_changelist"))
+        return format_html(gettext('Products (SKU, name, weight, image, bin location) and SKU aliases are managed '
+                                   'under <a href="{}">Products</a>.'), reverse("admin:orders_product_changelist"))
 
     def _panel_context(self, request, store):
         info = self.opts.app_label, self.opts.model_name
         return {
             **super()._panel_context(request, store),
-            "timezone_warning": TIMEZONE_WARNING if store_timezone_suspect(store=store) else "",
+            "timezone_warning": gettext(TIMEZONE_WARNING) if store_timezone_suspect(store=store) else "",
             "refresh_url": self.refresh_url(store),
             "reimport_url": (reverse("admin:%s_%s_reimport" % info, args=[store.pk])
                              if store.connector_class.imports_orders else ""),
@@ -125,27 +127,32 @@ class StoreAdmin(store_admin.StoreAdmin):
         store = self.store_or_404(request, object_id, change=True)
         form = ReimportForm(request.POST, tz=store.tz)
         if not form.is_valid():
-            self.message_user(request, f"{store.name}: {' '.join(form.errors.get('since', []))}", messages.ERROR)
+            self.message_user(request, gettext("%(store)s: %(error)s") % {
+                "store": store.name, "error": " ".join(form.errors.get("since", []))}, messages.ERROR)
             return HttpResponseRedirect(self.change_url(store))
         since = dt.datetime.combine(form.cleaned_data["since"], dt.time.min, tzinfo=store.tz)
         try:
             store_queue_refresh(store=store, trigger=ImportTrigger.USER, user=request.user, since=since)
         except StoreUnavailable as exc:
-            self.message_user(request, f"{store.name}: {exc}.", messages.WARNING)
+            self.message_user(request, gettext("%(store)s: %(error)s.") % {"store": store.name,
+                                                                           "error": translated(exc)}, messages.WARNING)
         except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable
             log.exception("could not queue a re-import of store %s", store.pk)
-            self.message_user(request, f"{store.name}: the import could not be queued ({store_admin.first_line(exc)}).",
+            self.message_user(request, gettext("%(store)s: the import could not be queued (%(error)s).")
+                              % {"store": store.name, "error": translated(store_admin.first_line(exc))},
                               messages.ERROR)
         else:
-            self.message_user(request, f"Re-import of {store.name} from {form.cleaned_data['since']:%Y-%m-%d} queued; "
-                                       "its run appears under Activity.", messages.SUCCESS)
+            self.message_user(request, gettext("Re-import of %(store)s from %(day)s queued; its run appears under "
+                                               "Activity.") % {"store": store.name,
+                                                               "day": date_format(form.cleaned_data["since"])},
+                              messages.SUCCESS)
         return HttpResponseRedirect(self.change_url(store))
 
     def activity_view(self, request, object_id):
         store = self.store_or_404(request, object_id, change=False)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Activity of {store.name}",
+            "title": gettext("Activity of %(store)s") % {"store": store.name},
             "opts": self.opts,
             "original": store,
             "store": store,
@@ -169,20 +176,22 @@ class StoreAdmin(store_admin.StoreAdmin):
         if not request.user.has_perm("orders.change_shipment"):
             raise PermissionDenied
         activity = reverse("admin:stores_store_activity", args=[store.pk])
-        label = (f"the notification of shipment {notification.shipment_id} "
-                 f"(order {notification.shipment.order.order_number})")
+        names = {"id": notification.shipment_id, "number": notification.shipment.order.order_number}
         try:
             notification_resend(notification=notification, user=request.user)
         except NotificationError as exc:
-            self.message_user(request, f"Not resent: {exc}.", messages.WARNING)
+            self.message_user(request, gettext("Not resent: %(error)s.") % {"error": translated(exc)}, messages.WARNING)
         except Exception as exc:  # noqa: BLE001 - e.g. the task queue is unreachable; logged in full
             log.exception("resend of notification %s failed", notification.pk)
-            self.message_user(request, f"Could not resend {label}: {store_admin.first_line(exc)}", messages.ERROR)
+            self.message_user(request, gettext("Could not resend the notification of shipment %(id)s (order "
+                                               "%(number)s): %(error)s")
+                              % {**names, "error": translated(store_admin.first_line(exc))}, messages.ERROR)
         else:
-            self.message_user(request, f"Resend of {label} queued.", messages.SUCCESS)
+            self.message_user(request, gettext("Resend of the notification of shipment %(id)s (order %(number)s) queued.")
+                              % names, messages.SUCCESS)
         return self.redirect_back(request, activity)  # the activity log, or the order page it was asked from
 
-    @admin.action(description="Refresh now (import orders)", permissions=["change"])
+    @admin.action(description=_("Refresh now (import orders)"), permissions=["change"])
     def refresh_now(self, request, queryset):
         queue_refreshes(self, request, list(queryset))
 
@@ -203,6 +212,18 @@ class ReadOnlyAdmin(MerchantScopedAdmin):
         return False
 
 
+def kept_message(model, name: str):
+    """A read-only column or field of `model` showing a message kept in English (an error, a
+    warning, an advice, a skip reason: stores.i18n) in the reader's language."""
+
+    @admin.display(description=model._meta.get_field(name).verbose_name)
+    def show(self, obj):
+        return translated(getattr(obj, name))
+
+    show.__name__ = f"{name}_text"
+    return show
+
+
 class ReadOnlyInline(admin.TabularInline):
     """Rows shown under their parent, written by imports and services only: no add, no delete."""
 
@@ -215,13 +236,20 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderItemInline(ReadOnlyInline):
     model = OrderItem
-    fields = ("line_item_id", "sku", "name", "quantity", "unit_price", "weight_grams", "location", "adjustment")
+    fields = ("line_item_id", "sku", "name", "quantity", "unit_price_amount", "weight_grams", "location", "adjustment")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")  # its currency, in one query
+
+    @admin.display(description=_("unit price"))
+    def unit_price_amount(self, obj):
+        return format_amount(obj.unit_price, obj.order.currency)
 
 
 def _notification_state(shipment: Shipment) -> str:
     if not shipment.notify_store:
-        return NOTIFICATION_NOT_REQUESTED.replace("_", " ")
+        return str(NOTIFICATION_NOT_REQUESTED_LABEL)
     notification = getattr(shipment, "notification", None)
     return notification.get_status_display() if notification else "—"
 
@@ -230,43 +258,47 @@ class ShipmentInline(ReadOnlyInline):
     """The order's shipments with their store notification's state, error and advice."""
 
     model = Shipment
-    fields = ("carrier", "service", "tracking_number", "ship_date", "cost", "notify_store", "items_shipped",
+    fields = ("carrier", "service", "tracking_number", "ship_date", "cost_amount", "notify_store", "items_shipped",
               "notification_status", "notification_error", "notification_advice", "group_key", "voided_at",
               "voided_by", "correct_link")
     readonly_fields = fields
     show_change_link = True
-    verbose_name_plural = "shipments"
+    verbose_name_plural = _("shipments")
 
     def get_queryset(self, request):
-        return (super().get_queryset(request).select_related("notification", "voided_by")
+        return (super().get_queryset(request).select_related("notification", "voided_by", "order")
                 .prefetch_related("items__order_item").order_by("id"))
 
-    @admin.display(description="items")
+    @admin.display(description=_("cost"))
+    def cost_amount(self, obj):
+        return format_amount(obj.cost, obj.order.currency) or "—"
+
+    @admin.display(description=_("items"))
     def items_shipped(self, obj):
         return ", ".join(f"{si.quantity} × {si.order_item.sku or si.order_item.name}" for si in obj.items.all())
 
-    @admin.display(description="store notification")
+    @admin.display(description=_("store notification"))
     def notification_status(self, obj):
         return _notification_state(obj)
 
-    @admin.display(description="error")
+    @admin.display(description=_("error"))
     def notification_error(self, obj):
         notification = getattr(obj, "notification", None)
         if notification is None:
             return ""
-        return notification.error or notification.warning
+        return translated(notification.error or notification.warning)
 
-    @admin.display(description="advice")
+    @admin.display(description=_("advice"))
     def notification_advice(self, obj):
         notification = getattr(obj, "notification", None)
-        return notification.advice if notification else ""
+        return translated(notification.advice) if notification else ""
 
-    @admin.display(description="correct")
+    @admin.display(description=_("correct"))
     def correct_link(self, obj):
         if obj.pk is None or obj.voided_at is not None:
             return ""  # a void shipment cannot be corrected
-        return format_html('<a href="{}" class="sb-correct-shipment">Correct</a>',
-                           reverse("admin:orders_shipment_correct", args=[quote(obj.pk)]))
+        return format_html('<a href="{}" class="sb-correct-shipment">{}</a>',
+                           reverse("admin:orders_shipment_correct", args=[quote(obj.pk)]), gettext("Correct"))
 
 
 EDITABLE_SHIP_TO = ("ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2", "ship_to_street3",
@@ -288,28 +320,29 @@ class OrderAdmin(MerchantScopedAdmin):
     status_tabs = (OrderStatus.AWAITING_SHIPMENT, OrderStatus.ON_HOLD, OrderStatus.AWAITING_PAYMENT,
                    OrderStatus.SHIPPED, OrderStatus.CANCELLED)
     search_fields = ("order_number", "external_id", "ship_to_name", "bill_to_name", "customer_email", "items__sku")
-    search_help_text = "Order number, customer name or e-mail, or SKU."
+    search_help_text = _("Order number, customer name or e-mail, or SKU.")
     list_select_related = ("store",)
     list_per_page = 50
     date_hierarchy = "order_date"
     inlines = [OrderItemInline, ShipmentInline]
     fieldsets = (
-        ("Ship to", {"fields": EDITABLE_SHIP_TO,
-                     "description": "Correct the address here before shipping (a typo, a missing apartment "
-                                    "number): labels, packing slips and the store notification use it. A later "
-                                    "change of the order in the store replaces it."}),
-        ("Order", {"fields": ("store", "order_number", "external_id", "order_date", "modified_at", "status",
-                              "store_status", "ship_date", "requested_service", "packing_slip"),
-                   "description": "From the store. The status changes by shipping (Ship, void) and by imports, "
-                                  "not by hand."}),
-        ("Customer and billing", {"fields": ("customer_code", "customer_email", "bill_to_name", "bill_to_company",
-                                             "bill_to_phone", "bill_to_email", "payment_method"),
-                                  "classes": ("collapse",)}),
-        ("Amounts", {"fields": ("currency", "order_total", "tax_amount", "shipping_amount"), "classes": ("collapse",)}),
-        ("Notes", {"fields": ("customer_notes", "internal_notes", "gift", "gift_message"),
-                   "description": "Internal notes are yours to edit (the store's own internal notes are "
-                                  "replaced when the store changes the order); the rest comes from the store."}),
-        ("Import", {"fields": ("imported_at", "updated_at", "raw"), "classes": ("collapse",)}),
+        (_("Ship to"), {"fields": EDITABLE_SHIP_TO,
+                        "description": _("Correct the address here before shipping (a typo, a missing apartment "
+                                         "number): labels, packing slips and the store notification use it. A later "
+                                         "change of the order in the store replaces it.")}),
+        (_("Order"), {"fields": ("store", "order_number", "external_id", "order_date", "modified_at", "status",
+                                 "store_status", "ship_date", "requested_service", "packing_slip"),
+                      "description": _("From the store. The status changes by shipping (Ship, void) and by imports, "
+                                       "not by hand.")}),
+        (_("Customer and billing"), {"fields": ("customer_code", "customer_email", "bill_to_name", "bill_to_company",
+                                                "bill_to_phone", "bill_to_email", "payment_method"),
+                                     "classes": ("collapse",)}),
+        (_("Amounts"), {"fields": ("currency", "order_total_amount", "tax_amount_money", "shipping_amount_money"),
+                        "classes": ("collapse",)}),
+        (_("Notes"), {"fields": ("customer_notes", "internal_notes", "gift", "gift_message"),
+                      "description": _("Internal notes are yours to edit (the store's own internal notes are "
+                                       "replaced when the store changes the order); the rest comes from the store.")}),
+        (_("Import"), {"fields": ("imported_at", "updated_at", "raw"), "classes": ("collapse",)}),
     )
     # Everything but the ship-to address and the internal notes comes from the store (imports) or
     # changes through the shipping services: read-only here.
@@ -317,21 +350,35 @@ class OrderAdmin(MerchantScopedAdmin):
         f for _, options in fieldsets for f in options["fields"] if f not in (*EDITABLE_SHIP_TO, "internal_notes")
     )
     actions = ["ship_selected", "print_packing_slips", "combine_orders", "refresh_stores"]
-    # How the sections read for an order entered by hand (its store imports nothing).
+    # How the sections read for an order entered by hand (its store imports nothing), by their first field.
     entered_descriptions = {
-        "Order": "Entered by hand (Add order). The status changes by shipping (Ship, void), not by hand.",
-        "Ship to": "Correct the address here before shipping: labels and packing slips use it.",
-        "Notes": "Internal notes are yours to edit.",
+        "store": _("Entered by hand (Add order). The status changes by shipping (Ship, void), not by hand."),
+        "ship_to_name": _("Correct the address here before shipping: labels and packing slips use it."),
+        "customer_notes": _("Internal notes are yours to edit."),
     }
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(**order_desk_annotations())
 
+    # -- amounts as the reader's language writes them ("$1,234.56", "1 234,56 $") --
+    @admin.display(description=_("order total"))
+    def order_total_amount(self, obj):
+        return format_amount(obj.order_total, obj.currency) or "—"
+
+    @admin.display(description=_("tax amount"))
+    def tax_amount_money(self, obj):
+        return format_amount(obj.tax_amount, obj.currency) or "—"
+
+    @admin.display(description=_("shipping amount"))
+    def shipping_amount_money(self, obj):
+        return format_amount(obj.shipping_amount, obj.currency) or "—"
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None or obj.store.connector_class.imports_orders:
             return fieldsets
-        return [(name, {**options, "description": self.entered_descriptions.get(name, options.get("description"))})
+        return [(name, {**options, "description": self.entered_descriptions.get(options["fields"][0],
+                                                                                options.get("description"))})
                 for name, options in fieldsets]
 
     # -- the desk: status tabs with counts (one query), Awaiting shipment by default --
@@ -356,29 +403,29 @@ class OrderAdmin(MerchantScopedAdmin):
             query = urlencode({**keep, "status__exact": status.value})
             tabs.append({"status": status.value, "label": status.label, "count": counts.get(status.value, 0),
                          "url": f"?{query}", "current": current == status.value})
-        tabs.append({"status": "all", "label": _g("All"), "count": sum(counts.values()),
+        tabs.append({"status": "all", "label": pgettext("orders", "All"), "count": sum(counts.values()),
                      "url": f"?{urlencode(keep)}" if keep else "?o=", "current": not current})
         return tabs
 
     # -- desk columns (from the annotations: no query per row) --
     @admin.display(description=_("order date"), ordering="order_date")
     def ordered(self, obj):
-        return date_format(timezone.localtime(obj.order_date), "Y-m-d H:i")
+        return date_format(timezone.localtime(obj.order_date), "SHORT_DATETIME_FORMAT")
 
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         return format_html('<span class="sb-badge sb-badge-{}" title="{}">{}</span>', obj.status,
-                           _g("Store status: %(status)s") % {"status": obj.store_status}, obj.get_status_display())
+                           gettext("Store status: %(status)s") % {"status": obj.store_status}, obj.get_status_display())
 
-    @admin.display(description="customer", ordering="ship_to_name")
+    @admin.display(description=_("customer"), ordering="ship_to_name")
     def customer(self, obj):
         name = obj.ship_to_name or obj.bill_to_name or obj.customer_email
         if obj.ship_to_country:
             return format_html('{} <span class="sb-muted">{}</span>', name, obj.ship_to_country)
         return name
 
-    @admin.display(description="lines / units")
+    @admin.display(description=_("lines / units"))
     def lines(self, obj):
         return f"{obj.desk_lines} / {obj.desk_units}"
 
@@ -386,18 +433,21 @@ class OrderAdmin(MerchantScopedAdmin):
     def shipments_state(self, obj):
         if not obj.desk_shipments:
             return "—"
-        parts = [(obj.desk_notify_sent, "sent", "sb-status-sent"), (obj.desk_notify_pending, "pending",
-                                                                     "sb-status-pending"),
-                 (obj.desk_notify_failed, "failed", "sb-status-failed")]
-        states = format_html_join(" ", '<span class="{}">{} {}</span>', ((c, n, w) for n, w, c in parts if n))
-        return format_html("{} · {}", obj.desk_shipments, states or "not notified")
+        parts = [(obj.desk_notify_sent, ngettext("%(count)d sent", "%(count)d sent", obj.desk_notify_sent),
+                  "sb-status-sent"),
+                 (obj.desk_notify_pending, ngettext("%(count)d pending", "%(count)d pending", obj.desk_notify_pending),
+                  "sb-status-pending"),
+                 (obj.desk_notify_failed, ngettext("%(count)d failed", "%(count)d failed", obj.desk_notify_failed),
+                  "sb-status-failed")]
+        states = format_html_join(" ", '<span class="{}">{}</span>', ((c, w % {"count": n}) for n, w, c in parts if n))
+        return format_html("{} · {}", obj.desk_shipments, states or gettext("not notified"))
 
     @admin.display(description=_("slip"))
     def packing_slip(self, obj):
         if obj is None or obj.pk is None:
             return "—"
         return format_html('<a href="{}" target="_blank" class="sb-packing-slip" title="{}">{}</a>',
-                           reverse("shipbridge_packing_slip", args=[obj.pk]), _g("Packing slip"), _g("Slip"))
+                           reverse("shipbridge_packing_slip", args=[obj.pk]), gettext("Packing slip"), gettext("Slip"))
 
     # -- "Add order" enters an order by hand; only those may be deleted, while unshipped --
     def has_add_permission(self, request):
@@ -453,7 +503,7 @@ class OrderAdmin(MerchantScopedAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        context = {**self.admin_site.each_context(request), "title": "Add order (entered by hand)",
+        context = {**self.admin_site.each_context(request), "title": gettext("Add order (entered by hand)"),
                    "opts": self.opts, "has_view_permission": self.has_view_permission(request)}
         merchant = self._add_merchant(request)
         if merchant is None:  # a superuser chooses the merchant first
@@ -470,11 +520,12 @@ class OrderAdmin(MerchantScopedAdmin):
                 order = manual_order_create(merchant=merchant, lines=lines.lines(), user=request.user,
                                             **form.order_details())
             except ManualOrderError as exc:
-                form.add_error(None, capfirst(str(exc)))
+                form.add_error(None, capfirst(translated(exc)))
             else:
                 self.log_addition(request, order, [{"added": {}}])
-                self.message_user(request, f"Order {order.order_number} added to {order.store.name}; it awaits "
-                                           "shipment (ship it from its page).", messages.SUCCESS)
+                self.message_user(request, gettext("Order %(number)s added to %(store)s; it awaits shipment (ship it "
+                                                   "from its page).") % {"number": order.order_number,
+                                                                         "store": order.store.name}, messages.SUCCESS)
                 if "_addanother" in request.POST:
                     return HttpResponseRedirect(request.get_full_path())
                 return HttpResponseRedirect(reverse("admin:orders_order_change", args=[quote(order.pk)],
@@ -491,7 +542,7 @@ class OrderAdmin(MerchantScopedAdmin):
     def has_refresh_permission(self, request, obj=None):
         return request.user.has_perm("stores.change_store")
 
-    @admin.action(description="Refresh the selected orders' stores (import now)", permissions=["refresh"])
+    @admin.action(description=_("Refresh the selected orders' stores (import now)"), permissions=["refresh"])
     def refresh_stores(self, request, queryset):
         stores = scoped_queryset(Store, request).filter(pk__in=queryset.values("store_id")).order_by("name")
         queue_refreshes(self, request, list(stores))
@@ -513,7 +564,7 @@ class OrderAdmin(MerchantScopedAdmin):
             raise PermissionDenied
         stores = scoped_queryset(Store, request).order_by("name")
         form = TrackingUploadForm(request.POST or None, request.FILES or None, stores=stores)
-        context = {**self.admin_site.each_context(request), "title": _g("Tracking numbers from a file"),
+        context = {**self.admin_site.each_context(request), "title": gettext("Tracking numbers from a file"),
                    "opts": self.opts, "form": form, "has_view_permission": True}
         if request.method == "POST" and form.is_valid():
             orders = scoped_queryset(Order, request)
@@ -523,7 +574,7 @@ class OrderAdmin(MerchantScopedAdmin):
             try:
                 rows = tracking_file_read(data)
             except TrackingFileError as exc:
-                form.add_error("file", capfirst(str(exc)) + ".")
+                form.add_error("file", as_sentence(translated(exc)))
                 return TemplateResponse(request, "admin/orders/order/import_tracking.html", context)
             summary = tracking_plan(rows=rows, orders=orders)
             confirmed = "_confirm" in request.POST
@@ -544,7 +595,7 @@ class OrderAdmin(MerchantScopedAdmin):
         if not self.has_ship_permission(request):
             raise PermissionDenied
         orders = scoped_queryset(Order, request)
-        context = {**self.admin_site.each_context(request), "title": _g("Scan to pack"), "opts": self.opts,
+        context = {**self.admin_site.each_context(request), "title": gettext("Scan to pack"), "opts": self.opts,
                    "has_view_permission": True}
         if request.method == "POST":
             order = get_object_or_404(orders.select_related("store"), pk=request.POST.get("order", ""))
@@ -559,7 +610,7 @@ class OrderAdmin(MerchantScopedAdmin):
             return TemplateResponse(request, "admin/orders/order/pack.html", context)
         context["scan"] = code
         if not found:
-            context["scan_error"] = _g("No order %(code)s: scan the barcode on the packing slip.") % {"code": code}
+            context["scan_error"] = gettext("No order %(code)s: scan the barcode on the packing slip.") % {"code": code}
             return TemplateResponse(request, "admin/orders/order/pack.html", context)
         if len(found) > 1 and not order_id:
             context["choices"] = found
@@ -590,7 +641,7 @@ class OrderAdmin(MerchantScopedAdmin):
         form = PackShipForm(request.POST)
         valid = form.is_valid()
         if any(scanned[line["item"].pk] != line["remaining"] for line in lines):
-            form.add_error(None, _g("Not every unit was scanned: scan each item before shipping."))
+            form.add_error(None, gettext("Not every unit was scanned: scan each item before shipping."))
             valid = False
         if valid:
             outcome = order_ship_whole(order=order, carrier=form.cleaned_data["carrier"],
@@ -598,11 +649,12 @@ class OrderAdmin(MerchantScopedAdmin):
                                        tracking_number=form.cleaned_data["tracking_number"],
                                        notify_store=form.cleaned_data["notify_store"], user=request.user)
             if outcome.shipped:
-                self.message_user(request, _g("Order %(number)s packed and shipped (shipment %(id)s). Scan the next "
-                                              "packing slip.") % {"number": order.order_number,
-                                                                  "id": outcome.shipment.pk}, messages.SUCCESS)
+                self.message_user(request, gettext("Order %(number)s packed and shipped (shipment %(id)s). Scan the "
+                                                   "next packing slip.") % {"number": order.order_number,
+                                                                            "id": outcome.shipment.pk},
+                                  messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:orders_order_pack"))
-            form.add_error(None, capfirst(outcome.error) + ".")
+            form.add_error(None, as_sentence(translated(outcome.error)))
         return self._pack_page(request, order, form, context, scanned=scanned)
 
     def ship_view(self, request, object_id):
@@ -610,7 +662,7 @@ class OrderAdmin(MerchantScopedAdmin):
         if order is None:
             return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
         if not self.has_ship_permission(request, order):
-            self.message_user(request, "You may not ship orders.", messages.ERROR)
+            self.message_user(request, gettext("You may not ship orders."), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
         additional = order.status == OrderStatus.SHIPPED
         lines = order_shipping_lines(order=order)
@@ -628,11 +680,13 @@ class OrderAdmin(MerchantScopedAdmin):
                 except ShipDateError as exc:
                     form.add_error("ship_date", as_sentence(exc))
                 except ShippingError as exc:
-                    self.message_user(request, str(exc), messages.ERROR)
+                    self.message_user(request, translated(exc), messages.ERROR)
                 else:
-                    told = ("the store will be notified" if shipment.notify_store
-                            else "the store is not notified")
-                    self.message_user(request, f"Shipment {shipment.pk} of order {order.order_number} created; {told}.",
+                    if shipment.notify_store:
+                        told = gettext("Shipment %(id)s of order %(number)s created; the store will be notified.")
+                    else:
+                        told = gettext("Shipment %(id)s of order %(number)s created; the store is not notified.")
+                    self.message_user(request, told % {"id": shipment.pk, "number": order.order_number},
                                       messages.SUCCESS)
                     return HttpResponseRedirect(
                         reverse("admin:orders_order_change", args=[quote(order.pk)], current_app=self.admin_site.name)
@@ -646,7 +700,7 @@ class OrderAdmin(MerchantScopedAdmin):
             })
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Ship order {order.order_number}",
+            "title": gettext("Ship order %(number)s") % {"number": order.order_number},
             "opts": self.model._meta,
             "original": order,
             "order": order,
@@ -659,18 +713,17 @@ class OrderAdmin(MerchantScopedAdmin):
         return TemplateResponse(request, "admin/orders/order/ship.html", context)
 
     # -- "Ship selected orders": one page, one tracking number per order; each ships on its own --
-    def _selected(self, request, queryset, what: str) -> list[Order] | None:
+    def _selected(self, request, queryset, too_many: str) -> list[Order] | None:
         """The selected orders (oldest first), or None (and a message) past MAX_BULK_ORDERS."""
         orders = list(queryset.select_related("store").order_by("order_date", "pk")[:MAX_BULK_ORDERS + 1])
         if len(orders) > MAX_BULK_ORDERS:
-            self.message_user(request, _g("Choose at most %(max)d orders to %(what)s at once.")
-                              % {"max": MAX_BULK_ORDERS, "what": what}, messages.ERROR)
+            self.message_user(request, too_many % {"max": MAX_BULK_ORDERS}, messages.ERROR)
             return None
         return orders
 
     @admin.action(description=_("Ship selected orders (a tracking number each)"), permissions=["ship"])
     def ship_selected(self, request, queryset):
-        orders = self._selected(request, queryset, _g("ship"))
+        orders = self._selected(request, queryset, gettext("Choose at most %(max)d orders to ship at once."))
         if orders is None:
             return None
         if "apply" in request.POST:
@@ -693,7 +746,7 @@ class OrderAdmin(MerchantScopedAdmin):
 
     @admin.action(description=_("Print packing slips of the selected orders (one document)"))
     def print_packing_slips(self, request, queryset):
-        orders = self._selected(request, queryset, _g("print"))
+        orders = self._selected(request, queryset, gettext("Choose at most %(max)d orders to print at once."))
         if orders is None:
             return None
         ids = ",".join(str(o.pk) for o in orders)
@@ -709,7 +762,7 @@ class OrderAdmin(MerchantScopedAdmin):
                 for o in outcomes]
         context = {
             **self.admin_site.each_context(request),
-            "title": _g("Bulk ship: %(shipped)d shipped, %(refused)d not shipped")
+            "title": gettext("Bulk ship: %(shipped)d shipped, %(refused)d not shipped")
                      % {"shipped": len(shipped), "refused": len(outcomes) - len(shipped)},
             "opts": self.model._meta,
             "rows": rows,
@@ -719,13 +772,13 @@ class OrderAdmin(MerchantScopedAdmin):
         return TemplateResponse(request, "admin/orders/order/bulk_result.html", context)
 
     # -- "Combine selected orders": an intermediate page asks for the package's details --
-    @admin.action(description="Combine selected orders (ship them in one package)", permissions=["ship"])
+    @admin.action(description=_("Combine selected orders (ship them in one package)"), permissions=["ship"])
     def combine_orders(self, request, queryset):
         orders = list(queryset.select_related("store").order_by("pk"))
         try:
             orders_combine_check(orders=orders)
         except ShippingError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+            self.message_user(request, translated(exc), messages.ERROR)
             return None
         store = orders[0].store
         notifies = store.connector_class.notifies_store
@@ -737,12 +790,13 @@ class OrderAdmin(MerchantScopedAdmin):
                 except ShipDateError as exc:
                     form.add_error("ship_date", as_sentence(exc))
                 except ShippingError as exc:
-                    self.message_user(request, str(exc), messages.ERROR)
+                    self.message_user(request, translated(exc), messages.ERROR)
                     return None
                 else:
                     numbers = ", ".join(s.order.order_number for s in shipments)
-                    self.message_user(request, f"Orders {numbers} shipped together ({len(shipments)} shipments, "
-                                      "one per order, one tracking number).", messages.SUCCESS)
+                    self.message_user(request, gettext("Orders %(numbers)s shipped together (%(count)d shipments, one "
+                                                       "per order, one tracking number).")
+                                      % {"numbers": numbers, "count": len(shipments)}, messages.SUCCESS)
                     return None
         else:
             form = ShipmentDetailsForm(notifies_store=notifies, initial={
@@ -752,7 +806,7 @@ class OrderAdmin(MerchantScopedAdmin):
             })
         context = {
             **self.admin_site.each_context(request),
-            "title": "Combine orders into one shipment",
+            "title": gettext("Combine orders into one shipment"),
             "opts": self.model._meta,
             "orders": orders,
             "form": form,
@@ -806,20 +860,22 @@ def _resend(model_admin, request, notifications) -> None:
         try:
             notification_resend(notification=notification, user=request.user)
         except NotificationError as exc:
-            model_admin.message_user(request, str(exc), messages.ERROR)
+            model_admin.message_user(request, translated(exc), messages.ERROR)
         else:
             queued += 1
     if queued:
-        model_admin.message_user(request, f"{queued} store notification(s) queued again.", messages.SUCCESS)
+        model_admin.message_user(request, gettext("%(count)d store notification(s) queued again.") % {"count": queued},
+                                 messages.SUCCESS)
 
 
 class ShipmentChangeInline(ReadOnlyInline):
     """The shipment's history: every correction, who made it, old → new, what the store was told."""
 
     model = ShipmentChange
-    fields = ("changed_at", "changed_by", "field", "old_value", "new_value", "store_correction", "store_note")
+    fields = ("changed_at", "changed_by", "field", "old_value", "new_value", "store_correction", "store_note_text")
     readonly_fields = fields
-    verbose_name_plural = "history (corrections)"
+    verbose_name_plural = _("history (corrections)")
+    store_note_text = kept_message(ShipmentChange, "store_note")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("changed_by")
@@ -839,7 +895,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
     list_select_related = ("order", "order__store", "notification")
     raw_id_fields = ("order",)
     inlines = [ShipmentItemInline, ShipmentChangeInline]
-    readonly_fields = ("order", "carrier", "service", "tracking_number", "ship_date", "cost", "notify_store",
+    readonly_fields = ("order", "carrier", "service", "tracking_number", "ship_date", "cost_amount", "notify_store",
                        "notify_customer", "created_at", "created_by", "voided_at", "voided_by", "group_key",
                        "notification_status")
     fields = readonly_fields
@@ -880,7 +936,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
                 except ShipDateError as exc:
                     form.add_error("ship_date", as_sentence(exc))
                 except ShippingError as exc:
-                    form.add_error(None, str(exc))
+                    form.add_error(None, translated(exc))
                 else:
                     self._report_correction(request, result)
                     return back
@@ -891,7 +947,8 @@ class ShipmentAdmin(MerchantScopedAdmin):
             })
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Correct shipment {shipment.pk} of order {shipment.order.order_number}",
+            "title": gettext("Correct shipment %(id)s of order %(number)s") % {
+                "id": shipment.pk, "number": shipment.order.order_number},
             "opts": self.opts,
             "original": shipment,
             "shipment": shipment,
@@ -905,49 +962,56 @@ class ShipmentAdmin(MerchantScopedAdmin):
 
     def _report_correction(self, request, result) -> None:
         if not result.changed:
-            self.message_user(request, f"Nothing changed: shipment {result.shipment.pk} already has these values.",
-                              messages.INFO)
+            self.message_user(request, gettext("Nothing changed: shipment %(id)s already has these values.")
+                              % {"id": result.shipment.pk}, messages.INFO)
             return
         for item in result.corrected:
             if not item.changes:
                 continue
-            changes = "; ".join(f"{c.get_field_display()} {c.old_value or '(none)'} → {c.new_value or '(none)'}"
-                                for c in item.changes)
+            none = gettext("(none)")
+            changes = gettext("; ").join(gettext("%(field)s %(old)s → %(new)s") % {
+                "field": c.get_field_display(), "old": c.old_value or none, "new": c.new_value or none}
+                for c in item.changes)
             kept = item.store.state == StoreCorrection.NOT_SENT
-            self.message_user(request, f"Shipment {item.shipment.pk} corrected ({changes}). {item.store.message}",
-                              messages.WARNING if kept else messages.SUCCESS)
+            self.message_user(request, gettext("Shipment %(id)s corrected (%(changes)s). %(store)s") % {
+                "id": item.shipment.pk, "changes": changes, "store": translated(item.store.message)},
+                messages.WARNING if kept else messages.SUCCESS)
 
-    @admin.display(description="store notification")
+    @admin.display(description=_("store notification"))
     def notification_status(self, obj):
         return _notification_state(obj)
 
-    @admin.action(description="Resend store notification", permissions=["change"])
+    @admin.display(description=_("cost"))
+    def cost_amount(self, obj):
+        return format_amount(obj.cost, obj.order.currency) or "—"
+
+    @admin.action(description=_("Resend store notification"), permissions=["change"])
     def resend_notification(self, request, queryset):
         notifications = []
         for shipment in queryset.order_by("pk"):
             notification = notification_for_shipment(shipment=shipment)
             if notification is None:
-                self.message_user(request, f"shipment {shipment.pk} was made with \"do not notify the store\": "
-                                           "there is nothing to send", messages.ERROR)
+                self.message_user(request, gettext('Shipment %(id)s was made with "do not notify the store": there '
+                                                   'is nothing to send.') % {"id": shipment.pk}, messages.ERROR)
             else:
                 notifications.append(notification)
         _resend(self, request, notifications)
 
-    @admin.action(description="Void shipment (the store is not told)", permissions=["change"])
+    @admin.action(description=_("Void shipment (the store is not told)"), permissions=["change"])
     def void_shipments(self, request, queryset):
         voided = []
         for shipment in queryset.order_by("pk"):
             try:
                 shipment = shipment_void(shipment=shipment, user=request.user)
             except ShippingError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
+                self.message_user(request, translated(exc), messages.ERROR)
             else:
                 voided.append(shipment)
         if voided:
             self.message_user(
                 request,
-                "Voided shipment(s) " + ", ".join(str(s.pk) for s in voided)
-                + "; their orders await shipment again and the store is not told.",
+                gettext("Voided shipment(s) %(ids)s; their orders await shipment again and the store is not told.")
+                % {"ids": ", ".join(str(s.pk) for s in voided)},
                 messages.SUCCESS,
             )
 
@@ -962,9 +1026,10 @@ class ShipmentChangeAdmin(ReadOnlyAdmin):
     list_select_related = ("shipment", "shipment__order", "changed_by")
     raw_id_fields = ("shipment",)
     readonly_fields = ("shipment", "changed_at", "changed_by", "field", "old_value", "new_value",
-                       "store_correction", "store_note")
+                       "store_correction", "store_note_text")
     fields = readonly_fields
     date_hierarchy = "changed_at"
+    store_note_text = kept_message(ShipmentChange, "store_note")
 
 
 @admin.register(ShipmentItem)
@@ -985,11 +1050,13 @@ class ShipmentItemAdmin(MerchantScopedAdmin):
 @admin.register(ImportRun)
 class ImportRunAdmin(MerchantScopedAdmin):
     list_display = ("store", "trigger", "status", "started_at", "finished_at", "imported", "updated",
-                    "unchanged", "skipped", "error", "warning")
+                    "unchanged", "skipped", "error_text", "warning_text")
     list_filter = ("status", "trigger", "store")
     search_fields = ("store__name", "error")
     list_select_related = ("store",)
     date_hierarchy = "started_at"
+    error_text = kept_message(ImportRun, "error")
+    warning_text = kept_message(ImportRun, "warning")
 
     def has_add_permission(self, request):
         return False
@@ -997,41 +1064,48 @@ class ImportRunAdmin(MerchantScopedAdmin):
 
 class NotificationAttemptInline(ReadOnlyInline):
     model = NotificationAttempt
-    readonly_fields = ("number", "started_at", "finished_at", "outcome", "request_summary", "response_code",
-                       "message")
+    fields = ("number", "started_at", "finished_at", "outcome", "request_summary_text", "response_code",
+              "message_text")
+    readonly_fields = fields
+    request_summary_text = kept_message(NotificationAttempt, "request_summary")
+    message_text = kept_message(NotificationAttempt, "message")
 
 
 @admin.register(StoreNotification)
 class StoreNotificationAdmin(MerchantScopedAdmin):
-    list_display = ("shipment", "order_link", "status", "attempts", "error", "warning", "advice", "sent_at",
-                    "next_attempt_at", "updated_at")
+    list_display = ("shipment", "order_link", "status", "attempts", "error_text", "warning_text", "advice_text",
+                    "sent_at", "next_attempt_at", "updated_at")
     list_filter = ("status",)
     search_fields = ("shipment__order__order_number", "error")
     list_select_related = ("shipment", "shipment__order", "shipment__order__store")
     inlines = [NotificationAttemptInline]
     raw_id_fields = ("shipment",)
-    readonly_fields = ("shipment", "status", "attempts", "error", "warning", "advice", "next_attempt_at", "sent_at",
-                       "created_at", "updated_at")
+    readonly_fields = ("shipment", "status", "attempts", "error_text", "warning_text", "advice_text",
+                       "next_attempt_at", "sent_at", "created_at", "updated_at")
     fields = readonly_fields
     actions = ["resend"]
+    error_text = kept_message(StoreNotification, "error")
+    warning_text = kept_message(StoreNotification, "warning")
+    advice_text = kept_message(StoreNotification, "advice")
 
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="order")
+    @admin.display(description=_("order"))
     def order_link(self, obj):
         order = obj.shipment.order
         url = reverse("admin:orders_order_change", args=[quote(order.pk)])
         return format_html('<a href="{}">{}</a>', url, order.order_number)
 
-    @admin.action(description="Resend store notification", permissions=["change"])
+    @admin.action(description=_("Resend store notification"), permissions=["change"])
     def resend(self, request, queryset):
         _resend(self, request, list(queryset.order_by("pk")))
 
 
 @admin.register(NotificationAttempt)
 class NotificationAttemptAdmin(MerchantScopedAdmin):
-    list_display = ("notification", "number", "started_at", "outcome", "response_code", "message")
+    list_display = ("notification", "number", "started_at", "outcome", "response_code", "message_text")
+    message_text = kept_message(NotificationAttempt, "message")
     list_filter = ("outcome",)
     list_select_related = ("notification",)
     search_fields = ("message",)

@@ -13,7 +13,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from stores.forms import as_sentence
+from stores.i18n import translated
 from stores.models import Merchant
 from stores.scoping import MerchantScopedAdmin, user_merchant_id
 
@@ -43,9 +48,9 @@ class ApiKeyAdmin(MerchantScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # revoked, never deleted: its history stays
 
-    @admin.display(description="state")
+    @admin.display(description=_("state"))
     def state(self, obj):
-        return "revoked" if obj.revoked_at else "active"
+        return gettext("revoked") if obj.revoked_at else gettext("active")
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -58,17 +63,19 @@ class ApiKeyAdmin(MerchantScopedAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         """The only page that ever shows the secret."""
         context = {**self.admin_site.each_context(request), "opts": self.opts, "original": obj,
-                   "title": f"API key {obj.label or obj.key[:8]}", "api_key": obj,
+                   "title": gettext("API key %(label)s") % {"label": obj.label or obj.key[:8]}, "api_key": obj,
                    "secret": getattr(request, "shipbridge_new_api_secret", ""),
                    "base_url": request.build_absolute_uri("/api/v1")}
         return TemplateResponse(request, "admin/orders/apikey/created.html", context)
 
-    @admin.action(description="Revoke the selected API keys", permissions=["change"])
+    @admin.action(description=_("Revoke the selected API keys"), permissions=["change"])
     def revoke(self, request, queryset):
         keys = list(queryset.filter(revoked_at__isnull=True))
         for api_key in keys:
             api_key_revoke(api_key=api_key, user=request.user)
-        self.message_user(request, f"{len(keys)} API key(s) revoked: they are refused from now on.", messages.SUCCESS)
+        self.message_user(request, ngettext("%(count)d API key revoked: it is refused from now on.",
+                                            "%(count)d API keys revoked: they are refused from now on.", len(keys))
+                          % {"count": len(keys)}, messages.SUCCESS)
 
     def get_urls(self):
         return [path("<path:object_id>/revoke/", self.admin_site.admin_view(self.revoke_view),
@@ -81,7 +88,8 @@ class ApiKeyAdmin(MerchantScopedAdmin):
         if not self.has_change_permission(request, api_key):
             raise PermissionDenied
         api_key_revoke(api_key=api_key, user=request.user)
-        self.message_user(request, f"API key {api_key} revoked: it is refused from now on.", messages.SUCCESS)
+        self.message_user(request, gettext("API key %(key)s revoked: it is refused from now on.") % {"key": api_key},
+                          messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:orders_apikey_change", args=[quote(api_key.pk)]))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -97,13 +105,19 @@ class WebhookDeliveryInline(admin.TabularInline):
     extra = 0
     can_delete = False
     max_num = 0
-    fields = ("delivery_link", "resource_type", "resource_url", "status", "attempts", "error", "sent_at",
+    fields = ("delivery_link", "resource_type", "resource_url", "status", "attempts", "error_text", "sent_at",
               "created_at")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
 
-    @admin.display(description="delivery")
+    @admin.display(description=_("error"))
+    def error_text(self, obj):
+        return translated(obj.error)
+
+    @admin.display(description=_("delivery"))
     def delivery_link(self, obj):
+        if obj.pk is None:
+            return ""  # the inline's empty row
         url = reverse("admin:orders_webhookdelivery_change", args=[quote(obj.pk)])
         return format_html('<a href="{}">{}</a>', url, obj.pk)
 
@@ -125,7 +139,7 @@ class WebhookSubscriptionForm(forms.ModelForm):
                 subscription_check(merchant=Merchant.objects.get(pk=merchant_id), event=cleaned["event"],
                                    target_url=cleaned["target_url"], store=store.pk if store else None)
             except WebhookError as exc:
-                raise forms.ValidationError(str(exc)) from None
+                raise forms.ValidationError(as_sentence(translated(exc))) from None
         return cleaned
 
 
@@ -145,7 +159,7 @@ class WebhookSubscriptionAdmin(MerchantScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else ("merchant", "signing_secret", "created_at", "api_key")
 
-    @admin.display(description="signing secret")
+    @admin.display(description=_("signing secret"))
     def signing_secret(self, obj):
         """For the receiver's check of X-ShipBridge-Signature (see the README)."""
         return subscription_secret(obj)
@@ -165,17 +179,21 @@ class WebhookAttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     max_num = 0
-    fields = ("number", "started_at", "finished_at", "outcome", "response_code", "response_body", "message")
+    fields = ("number", "started_at", "finished_at", "outcome", "response_code", "response_body", "message_text")
     readonly_fields = fields
+
+    @admin.display(description=_("message"))
+    def message_text(self, obj):
+        return translated(obj.message)
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(MerchantScopedAdmin):
-    list_display = ("pk", "subscription", "resource_type", "status", "attempts", "error", "sent_at", "created_at")
+    list_display = ("pk", "subscription", "resource_type", "status", "attempts", "error_text", "sent_at", "created_at")
     list_filter = ("status", "resource_type")
     list_select_related = ("subscription",)
     search_fields = ("resource_url", "error", "subscription__target_url")
-    readonly_fields = ("subscription", "batch", "resource_type", "resource_url", "status", "attempts", "error",
+    readonly_fields = ("subscription", "batch", "resource_type", "resource_url", "status", "attempts", "error_text",
                        "next_attempt_at", "sent_at", "created_at", "updated_at")
     fields = readonly_fields
     inlines = [WebhookAttemptInline]
@@ -188,6 +206,10 @@ class WebhookDeliveryAdmin(MerchantScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description=_("error"))
+    def error_text(self, obj):
+        return translated(obj.error)
+
     def _resend(self, request, deliveries) -> None:
         sent, refused = 0, []
         for delivery in deliveries:
@@ -195,13 +217,15 @@ class WebhookDeliveryAdmin(MerchantScopedAdmin):
                 delivery_resend(delivery=delivery)
                 sent += 1
             except WebhookError as exc:
-                refused.append(str(exc))
+                refused.append(as_sentence(translated(exc)))
         if sent:
-            self.message_user(request, f"{sent} webhook delivery(ies) queued again.", messages.SUCCESS)
+            self.message_user(request, ngettext("%(count)d webhook delivery queued again.",
+                                                "%(count)d webhook deliveries queued again.", sent) % {"count": sent},
+                              messages.SUCCESS)
         for words in refused:
             self.message_user(request, words, messages.WARNING)
 
-    @admin.action(description="Resend the selected webhook deliveries", permissions=["change"])
+    @admin.action(description=_("Resend the selected webhook deliveries"), permissions=["change"])
     def resend(self, request, queryset):
         self._resend(request, list(queryset.order_by("pk")))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from stores.models import Merchant
 
@@ -48,8 +49,8 @@ def _digest(secret: str) -> str:
 def api_key_create(*, merchant: Merchant, label: str = "", user=None) -> NewApiKey:
     """A new key for `merchant`. The secret is in the result only."""
     if not isinstance(merchant, Merchant) or merchant.pk is None:
-        raise ApiKeyError("an API key needs a merchant")
-    label = clean_text(label, what="label", max_length=ApiKey._meta.get_field("label").max_length, error=ApiKeyError)
+        raise ApiKeyError(gettext("an API key needs a merchant"))
+    label = clean_text(label, what=gettext("label"), max_length=ApiKey._meta.get_field("label").max_length, error=ApiKeyError)
     secret = secrets.token_hex(16)
     with transaction.atomic():
         api_key = ApiKey.objects.create(

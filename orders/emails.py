@@ -19,7 +19,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from stores.i18n import store_language
 
@@ -126,7 +126,8 @@ def shipment_email_deliver(*, shipment_id: int) -> str:
         return ""
     shipment = Shipment.objects.select_related("order__store").get(pk=shipment_id)
     if shipment.voided_at is not None or not customer_email_due(shipment):
-        reason = "the shipment was voided first" if shipment.voided_at else "no longer asked for"
+        reason = (gettext_noop("the shipment was voided first") if shipment.voided_at
+                  else gettext_noop("no longer asked for"))
         _record(shipment_id, customer_email_status=CustomerEmailStatus.SKIPPED, customer_email_error=reason,
                 customer_email_claimed_until=None)
         return CustomerEmailStatus.SKIPPED
@@ -139,7 +140,8 @@ def shipment_email_deliver(*, shipment_id: int) -> str:
         error = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
         if attempts >= max(1, settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS):
             _record(shipment_id, customer_email_status=CustomerEmailStatus.FAILED, customer_email_attempts=attempts,
-                    customer_email_error=f"{error} (gave up after {attempts} attempts)",
+                    customer_email_error=gettext_noop("{error} (gave up after {tries} attempts)").format(
+                        error=error, tries=attempts),
                     customer_email_claimed_until=None)
             return CustomerEmailStatus.FAILED
         # Stays pending; the claim, moved to after the back-off, keeps the sweep off it till then.

@@ -6,7 +6,9 @@ import datetime as dt
 from django import forms
 from django.conf import settings
 from django.utils import timezone
-from django.utils.text import capfirst
+from django.utils.formats import date_format
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .carriers import OTHER, carrier_choices, carrier_name, is_listed
@@ -50,20 +52,20 @@ class PackageForm(CarrierFormMixin, forms.Form):
 
     carrier = CarrierField()
     carrier_other = carrier_other_field()
-    service = forms.CharField(max_length=100, required=False)
-    tracking_number = forms.CharField(max_length=100, required=False)
-    ship_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                                help_text="Empty: today in the store's time zone. At most a year ago or "
-                                          f"{SHIP_DATE_MAX_FUTURE_DAYS} days ahead.")
+    service = forms.CharField(label=_("Service"), max_length=100, required=False)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=100, required=False)
+    ship_date = forms.DateField(label=_("Ship date"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text=format_lazy(_("Empty: today in the store's time zone. At most a year ago "
+                                                        "or {days} days ahead."), days=SHIP_DATE_MAX_FUTURE_DAYS))
 
 
 class ShipmentDetailsForm(PackageForm):
-    cost = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
+    cost = forms.DecimalField(label=_("Cost"), required=False, min_value=0, max_digits=12, decimal_places=2)
     notify_store = forms.BooleanField(
-        label="Notify the store", required=False,
-        help_text='Untick for "do not notify the store" (e.g. additional shipments).',
+        label=_("Notify the store"), required=False,
+        help_text=_('Untick for "do not notify the store" (e.g. additional shipments).'),
     )
-    notify_customer = forms.BooleanField(label="E-mail the customer", required=False)
+    notify_customer = forms.BooleanField(label=_("E-mail the customer"), required=False)
 
     def __init__(self, *args, notifies_store: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -110,13 +112,13 @@ class ShipmentCorrectionForm(PackageForm):
     """The shipment page's "Correct" form: the package's details as they are, to change. "Send
     the correction to the store" is offered only when the store was notified and can take it."""
 
-    ship_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
-                                help_text=f"At most a year ago or {SHIP_DATE_MAX_FUTURE_DAYS} days ahead (or the "
-                                          "shipment's own date).")
+    ship_date = forms.DateField(label=_("Ship date"), widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text=format_lazy(_("At most a year ago or {days} days ahead (or the shipment's "
+                                                        "own date)."), days=SHIP_DATE_MAX_FUTURE_DAYS))
     notify_store = forms.BooleanField(
-        label="Send the correction to the store", required=False, initial=True,
-        help_text="The store was notified of this shipment: it is sent a new shipment notice with the corrected "
-                  "values. Untick to correct it here only.",
+        label=_("Send the correction to the store"), required=False, initial=True,
+        help_text=_("The store was notified of this shipment: it is sent a new shipment notice with the corrected "
+                    "values. Untick to correct it here only."),
     )
 
     def __init__(self, *args, offer_notify: bool, **kwargs):
@@ -139,7 +141,7 @@ class ReimportForm(forms.Form):
     """A day to re-import from, in the store's zone: not in the future, not before a first
     refresh's reach."""
 
-    since = forms.DateField(label="Re-import from", widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(label=_("Re-import from"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, tz, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,36 +151,41 @@ class ReimportForm(forms.Form):
         since = self.cleaned_data["since"]
         today = timezone.localdate(timezone=self.tz)
         if since > today:
-            raise forms.ValidationError("The date is in the future.")
+            raise forms.ValidationError(_("The date is in the future."))
         earliest = today - dt.timedelta(days=settings.SHIPBRIDGE_FIRST_IMPORT_DAYS)
         if since < earliest:
-            raise forms.ValidationError(f"Choose a day from {earliest:%Y-%m-%d} on "
-                                        f"({settings.SHIPBRIDGE_FIRST_IMPORT_DAYS} days back at most).")
+            raise forms.ValidationError(gettext("Choose a day from {day} on ({days} days back at most).").format(
+                day=date_format(earliest), days=settings.SHIPBRIDGE_FIRST_IMPORT_DAYS))
         return since
 # --- "Add order": an order entered by hand -------------------------------------------------
 
 SHIP_TO_FIELDS = ("ship_to_name", "ship_to_company", "ship_to_street1", "ship_to_street2", "ship_to_street3",
                   "ship_to_city", "ship_to_state", "ship_to_postal_code", "ship_to_country", "ship_to_phone")
+# Their labels under the "Ship to" heading
+SHIP_TO_LABELS = {"ship_to_name": _("Name"), "ship_to_company": _("Company"), "ship_to_street1": _("Street1"),
+                  "ship_to_street2": _("Street2"), "ship_to_street3": _("Street3"), "ship_to_city": _("City"),
+                  "ship_to_state": _("State"), "ship_to_postal_code": _("Postal code"),
+                  "ship_to_country": _("Country"), "ship_to_phone": _("Phone")}
 
 
 class ManualOrderForm(forms.Form):
     """The order of the "Add order" page (its lines are ManualLineFormSet). It parses; the
     manual-order service decides (address completeness, the country, a number already taken)."""
 
-    order_number = forms.CharField(max_length=100, required=False,
-                                   help_text="Empty: the next number of the merchant's manual orders (M-000001…).")
-    customer_email = forms.EmailField(label="Customer e-mail", max_length=254, required=False)
-    notes = forms.CharField(label="Internal notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    order_number = forms.CharField(label=_("Order number"), max_length=100, required=False,
+                                   help_text=_("Empty: the next number of the merchant's manual orders (M-000001…)."))
+    customer_email = forms.EmailField(label=_("Customer e-mail"), max_length=254, required=False)
+    notes = forms.CharField(label=_("Internal notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields.update(forms.fields_for_model(Order, fields=SHIP_TO_FIELDS))
         for name in SHIP_TO_FIELDS:  # under the "Ship to" heading: "Name", "Street1"...
-            self.fields[name].label = capfirst(Order._meta.get_field(name).verbose_name.removeprefix("ship to "))
+            self.fields[name].label = SHIP_TO_LABELS[name]
         for name in ("ship_to_street1", "ship_to_city", "ship_to_postal_code", "ship_to_country"):
             self.fields[name].required = True
-        self.fields["ship_to_country"].help_text = "2-letter ISO code: US, GB, DE…"
-        self.fields["ship_to_state"].help_text = "State or province code; needed for US, CA, AU, BR and MX."
+        self.fields["ship_to_country"].help_text = _("2-letter ISO code: US, GB, DE…")
+        self.fields["ship_to_state"].help_text = _("State or province code; needed for US, CA, AU, BR and MX.")
 
     def number_fields(self):
         return [self["order_number"]]
@@ -208,11 +215,14 @@ class ProductChoiceField(forms.ModelChoiceField):
 class ManualLineForm(forms.Form):
     """One line: a product of the merchant, or a typed SKU (and name). Left blank: no line."""
 
-    product = ProductChoiceField(queryset=Product.objects.none(), required=False, empty_label="— typed —")
-    sku = forms.CharField(label="SKU", max_length=200, required=False, widget=forms.TextInput(attrs={"size": 16}))
-    name = forms.CharField(max_length=500, required=False, widget=forms.TextInput(attrs={"size": 30}))
-    quantity = forms.IntegerField(min_value=1, initial=1, widget=forms.NumberInput(attrs={"style": "width: 5em"}))
-    unit_price = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False,
+    product = ProductChoiceField(label=_("Product"), queryset=Product.objects.none(), required=False,
+                                 empty_label=_("— typed —"))
+    sku = forms.CharField(label=_("SKU"), max_length=200, required=False, widget=forms.TextInput(attrs={"size": 16}))
+    name = forms.CharField(label=_("Name"), max_length=500, required=False,
+                           widget=forms.TextInput(attrs={"size": 30}))
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, initial=1,
+                                  widget=forms.NumberInput(attrs={"style": "width: 5em"}))
+    unit_price = forms.DecimalField(label=_("Unit price"), min_value=0, max_digits=12, decimal_places=2, required=False,
                                     widget=forms.NumberInput(attrs={"style": "width: 8em", "step": "0.01"}))
 
     def __init__(self, *args, products=None, **kwargs):
@@ -223,7 +233,7 @@ class ManualLineForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("product") and not cleaned.get("sku"):
-            raise forms.ValidationError("Choose a product or type a SKU.")
+            raise forms.ValidationError(_("Choose a product or type a SKU."))
         return cleaned
 
 
@@ -231,7 +241,7 @@ class BaseManualLineFormSet(forms.BaseFormSet):
     def clean(self):
         super().clean()
         if not any(errors for errors in self.errors) and not self.lines():
-            raise forms.ValidationError("Enter at least one line.")
+            raise forms.ValidationError(_("Enter at least one line."))
 
     def lines(self) -> list[dict]:
         """The filled-in lines as manual_order_create's `lines`."""

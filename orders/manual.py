@@ -188,7 +188,8 @@ def _clean_options(value, line: int) -> list[list[str]]:
     if value in (None, ""):
         return []
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise ManualOrderError(f"line {line}: the options must be a list of name and value pairs")
+        raise ManualOrderError(gettext("line {line}: the options must be a list of name and value pairs").format(
+            line=line))
     pairs = []
     for option in value:
         if isinstance(option, Mapping):
@@ -196,8 +197,9 @@ def _clean_options(value, line: int) -> list[list[str]]:
         elif isinstance(option, (list, tuple)) and len(option) == 2:
             name, text = option
         else:
-            raise ManualOrderError(f"line {line}: an option must be a name and a value")
-        pairs.append([_text(name, f"option name of line {line}", 200), _text(text, f"option of line {line}", 500)])
+            raise ManualOrderError(gettext("line {line}: an option must be a name and a value").format(line=line))
+        pairs.append([_text(name, gettext("option name of line {line}").format(line=line), 200),
+                      _text(text, gettext("option of line {line}").format(line=line), 500)])
     return pairs
 
 
@@ -206,14 +208,15 @@ def _clean_details(details) -> dict:
     if details in (None, {}):
         return {}
     if not isinstance(details, Mapping):
-        raise ManualOrderError("the order's details must be given as their fields")
+        raise ManualOrderError(gettext("the order's details must be given as their fields"))
     known = (*DETAIL_TEXT, *DETAIL_MONEY, "order_date", "ship_date", "gift")
     unknown = sorted(set(details) - set(known))
     if unknown:
-        raise ManualOrderError(f"unknown order field {unknown[0]!r} (known: {', '.join(known)})")
+        raise ManualOrderError(gettext("unknown order field {field} (known: {known})").format(
+            field=repr(unknown[0]), known=", ".join(known)))
     cleaned = {}
     for key, value in details.items():
-        what = key.replace("_", " ")
+        what = str(Order._meta.get_field(key).verbose_name)
         if key in DETAIL_TEXT:
             limit = _max_length(Order, key) if key not in ("customer_notes", "gift_message") else 10_000
             cleaned[key] = _text(value, what, limit)
@@ -223,11 +226,11 @@ def _clean_details(details) -> dict:
             cleaned[key] = bool(value)
         elif key == "order_date":
             if not isinstance(value, dt.datetime) or timezone.is_naive(value):
-                raise ManualOrderError("the order date must be a moment with its time zone")
+                raise ManualOrderError(gettext("the order date must be a moment with its time zone"))
             cleaned[key] = value
         elif key == "ship_date":
             if value is not None and not isinstance(value, dt.date):
-                raise ManualOrderError("the ship-by date must be a date")
+                raise ManualOrderError(gettext("the ship-by date must be a date"))
             cleaned[key] = value
     if cleaned.get("bill_to_email"):
         cleaned["bill_to_email"] = _clean_email(cleaned["bill_to_email"])
@@ -237,8 +240,9 @@ def _clean_details(details) -> dict:
 def _clean_status(status) -> str:
     if status not in ENTRY_STATUSES:
         allowed = ", ".join(str(s) for s in ENTRY_STATUSES)
-        raise ManualOrderError(f"an order entered in ShipBridge gets one of the statuses {allowed} (got {status!r}); "
-                               "it becomes shipped by shipping it")
+        raise ManualOrderError(gettext("an order entered in ShipBridge gets one of the statuses {allowed} (got "
+                                       "{status}); it becomes shipped by shipping it").format(allowed=allowed,
+                                                                                             status=repr(status)))
     return str(status)
 
 
@@ -280,17 +284,19 @@ def _clean_lines(merchant: Merchant, lines) -> list[dict]:
                      _max_length(OrderItem, "name"))
         adjustment = bool(line.get("adjustment"))
         price = _clean_price(line.get("unit_price"), number, adjustment=adjustment)
-        line_id = _text(line.get("line_item_id"), f"line id of line {number}", _max_length(OrderItem, "line_item_id"))
-        weight = clean_money(line.get("weight_grams"), what=f"weight of line {number}", error=ManualOrderError)
+        line_id = _text(line.get("line_item_id"), gettext("line id of line {line}").format(line=number),
+                        _max_length(OrderItem, "line_item_id"))
+        weight = clean_money(line.get("weight_grams"), what=gettext("weight of line {line}").format(line=number),
+                             error=ManualOrderError)
         cleaned.append({
             "line_item_id": line_id or str(number), "sku": sku, "name": name or (known.name if known else ""),
             "quantity": _clean_quantity(line.get("quantity"), number),
             "unit_price": price if price is not None else Decimal("0.00"),
             "weight_grams": weight if weight is not None else (known.weight_grams if known else None),
-            "image_url": _text(line.get("image_url"), f"image URL of line {number}", _max_length(OrderItem, "image_url"))
-            or (known.image_url if known else ""),
-            "location": _text(line.get("location"), f"bin location of line {number}", _max_length(OrderItem, "location"))
-            or (known.bin_location if known else ""),
+            "image_url": _text(line.get("image_url"), gettext("image URL of line {line}").format(line=number),
+                               _max_length(OrderItem, "image_url")) or (known.image_url if known else ""),
+            "location": _text(line.get("location"), gettext("bin location of line {line}").format(line=number),
+                              _max_length(OrderItem, "location")) or (known.bin_location if known else ""),
             "adjustment": adjustment, "options": _clean_options(line.get("options"), number),
         })
     return cleaned
@@ -372,7 +378,8 @@ def manual_order_create(
                 break
         if order is None:
             if key:
-                raise ManualOrderError(f"{store.name} already has an order with the key {key!r}")
+                raise ManualOrderError(gettext("{store} already has an order with the key {key}").format(
+                    store=store.name, key=repr(key)))
             if number:
                 raise ManualOrderError(gettext("{store} already has an order number {number}").format(
                     store=store.name, number=repr(number)))
@@ -383,10 +390,12 @@ def manual_order_create(
 
 def _check_entry_store(store: Store, merchant: Merchant) -> None:
     if store.merchant_id != merchant.pk:
-        raise ManualOrderError(f"store {store.pk} is not one of {merchant.name}'s stores")
+        raise ManualOrderError(gettext("store {id} is not one of {merchant}'s stores").format(
+            id=store.pk, merchant=merchant.name))
     if not store.connector_class.manual_entry:
-        raise ManualOrderError(f"{store.name} takes its orders from {store.connector_class.label}: orders entered "
-                               "in ShipBridge go to a Manual orders store")
+        raise ManualOrderError(gettext("{store} takes its orders from {connector}: orders entered in ShipBridge go "
+                                       "to a Manual orders store").format(store=store.name,
+                                                                          connector=store.connector_class.label))
 
 
 def manual_order_update(
@@ -404,9 +413,9 @@ def manual_order_update(
     number, address, lines, status and details, as manual_order_create takes them. Only an open
     order (awaiting payment or shipment, on hold) changes; its lines only while it has no
     shipment. Raises ManualOrderError, with nothing written, on any bad input."""
-    number = _text(order_number, "order number", _max_length(Order, "order_number"))
+    number = _text(order_number, gettext("order number"), _max_length(Order, "order_number"))
     if not number:
-        raise ManualOrderError("an order needs an order number")
+        raise ManualOrderError(gettext("an order needs an order number"))
     address = _clean_ship_to(ship_to)
     email = _clean_email(customer_email)
     details = _clean_details(details)
@@ -415,13 +424,15 @@ def manual_order_update(
         current = Order.objects.select_for_update().select_related("store", "store__merchant").filter(
             pk=order.pk).first()
         if current is None:
-            raise ManualOrderError(f"no order with id {order.pk}")
+            raise ManualOrderError(gettext("no order with id {id}").format(id=order.pk))
         if not current.store.connector_class.manual_entry:
-            raise ManualOrderError(f"order {current.order_number} comes from {current.store.name}: only orders "
-                                   "entered in ShipBridge are changed here")
+            raise ManualOrderError(gettext("order {number} comes from {store}: only orders entered in ShipBridge are "
+                                           "changed here").format(number=current.order_number,
+                                                                  store=current.store.name))
         if current.status not in OPEN_STATUSES:
-            raise ManualOrderError(f"order {current.order_number} is {current.get_status_display().lower()}: "
-                                   "only orders awaiting payment, awaiting shipment or on hold can be changed")
+            raise ManualOrderError(gettext("order {number} is {status}: only orders awaiting payment, awaiting "
+                                           "shipment or on hold can be changed").format(
+                number=current.order_number, status=current.get_status_display().lower()))
         items = _clean_lines(current.store.merchant, lines)
         existing = list(current.items.order_by("pk"))
         fields = ("line_item_id", "sku", "name", "quantity", "unit_price", "adjustment")
@@ -429,7 +440,8 @@ def manual_order_update(
             tuple(item[f] for f in fields) for item in items]
         if not same_lines:
             if current.shipments.exists():
-                raise ManualOrderError(f"order {current.order_number} has a shipment: its lines can no longer change")
+                raise ManualOrderError(gettext("order {number} has a shipment: its lines can no longer change").format(
+                    number=current.order_number))
             OrderItem.objects.filter(order=current).delete()
             OrderItem.objects.bulk_create([OrderItem(order=current, **item) for item in items])
         values = {"order_number": number, "status": new_status, "modified_at": timezone.now(),

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -140,11 +142,11 @@ class CustomerEmailStatus(models.TextChoices):
     """The shipment e-mail to the buyer: queued in the shipment's transaction, sent by a task
     (a sweep sends the ones whose task was lost, e.g. the broker was down)."""
 
-    NONE = "", "Not asked for"
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Not sent"  # voided first, or no longer due
+    NONE = "", _("Not asked for")
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Not sent")  # voided first, or no longer due
 
 
 class Shipment(models.Model):
@@ -174,14 +176,16 @@ class Shipment(models.Model):
         help_text=_("Shipments of combined orders (one package, one tracking number) share this key."),
     )
     customer_email_status = models.CharField(
-        "customer e-mail", max_length=10, blank=True, default=CustomerEmailStatus.NONE,
+        _("customer e-mail"), max_length=10, blank=True, default=CustomerEmailStatus.NONE,
         choices=CustomerEmailStatus.choices,
     )
-    customer_email_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
-    customer_email_error = models.TextField(blank=True, default="", editable=False)
-    customer_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    customer_email_attempts = models.PositiveSmallIntegerField(_("customer e-mail attempts"), default=0,
+                                                               editable=False)
+    customer_email_error = models.TextField(_("customer e-mail error"), blank=True, default="", editable=False)
+    customer_emailed_at = models.DateTimeField(_("customer e-mailed at"), null=True, blank=True, editable=False)
     # The delivery holding the e-mail, until then (a dead worker's claim expires; the sweep retries).
-    customer_email_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    customer_email_claimed_until = models.DateTimeField(_("customer e-mail claimed until"), null=True, blank=True,
+                                                        editable=False)
 
     class Meta:
         verbose_name = _("shipment")
@@ -256,7 +260,7 @@ class ImportRun(models.Model):
         help_text=_("[{external_id, order_number, reason}] for the skipped orders, the first SHIPBRIDGE_SKIP_REASONS_KEPT."),
     )
     skip_reasons_omitted = models.PositiveIntegerField(
-        default=0, help_text="Skipped orders beyond those whose reason is kept (counted in 'skipped').")
+        _("skipped orders without a kept reason"), default=0, help_text=_("Skipped orders beyond those whose reason is kept (counted in 'skipped')."))
 
     class Meta:
         verbose_name = _("import run")
@@ -264,7 +268,8 @@ class ImportRun(models.Model):
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
-        return gettext("Import of {store} at {when}").format(store=self.store, when=f"{self.started_at:%Y-%m-%d %H:%M}")
+        return gettext("Import of {store} at {when}").format(
+            store=self.store, when=date_format(timezone.localtime(self.started_at), "DATETIME_FORMAT"))
 
     def summary(self) -> dict:
         return {
@@ -287,8 +292,9 @@ class NotificationStatus(models.TextChoices):
 
 # The notification state of a shipment made with "do not notify the store": it has no
 # StoreNotification row, so this is not one of the choices above (list_orders and ship_order
-# print it; the admin shows it in words).
+# print it; the admin shows it in words, NOTIFICATION_NOT_REQUESTED_LABEL).
 NOTIFICATION_NOT_REQUESTED = "not_requested"
+NOTIFICATION_NOT_REQUESTED_LABEL = _("store not notified")
 
 
 class StoreNotification(models.Model):
@@ -416,25 +422,27 @@ class ApiKey(models.Model):
 
     merchant_lookup = "merchant_id"
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
-    label = models.CharField(max_length=100, blank=True, default="",
-                             help_text="What uses this key (an ERP, a script...), for you to recognise it.")
-    key = models.CharField(max_length=64, unique=True, editable=False)
-    secret_hash = models.CharField(max_length=64, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", editable=False)
-    last_used_at = models.DateTimeField("last used", null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField("revoked", null=True, blank=True, editable=False)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", editable=False)
+    merchant = models.ForeignKey(Merchant, verbose_name=_("merchant"), on_delete=models.CASCADE,
+                                 related_name="api_keys")
+    label = models.CharField(_("label"), max_length=100, blank=True, default="",
+                             help_text=_("What uses this key (an ERP, a script...), for you to recognise it."))
+    key = models.CharField(_("key"), max_length=64, unique=True, editable=False)
+    secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+", editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("revoked by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+", editable=False)
 
     class Meta:
-        verbose_name = "API key"
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
         ordering = ["merchant__name", "-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.label or 'API key'} ({self.key[:8]}…)"
+        return f"{self.label or gettext('API key')} ({self.key[:8]}…)"
 
     @property
     def active(self) -> bool:
@@ -444,10 +452,10 @@ class ApiKey(models.Model):
 class WebhookEvent(models.TextChoices):
     """ShipStation's webhook events that ShipBridge sends."""
 
-    ORDER_NOTIFY = "ORDER_NOTIFY", "New or changed orders (ORDER_NOTIFY)"
-    ITEM_ORDER_NOTIFY = "ITEM_ORDER_NOTIFY", "New or changed orders, with their items (ITEM_ORDER_NOTIFY)"
-    SHIP_NOTIFY = "SHIP_NOTIFY", "Orders shipped (SHIP_NOTIFY)"
-    ITEM_SHIP_NOTIFY = "ITEM_SHIP_NOTIFY", "Items shipped (ITEM_SHIP_NOTIFY)"
+    ORDER_NOTIFY = "ORDER_NOTIFY", _("New or changed orders (ORDER_NOTIFY)")
+    ITEM_ORDER_NOTIFY = "ITEM_ORDER_NOTIFY", _("New or changed orders, with their items (ITEM_ORDER_NOTIFY)")
+    SHIP_NOTIFY = "SHIP_NOTIFY", _("Orders shipped (SHIP_NOTIFY)")
+    ITEM_SHIP_NOTIFY = "ITEM_SHIP_NOTIFY", _("Items shipped (ITEM_SHIP_NOTIFY)")
 
 
 class WebhookSubscription(models.Model):
@@ -456,20 +464,24 @@ class WebhookSubscription(models.Model):
 
     merchant_lookup = "merchant_id"
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="webhooks")
-    event = models.CharField(max_length=30, choices=WebhookEvent.choices)
-    target_url = models.URLField(max_length=1000)
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-                              help_text="Only this store's orders (empty: every store).")
-    friendly_name = models.CharField(max_length=200, blank=True, default="")
-    encrypted_secret = models.TextField(editable=False, help_text="The signing secret, encrypted.")
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                editable=False, help_text="The API key that subscribed (empty: made in the admin).")
+    merchant = models.ForeignKey(Merchant, verbose_name=_("merchant"), on_delete=models.CASCADE,
+                                 related_name="webhooks")
+    event = models.CharField(_("event"), max_length=30, choices=WebhookEvent.choices)
+    target_url = models.URLField(_("target URL"), max_length=1000)
+    store = models.ForeignKey(Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="+", help_text=_("Only this store's orders (empty: every store)."))
+    friendly_name = models.CharField(_("friendly name"), max_length=200, blank=True, default="")
+    encrypted_secret = models.TextField(_("encrypted secret"), editable=False,
+                                        help_text=_("The signing secret, encrypted."))
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    api_key = models.ForeignKey(ApiKey, verbose_name=_("API key"), null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", editable=False,
+                                help_text=_("The API key that subscribed (empty: made in the admin)."))
 
     class Meta:
-        verbose_name = "webhook subscription"
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
         ordering = ["merchant__name", "-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -477,8 +489,8 @@ class WebhookSubscription(models.Model):
 
 
 class WebhookBatchKind(models.TextChoices):
-    ORDERS = "orders", "Orders"
-    SHIPMENTS = "shipments", "Shipments"
+    ORDERS = "orders", _("Orders")
+    SHIPMENTS = "shipments", _("Shipments")
 
 
 class WebhookBatch(models.Model):
@@ -487,27 +499,30 @@ class WebhookBatch(models.Model):
 
     merchant_lookup = "merchant_id"
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20, choices=WebhookBatchKind.choices)
-    token = models.UUIDField(unique=True, help_text="importBatch of an orders batch.")
-    import_run = models.OneToOneField(ImportRun, null=True, blank=True, on_delete=models.SET_NULL,
-                                      related_name="webhook_batch")
-    orders = models.ManyToManyField(Order, blank=True, related_name="+")
-    shipments = models.ManyToManyField(Shipment, blank=True, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    merchant = models.ForeignKey(Merchant, verbose_name=_("merchant"), on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="+")
+    kind = models.CharField(_("kind"), max_length=20, choices=WebhookBatchKind.choices)
+    token = models.UUIDField(_("token"), unique=True, help_text=_("importBatch of an orders batch."))
+    import_run = models.OneToOneField(ImportRun, verbose_name=_("import run"), null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="webhook_batch")
+    orders = models.ManyToManyField(Order, verbose_name=_("orders"), blank=True, related_name="+")
+    shipments = models.ManyToManyField(Shipment, verbose_name=_("shipments"), blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("webhook batch")
+        verbose_name_plural = _("webhook batches")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} batch {self.pk}"
+        return gettext("{kind} batch {id}").format(kind=self.get_kind_display(), id=self.pk)
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
 
 
 class WebhookDelivery(models.Model):
@@ -516,26 +531,31 @@ class WebhookDelivery(models.Model):
 
     merchant_lookup = "subscription__merchant_id"
 
-    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
-    batch = models.ForeignKey(WebhookBatch, on_delete=models.CASCADE, related_name="deliveries")
-    resource_type = models.CharField(max_length=30, choices=WebhookEvent.choices)
-    resource_url = models.CharField(max_length=1000)
-    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, default="", help_text="Why the last try failed.")
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    subscription = models.ForeignKey(WebhookSubscription, verbose_name=_("webhook subscription"),
+                                     on_delete=models.CASCADE, related_name="deliveries")
+    batch = models.ForeignKey(WebhookBatch, verbose_name=_("batch"), on_delete=models.CASCADE,
+                              related_name="deliveries")
+    resource_type = models.CharField(_("resource type"), max_length=30, choices=WebhookEvent.choices)
+    resource_url = models.CharField(_("resource URL"), max_length=1000)
+    status = models.CharField(_("status"), max_length=20, choices=DeliveryStatus.choices,
+                              default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True, default="", help_text=_("Why the last try failed."))
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
-        verbose_name = "webhook delivery"
-        verbose_name_plural = "webhook deliveries"
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_status_next")]
 
     def __str__(self) -> str:
-        return f"{self.resource_type} to {self.subscription.target_url}: {self.status}"
+        return gettext("{event} to {url}: {status}").format(event=self.resource_type,
+                                                            url=self.subscription.target_url,
+                                                            status=self.get_status_display())
 
 
 class WebhookAttempt(models.Model):
@@ -543,16 +563,20 @@ class WebhookAttempt(models.Model):
 
     merchant_lookup = "delivery__subscription__merchant_id"
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveIntegerField()
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=20, choices=AttemptOutcome.choices)
-    response_code = models.PositiveIntegerField(null=True, blank=True)
-    response_body = models.TextField(blank=True, default="", help_text="The target's answer (its start).")
-    message = models.TextField(blank=True, default="")
+    delivery = models.ForeignKey(WebhookDelivery, verbose_name=_("webhook delivery"), on_delete=models.CASCADE,
+                                 related_name="attempt_log")
+    number = models.PositiveIntegerField(_("number"))
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=AttemptOutcome.choices)
+    response_code = models.PositiveIntegerField(_("response code"), null=True, blank=True)
+    response_body = models.TextField(_("response body"), blank=True, default="",
+                                     help_text=_("The target's answer (its start)."))
+    message = models.TextField(_("message"), blank=True, default="")
 
     class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
         ordering = ["-started_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_unique_number"),

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_noop
 
 from stores.connectors.base import (Address, AuthError, ConnectorError, NoticeItem, ProtocolError,
@@ -474,8 +475,8 @@ def notification_resend(*, notification: StoreNotification, user=None) -> StoreN
             raise NotificationError(gettext("no store notification with id {id}").format(id=notification.pk)) from None
         shipment = current.shipment
         if current.status == NotificationStatus.SENT:
-            when = timezone.localtime(current.sent_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC") \
-                if current.sent_at else gettext("earlier")
+            when = (date_format(timezone.localtime(current.sent_at), "DATETIME_FORMAT") if current.sent_at
+                    else gettext("earlier"))
             raise NotificationError(
                 gettext("the store was already notified of shipment {id} ({when}); it is not told twice").format(
                     id=shipment.pk, when=when)

@@ -357,7 +357,7 @@ def shipment_create(
                                ship_date=ship_date)
         cost = _clean_cost(cost)
         if order.status == OrderStatus.SHIPPED and not additional:
-            raise AlreadyShipped(f"order {order.order_number} is already shipped")
+            raise AlreadyShipped(gettext("order {number} is already shipped").format(number=order.order_number))
         additional = _check_status(order, notify_store=notify_store)
         order_items = list(order.items.all().order_by("id"))
         shipped = shipped_quantities(order=order)

@@ -67,6 +67,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _BY_HEADER = {_key(name): column for column, names in COLUMNS.items() for name in names}
 REQUIRED = ("order_number", "tracking_number")
+# The columns in words (a row's problem names them)
+COLUMN_NAMES = {"order_number": gettext_noop("order number"), "tracking_number": gettext_noop("tracking number"),
+                "carrier": gettext_noop("carrier"), "service": gettext_noop("service")}
 
 
 def _infer_carrier(tracking: str) -> str:
@@ -145,11 +148,11 @@ def tracking_file_read(data: bytes) -> list[TrackingRow]:
                 columns[column] = index
         missing = [c for c in REQUIRED if c not in columns]
         if missing:
-            wanted = " and ".join({"order_number": _("an order number column (e.g. “Order Number”)"),
+            wanted = _(" and ").join({"order_number": _("an order number column (e.g. “Order Number”)"),
                                    "tracking_number": _("a tracking number column (e.g. “Tracking Number”)")}[c]
                                   for c in missing)
             raise TrackingFileError(_("the file is not a tracking CSV: it needs %(wanted)s; its first line is "
-                                      "%(header)s") % {"wanted": wanted, "header": ", ".join(header)[:200] or "empty"})
+                                      "%(header)s") % {"wanted": wanted, "header": ", ".join(header)[:200] or _("empty")})
         rows = []
         for record in reader:
             if not any(cell.strip() for cell in record):
@@ -177,7 +180,7 @@ def _row(line: int, record: list[str], columns: dict[str, int]) -> TrackingRow:
     for column, limit in (("order_number", 100), ("tracking_number", 100), ("carrier", 100), ("service", 100)):
         if len(values[column]) > limit:
             problems.append(_("the %(column)s is longer than %(limit)d characters")
-                            % {"column": column.replace("_", " "), "limit": limit})
+                            % {"column": _(COLUMN_NAMES[column]), "limit": limit})
             values[column] = values[column][:limit]
     carrier = carrier_name(values["carrier"]) or _infer_carrier(values["tracking_number"])
     if not carrier and values["tracking_number"]:
@@ -190,7 +193,7 @@ def _row(line: int, record: list[str], columns: dict[str, int]) -> TrackingRow:
             problems.append(_("the ship date %(date)r is not a date like 2024-05-31 or 05/31/2024")
                             % {"date": cell("ship_date")})
     return TrackingRow(line=line, order_number=values["order_number"], tracking_number=values["tracking_number"],
-                       carrier=carrier, service=values["service"], ship_date=ship_date, problem="; ".join(problems))
+                       carrier=carrier, service=values["service"], ship_date=ship_date, problem=_("; ").join(problems))
 
 
 # --- what each row would do ---------------------------------------------------------------------

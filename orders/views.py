@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stores.i18n import DEFAULT_LANGUAGE, render_for_customers
 from stores.models import Store
 from stores.scoping import scoped_queryset
 from stores.selectors import next_refresh_words, store_state
@@ -84,22 +85,24 @@ def _slip(order: Order, items) -> dict:
         # the order's date as the store's people know it: in the store's own zone
         "order_day": timezone.localtime(order.order_date, order.store.tz).date(),
         "barcode": code128_svg(order.order_number),  # what the packing page's scanner reads
+        "language": order.store.language or DEFAULT_LANGUAGE,  # a customer document: the store's language
     }
 
 
 def packing_slip(request, pk: int):
     """A printable packing slip for one order, with its store's branding and the order
-    number's barcode."""
+    number's barcode, in the store's language (a customer document), whatever the clerk's."""
     if not request.user.has_perm("orders.view_order"):
         raise PermissionDenied
     order = get_object_or_404(scoped_queryset(Order, request).select_related("store"), pk=pk)
     context = {**_slip(order, order.items.all()), "printed_at": timezone.now()}
-    return TemplateResponse(request, "admin/packing_slip.html", context)
+    return render_for_customers(request, "admin/packing_slip.html", context, store=order.store)
 
 
 def packing_slips(request):
     """One printable document for many orders (`?ids=1,2,3`, the orders desk's "Print packing
-    slips"): one slip a page, in the order given; orders the user may not see are left out."""
+    slips"): one slip a page, in the order given; orders the user may not see are left out. Each
+    slip is in its store's language; the document around them (title, print note) in the clerk's."""
     if not request.user.has_perm("orders.view_order"):
         raise PermissionDenied
     ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.strip().isdigit()]

@@ -37,6 +37,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from stores import crypto
 from stores.connectors import http
@@ -59,12 +60,16 @@ RETRY_BASE_SECONDS = 60.0
 RETRY_CAP_SECONDS = 3600.0
 MAX_BODY_CHARS = 2000
 STALE_GRACE_SECONDS = 120.0
-NO_SITE_URL = ("webhooks need SHIPBRIDGE_SITE_URL, this ShipBridge's public address "
-               "(https://ship.example.com): their resource_url is built from it")
+NO_SITE_URL = gettext_noop("webhooks need SHIPBRIDGE_SITE_URL, this ShipBridge's public address "
+                           "(https://ship.example.com): their resource_url is built from it")
+# Who a delivery's errors are about ("{what} answered HTTP {code}", stores/connectors/http.py)
+TARGET = gettext_noop("the webhook target")
 
 
 class WebhookError(ValueError):
-    """A webhook action refused; one line a person can act on."""
+    """A webhook action refused; one line a person can act on. Written in English (the API
+    answers it as it is; the admin shows it with stores.i18n.translated), like the delivery
+    errors kept on WebhookDelivery and WebhookAttempt."""
 
 
 # --- subscriptions -------------------------------------------------------------------------
@@ -83,22 +88,23 @@ def subscription_secret(subscription: WebhookSubscription) -> str:
 def _clean_target(url) -> str:
     text = str(url or "").strip()
     if not text:
-        raise WebhookError("target_url is required")
+        raise WebhookError(gettext_noop("target_url is required"))
     if len(text) > WebhookSubscription._meta.get_field("target_url").max_length:
-        raise WebhookError("target_url is too long")
+        raise WebhookError(gettext_noop("target_url is too long"))
+    not_a_url = gettext_noop("target_url {url} is not a URL")
     try:
         parts = urlsplit(text)
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise WebhookError(f"target_url {text!r} is not a URL") from None
+        raise WebhookError(not_a_url.format(url=repr(text))) from None
     if parts.scheme.lower() not in ("http", "https") or not host:
-        raise WebhookError(f"target_url {text!r} must be an http:// or https:// URL")
+        raise WebhookError(gettext_noop("target_url {url} must be an http:// or https:// URL").format(url=repr(text)))
     if any(c.isspace() for c in text):
-        raise WebhookError(f"target_url {text!r} is not a URL")
+        raise WebhookError(not_a_url.format(url=repr(text)))
     try:  # a host the egress policy refuses is said now, not at the first delivery
         http.egress_addresses(host, port or (443 if parts.scheme.lower() == "https" else 80))
     except EgressRefused as exc:
-        raise WebhookError(f"target_url: {exc}") from None
+        raise WebhookError(gettext_noop("target_url: {error}").format(error=exc)) from None
     except OSError:
         pass  # does not resolve now: the deliveries will say so
     return text
@@ -108,15 +114,17 @@ def subscription_check(*, merchant: Merchant, event: str, target_url: str,
                        store: Store | int | None = None) -> tuple[str, int | None]:
     """Raise WebhookError when the subscription cannot be made; else its target URL and store id."""
     if not isinstance(merchant, Merchant) or merchant.pk is None:
-        raise WebhookError("a webhook needs a merchant")
+        raise WebhookError(gettext_noop("a webhook needs a merchant"))
     if event not in WebhookEvent.values:
-        raise WebhookError(f"event {event!r} is not one of {', '.join(WebhookEvent.values)}")
+        raise WebhookError(gettext_noop("event {event} is not one of {known}").format(
+            event=repr(event), known=", ".join(WebhookEvent.values)))
     if not settings.SHIPBRIDGE_SITE_URL:
         raise WebhookError(NO_SITE_URL)
     url = _clean_target(target_url)
     store_id = store.pk if isinstance(store, Store) else store
     if store_id is not None and not Store.objects.filter(pk=store_id, merchant=merchant).exists():
-        raise WebhookError(f"store_id {store_id} is not one of {merchant.name}'s stores")
+        raise WebhookError(gettext_noop("store_id {store_id} is not one of {merchant}'s stores").format(
+            store_id=store_id, merchant=merchant.name))
     return url, store_id
 
 
@@ -277,7 +285,7 @@ def _claim(delivery_id: int, expected_attempts: int | None) -> int | None:
         # a try that never recorded its outcome (a worker killed mid-call) is not in flight any more
         WebhookAttempt.objects.filter(delivery_id=delivery_id, outcome=AttemptOutcome.IN_FLIGHT).update(
             outcome=AttemptOutcome.UNKNOWN, finished_at=timezone.now(),
-            message="the worker stopped before this try's outcome was recorded")
+            message=gettext_noop("the worker stopped before this try's outcome was recorded"))
         WebhookAttempt.objects.create(delivery_id=delivery_id, number=current + 1, started_at=timezone.now(),
                                       outcome=AttemptOutcome.IN_FLIGHT)
         return current + 1
@@ -300,17 +308,18 @@ def delivery_attempt(*, delivery_id: int, expected_attempts: int | None = None) 
                    SIGNATURE_HEADER: sign(secret, stamp, body), "X-ShipBridge-Event": delivery.resource_type,
                    "X-ShipBridge-Delivery": str(delivery.pk)}
         reply = http.send(http.new_session(secrets=[secret]), "POST", subscription.target_url, data=body,
-                          headers=headers, timeout=TIMEOUT_SECONDS, max_bytes=64 * 1024, what="the webhook target")
+                          headers=headers, timeout=TIMEOUT_SECONDS, max_bytes=64 * 1024, what=TARGET)
         code, answer = reply.status_code, reply.text[:MAX_BODY_CHARS]
         if not 200 <= reply.status_code < 300:
-            error = f"the webhook target answered HTTP {reply.status_code}"
+            error = gettext_noop("the webhook target answered HTTP {code}").format(code=reply.status_code)
     except TransientError as exc:
         code, error, transient, retry_after = exc.status_code, str(exc), True, exc.retry_after
     except ConnectorError as exc:  # egress policy, redirect refused, malformed reply...
         error = str(exc)
     except Exception as exc:  # noqa: BLE001 - recorded, never raised into the worker's loop
         log.exception("webhook delivery %s failed unexpectedly", delivery_id)
-        error = f"internal error ({type(exc).__name__}); the details are in the worker's log"
+        error = gettext_noop("internal error ({type}); the details are in the worker's log").format(
+            type=type(exc).__name__)
     return _finish(delivery, number, code=code, answer=answer, error=error, transient=transient,
                    retry_after=retry_after)
 
@@ -326,7 +335,7 @@ def _finish(delivery: WebhookDelivery, number: int, *, code, answer, error, tran
     else:
         outcome, status = AttemptOutcome.FAILED, DeliveryStatus.FAILED
         if transient:
-            error = f"{error} (gave up after {number} tries)"
+            error = gettext_noop("{error} (gave up after {tries} tries)").format(error=error, tries=number)
     with transaction.atomic():
         WebhookAttempt.objects.filter(delivery_id=delivery.pk, number=number).update(
             finished_at=now, outcome=outcome, response_code=code, response_body=answer, message=error)
@@ -353,7 +362,8 @@ def delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     with transaction.atomic():
         current = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
         if current.status == DeliveryStatus.PENDING:
-            raise WebhookError(f"delivery {current.pk} is still being tried: wait for its outcome")
+            raise WebhookError(gettext_noop("delivery {id} is still being tried: wait for its outcome").format(
+                id=current.pk))
         current.status, current.error, current.next_attempt_at = DeliveryStatus.PENDING, "", None
         current.save(update_fields=["status", "error", "next_attempt_at", "updated_at"])
         delivery_id, attempts = current.pk, current.attempts

@@ -46,12 +46,22 @@ class MerchantAdmin(MerchantScopedAdmin):
     search_fields = ("name",)
 
 
-class MerchantGroupsFilter(RelatedFieldListFilter):
+class GroupsFilter(RelatedFieldListFilter):
+    """The Users list's "groups" filter, ShipBridge's roles named in the reader's language."""
+
+    def groups(self):
+        return Group.objects.order_by("name")
+
+    def field_choices(self, field, request, model_admin):
+        return [(group.pk, gettext(group.name)) for group in self.groups()]
+
+
+class MerchantGroupsFilter(GroupsFilter):
     """The Users list's "groups" filter for a merchant's users: the ShipBridge merchant groups
     only (the platform's other groups are not theirs to see)."""
 
-    def field_choices(self, field, request, model_admin):
-        return [(group.pk, str(group)) for group in Group.objects.filter(name__in=MERCHANT_GROUPS).order_by("name")]
+    def groups(self):
+        return Group.objects.filter(name__in=MERCHANT_GROUPS).order_by("name")
 
 
 @admin.register(User)
@@ -106,7 +116,7 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
         filters = super().get_list_filter(request)
         if user_merchant_id(request) is not None:
             filters = [("groups", MerchantGroupsFilter) if f == "groups" else f for f in filters if f != "is_superuser"]
-        return filters
+        return [("groups", GroupsFilter) if f == "groups" else f for f in filters]
 
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -117,7 +127,10 @@ class UserAdmin(MerchantScopedAdmin, BaseUserAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups" and user_merchant_id(request) is not None:
             kwargs["queryset"] = Group.objects.filter(name__in=MERCHANT_GROUPS)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups" and field is not None:
+            field.label_from_instance = lambda group: gettext(group.name)  # ShipBridge's roles, translated
+        return field
 
 
 class ConnectorFilter(admin.SimpleListFilter):
@@ -142,7 +155,7 @@ class StoreAdmin(MerchantScopedAdmin):
     list_filter = (ConnectorFilter, "active", "last_refresh_status", "merchant")
     search_fields = ("name", "merchant__name")
     list_select_related = ("merchant",)
-    activity_fields = ("last_refresh_status", "last_refresh_at", "last_refresh_error", "import_cursor",
+    activity_fields = ("last_refresh_status", "last_refresh_at", "last_refresh_error_text", "import_cursor",
                        "next_refresh_at")
     readonly_fields = ("connector_notice", "connection_summary", "status_mapping_summary", *activity_fields)
     actions = ["test_connection"]
@@ -163,6 +176,10 @@ class StoreAdmin(MerchantScopedAdmin):
         return next_refresh_words(store=obj)
 
     # -- read-only displays --
+    @admin.display(description=_("last refresh error"))
+    def last_refresh_error_text(self, obj):
+        return translated(obj.last_refresh_error) or "—"  # kept in English: shown in the reader's language
+
     @admin.display(description=_("Notice"))
     def connector_notice(self, obj):
         notice = obj.connector_class.notice if obj and obj.connector else ""

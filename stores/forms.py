@@ -20,7 +20,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -341,7 +341,8 @@ def as_sentence(message) -> str:
 # --- users: a merchant's new login in one page ------------------------------------------------
 
 # The groups created by migration stores/0003; merchant admins may give their users these only.
-MERCHANT_GROUPS = ("merchant admin", "shipping clerk")
+# (their names are shown translated: marked here)
+MERCHANT_GROUPS = (gettext_noop("merchant admin"), gettext_noop("shipping clerk"))
 
 
 class RoleChoiceField(forms.ModelChoiceField):

@@ -1,14 +1,16 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order
 from orders.tracking import TrackingFileError, tracking_apply, tracking_file_read, tracking_plan
-from stores.management.commands._util import get_store, json_line
+from stores.management.commands._util import ShipBridgeCommand, get_store, json_line
 
 
-class Command(BaseCommand):
-    help = (
+class Command(ShipBridgeCommand):
+    help = _(
         "Ship the orders a tracking CSV names (order number, tracking number, carrier, service, ship date; the "
         "usual carrier-portal exports are read as they are). One JSON line per row "
         '{"line", "order_number", "store", "tracking_number", "carrier", "result", "shipment", "error"} '
@@ -19,9 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", metavar="FILE.csv")
-        parser.add_argument("--store", metavar="STORE_ID", help="only this store's orders")
-        parser.add_argument("--no-notify", action="store_true", help='"do not notify the store" for every shipment')
-        parser.add_argument("--dry-run", action="store_true", help="say what each row would do; ship nothing")
+        parser.add_argument("--store", metavar="STORE_ID", help=_("only this store's orders"))
+        parser.add_argument("--no-notify", action="store_true", help=_('"do not notify the store" for every shipment'))
+        parser.add_argument("--dry-run", action="store_true", help=_("say what each row would do; ship nothing"))
 
     def handle(self, *args, **opts):
         orders = Order.objects.all()
@@ -30,11 +32,12 @@ class Command(BaseCommand):
         try:
             data = Path(opts["file"]).read_bytes()
         except OSError as exc:
-            raise CommandError(f"cannot read {opts['file']}: {exc.strerror or exc}") from None
+            raise CommandError(gettext("cannot read {file}: {error}").format(file=opts["file"],
+                                                                            error=exc.strerror or exc)) from None
         try:
             rows = tracking_file_read(data)
         except TrackingFileError as exc:
-            raise CommandError(f"{opts['file']}: {exc}") from None
+            raise CommandError(gettext("{file}: {error}").format(file=opts["file"], error=exc)) from None
         summary = tracking_plan(rows=rows, orders=orders)
         if not opts["dry_run"]:
             summary = tracking_apply(plan=summary, notify_store=False if opts["no_notify"] else None)
