@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0016_api_labels'),
+        ('orders', '0017_api_and_email_translated_labels'),
     ]
 
     operations = [
