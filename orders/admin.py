@@ -259,11 +259,19 @@ class ShipmentInline(ReadOnlyInline):
 
     model = Shipment
     fields = ("carrier", "service", "tracking_number", "ship_date", "cost_amount", "notify_store", "items_shipped",
-              "notification_status", "notification_error", "notification_advice", "group_key", "voided_at",
-              "voided_by", "correct_link")
+              "notification_status", "notification_error", "notification_advice", "customer_email", "group_key",
+              "voided_at", "voided_by", "correct_link")
     readonly_fields = fields
     show_change_link = True
     verbose_name_plural = _("shipments")
+
+    @admin.display(description=_("customer e-mail"))
+    def customer_email(self, obj):
+        """Pending, sent, failed (with the mail server's answer), or empty when not asked for."""
+        if not obj.customer_email_status:
+            return ""
+        state = obj.get_customer_email_status_display()
+        return f"{state}: {translated(obj.customer_email_error)}" if obj.customer_email_error else state
 
     def get_queryset(self, request):
         return (super().get_queryset(request).select_related("notification", "voided_by", "order")

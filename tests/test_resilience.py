@@ -261,3 +261,23 @@ def test_an_import_past_its_time_limit_ends_failed_and_says_so(sandboxes, monkey
     assert run.status == "failed" and "SHIPBRIDGE_IMPORT_TIME_LIMIT_SECONDS" in run.error and run.pages == 1
     store.refresh_from_db()
     assert store.lease_token == "" and store.last_refresh_status == "failed"
+
+
+def test_the_order_page_shows_the_customer_emails_state(broker_down, admin_client_su, monkeypatch, settings,
+                                                         django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    settings.SHIPBRIDGE_NOTIFY_MAX_ATTEMPTS = 1
+    order = order_to_ship()
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment = shipment_create(order=order, carrier="UPS", notify_store=False)
+    page = admin_client_su.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "Pending" in page
+
+    def smtp_down(self, *args, **kwargs):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", smtp_down)
+    assert emails.shipment_email_deliver(shipment_id=shipment.pk) == "failed"
+    page = admin_client_su.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "Failed: ConnectionRefusedError: mail server down (gave up after 1 attempts)" in page
