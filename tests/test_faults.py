@@ -203,13 +203,32 @@ def test_a_worker_importing_survives_a_redis_restart(workers, sandboxes, service
     imported_exactly(store, sandbox)
 
 
-def test_store_refresh_in_this_process_still_works_with_a_short_lease(sandboxes, settings):
-    # The heartbeat keeps a lease shorter than the import alive (here 1 s, pages 0.2 s apart).
+def test_the_heartbeat_keeps_a_lease_shorter_than_a_page_from_being_taken(sandboxes, settings):
+    # A 1-second lease, pages that take 1.5 s each: only the heartbeat keeps the store held while
+    # a page downloads, so a second run trying to take the store meanwhile is turned away.
+    from django.db import connections as thread_connections
+
+    from orders.importing import StoreBusy, _lease_acquire
+
     settings.SHIPBRIDGE_IMPORT_LEASE_SECONDS = 1
-    sandbox = sandboxes("custom_store", orders=60, page_size=10)
-    slow_feed(sandbox, 0.3)
+    sandbox = sandboxes("custom_store", orders=30, page_size=10)
     store = sandbox_store(sandbox, name="Long import")
+    attempts = []
+
+    def slow_page_and_a_rival(state, page):
+        time.sleep(1.5)
+        if page == 2:
+            try:
+                _lease_acquire(store.pk)
+                attempts.append("taken")
+            except StoreBusy:
+                attempts.append("busy")
+            finally:
+                thread_connections.close_all()  # this sandbox thread's own connection
+
+    sandbox.state.on_export = slow_page_and_a_rival
     run = store_refresh(store_id=store.pk)
+    assert attempts == ["busy"]
     assert run.status == "succeeded", run.error
     imported_exactly(store, sandbox)
-    assert run.pages >= 6
+    assert run.pages == 3
