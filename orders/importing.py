@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from stores.connectors.base import ConnectorError, OrderRecord, Page, Window
+from stores.connectors.base import ConnectorError, OrderRecord, Page, SourceRecord, Window
 from stores.connectors.registry import connector_names_where
 from stores.crypto import SecretDecryptionError
 from stores.models import OrderStatus, RefreshStatus, Store
@@ -347,9 +347,13 @@ def _run(*, store_id: int, token: str, trigger: str, user, since) -> ImportRun:
 # --- one page ------------------------------------------------------------------------------
 
 
-def _record_hash(record: OrderRecord, status: str) -> str:
-    # repr() of the frozen dataclass covers every field (nested lines and addresses included)
-    # and is deterministic for the same store data; far cheaper than asdict + json.
+def _record_hash(record: OrderRecord | SourceRecord, status: str) -> str:
+    # A record read but not mapped has the fingerprint of what the store sent (and of how it is
+    # read): an unchanged order is told without mapping it. Otherwise repr() of the frozen
+    # dataclass covers every field (nested lines and addresses included) and is deterministic
+    # for the same store data; far cheaper than asdict + json.
+    if record.fingerprint:
+        return hashlib.sha256(f"{status}|{record.fingerprint}".encode()).hexdigest()
     return hashlib.sha256(f"{status}|{record!r}".encode()).hexdigest()
 
 
@@ -392,8 +396,10 @@ def _orders(count: int) -> str:
 
 
 # Text columns of orders and their lines: a value longer than its column makes the order unreadable.
-_ORDER_LIMITS = {f.name: f.max_length for f in Order._meta.fields if f.max_length and f.name in ORDER_FIELDS}
+_ORDER_LIMITS = [(i, name, f.max_length) for i, name in enumerate(ORDER_FIELDS)
+                 if (f := Order._meta.get_field(name)).max_length]
 _LINE_LIMITS = {f.name: f.max_length for f in OrderItem._meta.fields if f.max_length}
+_LINE_LIMITED = [(name, _LINE_LIMITS[name]) for name in ("line_item_id", "sku", "name", "image_url", "location")]
 _EXTERNAL_ID_LIMIT = Order._meta.get_field("external_id").max_length
 
 
@@ -402,15 +408,14 @@ def _too_long(record: OrderRecord, values: tuple) -> str:
     columns ("" when it does)."""
     if len(record.external_id) > _EXTERNAL_ID_LIMIT:
         return f"its id is longer than {_EXTERNAL_ID_LIMIT} characters"
-    for name, value in zip(ORDER_FIELDS, values):
-        limit = _ORDER_LIMITS.get(name)
-        if limit and isinstance(value, str) and len(value) > limit:
+    for i, name, limit in _ORDER_LIMITS:
+        value = values[i]
+        if isinstance(value, str) and len(value) > limit:
             return f"its {name.replace('_', ' ')} is longer than {limit} characters"
     for line in record.lines:
-        for name in ("line_item_id", "sku", "name", "image_url", "location"):
-            value = getattr(line, name)
-            if len(value) > _LINE_LIMITS[name]:
-                return f"a line's {name.replace('_', ' ')} is longer than {_LINE_LIMITS[name]} characters"
+        for name, limit in _LINE_LIMITED:
+            if len(getattr(line, name)) > limit:
+                return f"a line's {name.replace('_', ' ')} is longer than {limit} characters"
     return ""
 
 
@@ -418,91 +423,99 @@ def _order_values(record: OrderRecord, status: str, content_hash: str, now: dt.d
     """The order's values in ORDER_FIELDS order."""
     ship = record.ship_to
     bill = record.bill_to
-    values = {
-        "order_number": record.order_number,
-        "order_date": record.order_date,
-        "modified_at": record.modified_at,
-        "status": status,
-        "store_status": record.store_status,
-        "ship_date": record.ship_date,
-        "ship_to_name": ship.name,
-        "ship_to_company": ship.company,
-        "ship_to_street1": ship.street1,
-        "ship_to_street2": ship.street2,
-        "ship_to_street3": ship.street3,
-        "ship_to_city": ship.city,
-        "ship_to_state": ship.state,
-        "ship_to_postal_code": ship.postal_code,
-        "ship_to_country": ship.country.upper()[:2],
-        "ship_to_phone": ship.phone,
-        "bill_to_name": bill.name if bill else "",
-        "bill_to_company": bill.company if bill else "",
-        "bill_to_phone": bill.phone if bill else "",
-        "bill_to_email": bill.email if bill else "",
-        "customer_code": record.customer_code,
-        "customer_email": record.customer_email or (bill.email if bill else "") or ship.email,
-        "currency": record.currency[:3],
-        "order_total": record.order_total,
-        "tax_amount": record.tax_amount,
-        "shipping_amount": record.shipping_amount,
-        "requested_service": record.requested_service,
-        "payment_method": record.payment_method,
-        "customer_notes": record.customer_notes,
-        "internal_notes": record.internal_notes,
-        "gift": record.gift,
-        "gift_message": record.gift_message,
-        "raw": record.raw,
-        "content_hash": content_hash,
-        "updated_at": now,
-    }
-    return tuple(values[name] for name in ORDER_FIELDS)
+    return (
+        record.order_number,  # order_number
+        record.order_date,  # order_date
+        record.modified_at,  # modified_at
+        status,  # status
+        record.store_status,  # store_status
+        record.ship_date,  # ship_date
+        ship.name,  # ship_to_name
+        ship.company,  # ship_to_company
+        ship.street1,  # ship_to_street1
+        ship.street2,  # ship_to_street2
+        ship.street3,  # ship_to_street3
+        ship.city,  # ship_to_city
+        ship.state,  # ship_to_state
+        ship.postal_code,  # ship_to_postal_code
+        ship.country.upper()[:2],  # ship_to_country
+        ship.phone,  # ship_to_phone
+        bill.name if bill else "",  # bill_to_name
+        bill.company if bill else "",  # bill_to_company
+        bill.phone if bill else "",  # bill_to_phone
+        bill.email if bill else "",  # bill_to_email
+        record.customer_code,  # customer_code
+        record.customer_email or (bill.email if bill else "") or ship.email,  # customer_email
+        record.currency[:3],  # currency
+        record.order_total,  # order_total
+        record.tax_amount,  # tax_amount
+        record.shipping_amount,  # shipping_amount
+        record.requested_service,  # requested_service
+        record.payment_method,  # payment_method
+        record.customer_notes,  # customer_notes
+        record.internal_notes,  # internal_notes
+        record.gift,  # gift
+        record.gift_message,  # gift_message
+        record.raw,  # raw
+        content_hash,  # content_hash
+        now,  # updated_at
+    )
 
 
 def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str, str]) -> None:
-    """Upsert one page of records in one transaction, with a constant number of queries."""
+    """Upsert one page of records in one transaction, with a constant number of queries. An
+    unchanged order (same fingerprint, or same record, and status) is told before it is mapped
+    (SourceRecord), and left alone; only new and changed orders are mapped and written."""
     for skipped in page.skipped:
         _skip(run, skipped, skipped.reason)
 
     # Later duplicates (paging overlap) win only when newer.
-    latest: dict[str, OrderRecord] = {}
+    latest: dict[str, OrderRecord | SourceRecord] = {}
     for record in page.records:
         seen = latest.get(record.external_id)
         if seen is None or record.modified_at >= seen.modified_at:
             latest[record.external_id] = record
 
-    wanted: dict[str, tuple[OrderRecord, str]] = {}
+    wanted: dict[str, tuple[OrderRecord | SourceRecord, str]] = {}
     for record in latest.values():
         status = status_map.get(record.store_status)
         if status is None:
             _skip(run, record, f"store status {record.store_status!r} is not mapped", fixable=UNMAPPED,
                   status=record.store_status)
             continue
-        missing = record.ship_to.missing_fields() if record.ship_to is not None else ["shipping address"]
-        if missing:
-            _skip(run, record, "no complete shipping address (missing: " + ", ".join(missing) + ")",
-                  fixable=NO_ADDRESS)
-            continue
         wanted[record.external_id] = (record, status)
 
     with transaction.atomic():
         existing = {
-            o.external_id: o
-            for o in Order.objects.filter(store=store, external_id__in=list(wanted))
-            .only("pk", "external_id", "status", "content_hash")
+            external_id: (status, content_hash, shipped_here)
+            for external_id, status, content_hash, shipped_here in Order.objects.filter(
+                store=store, external_id__in=list(wanted))
             .annotate(shipped_here=Exists(Shipment.objects.filter(order=OuterRef("pk"), voided_at__isnull=True)))
+            .values_list("external_id", "status", "content_hash", "shipped_here")
         }
         to_write: list[tuple] = []
+        written: dict[str, OrderRecord] = {}
         new_ids, changed_ids = set(), set()
         now = timezone.now()
-        for external_id, (record, status) in wanted.items():
+        for external_id, (source, status) in wanted.items():
             current = existing.get(external_id)
-            if current is not None and current.shipped_here and current.status == OrderStatus.SHIPPED and (
+            if current is not None and current[2] and current[0] == OrderStatus.SHIPPED and (
                 status not in (OrderStatus.SHIPPED, OrderStatus.CANCELLED)
             ):
                 status = OrderStatus.SHIPPED  # shipped here: a stale store status does not move it back
-            content_hash = _record_hash(record, status)
-            if current is not None and current.content_hash == content_hash:
+            content_hash = _record_hash(source, status)
+            if current is not None and current[1] == content_hash:
                 run.unchanged += 1
+                continue
+            try:
+                record = source.mapped()
+            except ConnectorError as exc:  # one unreadable order does not block the others
+                _skip(run, source, str(exc))
+                continue
+            missing = record.ship_to.missing_fields() if record.ship_to is not None else ["shipping address"]
+            if missing:
+                _skip(run, record, "no complete shipping address (missing: " + ", ".join(missing) + ")",
+                      fixable=NO_ADDRESS)
                 continue
             values = _order_values(record, status, content_hash, now)
             too_long = _too_long(record, values)
@@ -511,20 +524,20 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
                 continue
             (changed_ids if current is not None else new_ids).add(external_id)
             to_write.append((store.pk, external_id, now, *values))
+            written[external_id] = record
 
         if to_write:
             upsert_rows(Order, ["store", "external_id", "imported_at", *ORDER_FIELDS], to_write,
                         unique=["store", "external_id"], update=ORDER_FIELDS)
-            written = [row[1] for row in to_write]
             order_ids = dict(
-                Order.objects.filter(store=store, external_id__in=written).values_list("external_id", "pk")
+                Order.objects.filter(store=store, external_id__in=list(written)).values_list("external_id", "pk")
             )
-            _write_items(order_ids, {eid: wanted[eid][0] for eid in written}, replace=bool(changed_ids))
+            _write_items(order_ids, written, replace=bool(changed_ids))
         run.imported += len(new_ids)
         run.updated += len(changed_ids)
         run.pages += 1
         if store.create_products or store.update_products:
-            _write_products(store, [wanted[eid][0] for eid in new_ids | changed_ids])
+            _write_products(store, list(written.values()))
         run.save(update_fields=["imported", "updated", "unchanged", "skipped", "pages", "skip_reasons"])
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import ipaddress
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -155,6 +155,45 @@ class OrderRecord:
     ship_date: dt.date | None = None  # the store's planned ship date, a calendar date
     raw: dict[str, Any] = field(default_factory=dict)  # JSON-safe store payload (write-back needs)
 
+    # A record mapped as it was read has no fingerprint of its source (see SourceRecord).
+    fingerprint: ClassVar[str] = ""
+
+    def mapped(self) -> OrderRecord:
+        return self
+
+
+class SourceRecord:
+    """One order as the store sent it, read but not mapped yet: what the importer needs to
+    deduplicate it, check its status and tell whether it changed since it was last imported —
+    `fingerprint`, a hash of everything the store sent for it and of how it is read (the store's
+    zone...) — without mapping it. `mapped()` maps it once: the OrderRecord, or a ProtocolError
+    naming the order and the field (the order is then skipped with that reason).
+
+    A connector whose mapping costs more than reading may put these in its pages instead of
+    OrderRecords; both answer `external_id`, `order_number`, `modified_at`, `store_status`,
+    `fingerprint` and `mapped()`."""
+
+    __slots__ = ("external_id", "order_number", "modified_at", "store_status", "fingerprint", "_map", "_mapped")
+
+    def __init__(self, *, external_id: str, order_number: str, modified_at: dt.datetime, store_status: str,
+                 fingerprint: str, map: Callable[[], OrderRecord]):
+        self.external_id = external_id
+        self.order_number = order_number
+        self.modified_at = modified_at
+        self.store_status = store_status
+        self.fingerprint = fingerprint
+        self._map = map
+        self._mapped: OrderRecord | None = None
+
+    def mapped(self) -> OrderRecord:
+        if self._mapped is None:
+            self._mapped = self._map()
+            self._map = None  # what it was read from is no longer needed
+        return self._mapped
+
+    def __repr__(self) -> str:
+        return f"SourceRecord(external_id={self.external_id!r}, modified_at={self.modified_at!r})"
+
 
 @dataclass(frozen=True)
 class SkippedRecord:
@@ -169,7 +208,7 @@ class SkippedRecord:
 class Page:
     number: int
     total_pages: int | None
-    records: list[OrderRecord]
+    records: list[OrderRecord | SourceRecord]
     skipped: list[SkippedRecord] = field(default_factory=list)
 
 

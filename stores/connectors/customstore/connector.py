@@ -110,6 +110,12 @@ class CustomStoreConnector(Connector):
                                    skip_bad_orders=True,
                                    amp_escaped_twice=platform_of(self.settings).amp_escaped_twice)
 
+    def read_page(self, data: bytes):
+        """parse_page for importing: the page's orders read, not mapped (SourceRecord) — the
+        importer maps only those that changed, and skips an unreadable one with its reason."""
+        return mapper.read_export(data, tz=self.timezone, default_weight_units=self.default_weight_units,
+                                  amp_escaped_twice=platform_of(self.settings).amp_escaped_twice)
+
     def request_bounds(self, window: Window) -> tuple[dt.datetime, dt.datetime]:
         """The export bounds to send, UTC and minute precision, both inclusive.
 
@@ -154,7 +160,7 @@ class CustomStoreConnector(Connector):
             moved = False
             number, total = 1, 1
             while number <= total:
-                pages, records, skipped = self.parse_page(client.export(start, end, number))
+                pages, records, skipped = self.read_page(client.export(start, end, number))
                 if number == 1 or pages > total:
                     total = pages
                 elif pages < total:  # the result set shrank between requests
