@@ -68,31 +68,34 @@ def _columns(fields, rows: Sequence[Sequence], connection) -> list[list]:
 
 
 def _write(model, names: Sequence[str], rows: Sequence[Sequence], *, unique: Sequence[str] = (),
-           update: Sequence[str] = ()) -> None:
+           update: Sequence[str] = (), returning: Sequence[str] = ()) -> list[tuple] | None:
     if not rows:
-        return
+        return [] if returning else None
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
+    column = lambda name: quote(model._meta.get_field(name).column)  # noqa: E731
     fields = [model._meta.get_field(name) for name in names]
     table = quote(model._meta.db_table)
     column_list = ", ".join(quote(f.column) for f in fields)
     conflict = ""
     if unique:
-        conflict = (f" ON CONFLICT ({', '.join(quote(model._meta.get_field(n).column) for n in unique)}) "
-                    "DO UPDATE SET " + ", ".join(f"{quote(model._meta.get_field(n).column)} = "
-                                                 f"excluded.{quote(model._meta.get_field(n).column)}" for n in update))
+        conflict = (f" ON CONFLICT ({', '.join(column(n) for n in unique)}) DO UPDATE SET "
+                    + ", ".join(f"{column(n)} = excluded.{column(n)}" for n in update))
     columns = _columns(fields, rows, connection)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _copy(cursor, table, column_list, columns, conflict)
-        else:
-            cursor.executemany(f"INSERT INTO {table} ({column_list}) VALUES ({', '.join(['%s'] * len(fields))})"
-                               f"{conflict}", list(zip(*columns)))
+            return _copy(cursor, table, column_list, columns, conflict,
+                         ", ".join(column(n) for n in returning))
+        cursor.executemany(f"INSERT INTO {table} ({column_list}) VALUES ({', '.join(['%s'] * len(fields))})"
+                           f"{conflict}", list(zip(*columns)))
+        return None  # executemany answers no rows
 
 
-def _copy(cursor, table: str, column_list: str, columns: list[list], conflict: str) -> None:
+def _copy(cursor, table: str, column_list: str, columns: list[list], conflict: str,
+          returning: str) -> list[tuple] | None:
     """PostgreSQL: COPY the rows in (psycopg encodes them in C, nothing is quoted into SQL);
-    with `conflict`, into a temporary table first, then INSERT … SELECT … ON CONFLICT."""
+    with `conflict`, into a temporary table first, then INSERT … SELECT … ON CONFLICT (answering
+    the `returning` columns of the rows written)."""
     target = table
     if conflict:
         target = _staging_table(cursor, table, column_list)
@@ -102,8 +105,11 @@ def _copy(cursor, table: str, column_list: str, columns: list[list], conflict: s
         with cursor.cursor.copy(statement) as copy:
             for row in zip(*columns):
                 copy.write_row(row)
-    if conflict:
-        cursor.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {target}{conflict}")
+    if not conflict:
+        return None
+    cursor.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {target}{conflict}"
+                   + (f" RETURNING {returning}" if returning else ""))
+    return cursor.fetchall() if returning else None
 
 
 def _staging_table(cursor, table: str, column_list: str) -> str:
@@ -132,7 +138,9 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Sequence[
 
 
 def upsert_rows(model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence], *,
-                unique: Sequence[str], update: Sequence[str]) -> None:
+                unique: Sequence[str], update: Sequence[str], returning: Sequence[str] = ()) -> list[tuple] | None:
     """INSERT … ON CONFLICT (unique) DO UPDATE SET update = excluded.update, for every row.
-    Rows must be unique on `unique` (PostgreSQL refuses to update one row twice per statement)."""
-    _write(model, names, rows, unique=unique, update=update)
+    Rows must be unique on `unique` (PostgreSQL refuses to update one row twice per statement).
+    With `returning`: those columns of every row written, where the database answers them in
+    the same statement (PostgreSQL); None where it cannot (SQLite: ask with a query)."""
+    return _write(model, names, rows, unique=unique, update=update, returning=returning)

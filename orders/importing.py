@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -116,25 +116,58 @@ def _next_refresh(store: Store, now: dt.datetime) -> dt.datetime:
 
 def stores_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
     """Queue a refresh of every active store whose next refresh is due, moving its next
-    refresh time in the same transaction (so two beat ticks never queue it twice)."""
+    refresh time in the same transaction (so two beat ticks never queue it twice).
+
+    Set-based, whatever the number of due stores: one UPDATE … RETURNING moves the next refresh
+    of every due store (each by its own interval, the arithmetic done by the database) and
+    answers their ids; after commit, one message hands the ids to the refresh_stores task,
+    which queues one refresh per store (stores_queue_scheduled) — the beat tick publishes once."""
     now = now or timezone.now()
-    due_ids = []
     with transaction.atomic():
         due = (
             Store.objects.select_for_update(skip_locked=True)
             .filter(active=True, connector__in=connector_names_where(lambda cls: cls.imports_orders))
             .filter(Q(next_refresh_at__isnull=True) | Q(next_refresh_at__lte=now))
-            .only("pk", "refresh_interval_minutes")
+            .order_by().values("pk")
         )
-        for store in due:
-            store.next_refresh_at = _next_refresh(store, now)
-            due_ids.append(store.pk)
-        Store.objects.bulk_update(due, ["next_refresh_at"]) if due_ids else None
-        for store_id in due_ids:
-            transaction.on_commit(
-                lambda store_id=store_id: tasks.refresh_store.delay(store_id, trigger=ImportTrigger.SCHEDULE)
-            )
+        due_ids = _move_next_refresh(due, now)
+        if due_ids:
+            transaction.on_commit(lambda: tasks.refresh_stores.delay(due_ids, trigger=ImportTrigger.SCHEDULE))
     return due_ids
+
+
+def _move_next_refresh(due, now: dt.datetime) -> list[int]:
+    """Set the next refresh of the stores `due` selects (a queryset of their pks, locked as it is
+    read) to what _next_refresh gives — one interval on, less the smaller of 30 seconds and half
+    the interval — in one statement; return their ids, in order."""
+    connection = connections[due.db]
+    quote = connection.ops.quote_name
+    column = quote(Store._meta.get_field("next_refresh_at").column)
+    minutes = quote(Store._meta.get_field("refresh_interval_minutes").column)
+    pk = quote(Store._meta.pk.column)
+    selected, selected_params = due.query.sql_with_params()
+    if connection.vendor == "postgresql":
+        moved = f"%s + make_interval(secs => {minutes} * 60 - LEAST(30, {minutes} * 30))"
+        params = [now]
+    else:  # SQLite: its text form of a datetime, whole seconds added (the fraction is kept as it was)
+        text = connection.ops.adapt_datetimefield_value(now)
+        moved = (f"strftime('%%Y-%%m-%%d %%H:%%M:%%S', %s, '+' || ({minutes} * 60 - MIN(30, {minutes} * 30)) "
+                 "|| ' seconds') || substr(%s, 20)")
+        params = [text, text]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {quote(Store._meta.db_table)} SET {column} = {moved} "
+                       f"WHERE {pk} IN ({selected}) RETURNING {pk}", [*params, *selected_params])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def stores_queue_scheduled(*, store_ids: list[int], trigger: str = ImportTrigger.SCHEDULE) -> int:
+    """The fan-out of a beat tick (the refresh_stores task): queue one refresh per store, on one
+    connection to the broker. Returns how many were queued."""
+    app = tasks.refresh_store.app
+    with app.producer_or_acquire() as producer:
+        for store_id in store_ids:
+            tasks.refresh_store.apply_async((store_id,), {"trigger": trigger}, producer=producer)
+    return len(store_ids)
 
 
 INACTIVE_ERROR = "inactive: this store is deactivated and does not import (activate it first)"
@@ -527,11 +560,10 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
             written[external_id] = record
 
         if to_write:
-            upsert_rows(Order, ["store", "external_id", "imported_at", *ORDER_FIELDS], to_write,
-                        unique=["store", "external_id"], update=ORDER_FIELDS)
-            order_ids = dict(
-                Order.objects.filter(store=store, external_id__in=list(written)).values_list("external_id", "pk")
-            )
+            order_ids = upsert_rows(Order, ["store", "external_id", "imported_at", *ORDER_FIELDS], to_write,
+                                    unique=["store", "external_id"], update=ORDER_FIELDS, returning=["external_id", "id"])
+            order_ids = dict(order_ids if order_ids is not None else Order.objects.filter(
+                store=store, external_id__in=list(written)).values_list("external_id", "pk"))
             _write_items(order_ids, written, replace=bool(changed_ids))
         run.imported += len(new_ids)
         run.updated += len(changed_ids)
