@@ -163,3 +163,52 @@ def test_bulk_writes_store_what_the_orm_would():
     convert = column_converter(Order._meta.get_field("order_total"), connection)
     assert convert(Decimal("2.5")) == Order._meta.get_field("order_total").get_db_prep_save(Decimal("2.5"), connection)
     assert convert("2.5") == Order._meta.get_field("order_total").get_db_prep_save("2.5", connection)
+
+
+# --- the orders desk -----------------------------------------------------------------------------
+
+
+def desk(client, query=""):
+    from django.urls import reverse
+
+    with CaptureQueriesContext(connection) as statements:
+        response = client.get(reverse("admin:orders_order_changelist") + query)
+    assert response.status_code == 200
+    return response.content.decode(), [q["sql"] for q in statements.captured_queries]
+
+
+def orders_dated(store, *dates):
+    from tests.factories import OrderFactory
+
+    return [OrderFactory(store=store, order_date=when) for when in dates]
+
+
+def test_the_desk_reads_the_same_statements_at_any_size_and_never_lists_distinct_dates(admin_client_su):
+    store = StoreFactory()
+    utc = dt.timezone.utc
+    orders_dated(store, dt.datetime(2022, 5, 3, 10, tzinfo=utc), dt.datetime(2024, 11, 20, 9, tzinfo=utc))
+    page, few = desk(admin_client_su)
+    orders_dated(store, *(dt.datetime(2023, 1 + n % 12, 1 + n % 28, tzinfo=utc) for n in range(60)))
+    page, many = desk(admin_client_su)
+    assert len(many) == len(few)
+    assert not any("DISTINCT" in sql.upper() for sql in many)  # no distinct dates of every order
+    assert sum(sql.upper().startswith("SELECT COUNT(") for sql in many) == 1  # the listed orders, counted once
+    # every year from the first order to the last is offered
+    for year in (2022, 2023, 2024):
+        assert f"order_date__year={year}" in page
+
+
+def test_the_drill_down_offers_each_month_then_each_day_between_the_first_and_last_order(admin_client_su):
+    store = StoreFactory()
+    utc = dt.timezone.utc
+    orders_dated(store, dt.datetime(2024, 3, 30, 22, tzinfo=utc), dt.datetime(2024, 6, 2, 8, tzinfo=utc))
+    page, _ = desk(admin_client_su, "?order_date__year=2024")
+    months = [m for m in range(1, 13) if f"order_date__month={m}&" in page or f"order_date__month={m}\"" in page]
+    assert months == [3, 4, 5, 6]
+    page, statements = desk(admin_client_su, "?order_date__year=2024&order_date__month=3")
+    assert "order_date__day=30" in page and "order_date__day=29" not in page
+    assert not any("DISTINCT" in sql.upper() for sql in statements)
+    # the admin's time zone decides the dates, as Django's own drill-down does
+    with timezone.override("Pacific/Kiritimati"):  # UTC+14: 22:00 UTC on the 30th is the 31st there
+        page, _ = desk(admin_client_su, "?order_date__year=2024&order_date__month=3")
+    assert "order_date__day=31" in page and "order_date__day=30" not in page
