@@ -53,8 +53,16 @@ def column_converter(field: models.Field, connection) -> Callable | None:
         return lambda value: value if value is None or (type(value) is Decimal and value.is_finite()) else slow(value)
     if isinstance(field, models.JSONField) and field.encoder is None:
         # JSON text: what Django sends SQLite; PostgreSQL reads it into jsonb from COPY
-        return lambda value: None if value is None else json.dumps(value)
+        return _json_text
     return slow
+
+
+def _json_text(value) -> str | None:
+    if value is None:
+        return None
+    if value == []:  # a line without options: most of them
+        return "[]"
+    return json.dumps(value)
 
 
 def _columns(fields, rows: Sequence[Sequence], connection) -> list[list]:

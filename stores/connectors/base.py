@@ -10,10 +10,13 @@ A store type with nothing behind it (manual orders) is its connector.py alone.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import ipaddress
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -210,6 +213,68 @@ class Page:
     total_pages: int | None
     records: list[OrderRecord | SourceRecord]
     skipped: list[SkippedRecord] = field(default_factory=list)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused():
+    """Pause automatic garbage collection while a store's page is parsed and read into plain
+    values. Its tens of thousands of short-lived objects form no reference cycles (reference
+    counting frees them), but each young-generation collection run while they are alive would
+    walk them and promote them, and the promotions would trigger full collections walking the
+    whole process. Collection resumes when the last thread pausing it is done (as it was)."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+class Prefetch:
+    """Fetch the next page while this one is read. `get(key, then=next_key)` returns
+    fetch(key) — already under way if the previous call named it as `then` — and starts
+    fetch(next_key) in a helper thread, so the store prepares and sends the next page while
+    this one is parsed. An error surfaces when its page is asked for, as if it were fetched
+    then; a page fetched ahead and never asked for is dropped. One fetch at a time."""
+
+    def __init__(self, fetch: Callable[[Any], Any]):
+        self.fetch = fetch
+        self._ahead: tuple[Any, threading.Thread, list] | None = None
+
+    def get(self, key, *, then=None):
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[1].join()
+        if ahead is not None and ahead[0] == key:
+            ok, value = ahead[2][0]
+            if not ok:
+                raise value
+        else:
+            value = self.fetch(key)
+        if then is not None:
+            box: list = []
+            worker = threading.Thread(target=self._run, args=(then, box), name="shipbridge-prefetch", daemon=True)
+            self._ahead = (then, worker, box)
+            worker.start()
+        return value
+
+    def _run(self, key, box: list) -> None:
+        try:
+            box.append((True, self.fetch(key)))
+        except BaseException as exc:  # noqa: BLE001 - raised by get(), in the caller's thread
+            box.append((False, exc))
 
 
 @dataclass(frozen=True)

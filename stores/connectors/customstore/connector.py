@@ -15,6 +15,7 @@ from ..base import (
     Connector,
     NotifyResult,
     Page,
+    Prefetch,
     ProtocolError,
     SettingField,
     ShipmentNotice,
@@ -155,12 +156,13 @@ class CustomStoreConnector(Connector):
         good): then the pages are read once more, yielding only what is new."""
         client = self.client()
         start, end = self.request_bounds(window)
+        export = Prefetch(lambda number: client.export(start, end, number))  # page N+1 comes while N is read
         seen: dict[str, dt.datetime] = {}
         for _pass in range(1 + EXTRA_PASSES):
             moved = False
             number, total = 1, 1
             while number <= total:
-                pages, records, skipped = self.read_page(client.export(start, end, number))
+                pages, records, skipped = self.read_page(export.get(number, then=number + 1 if number < total else None))
                 if number == 1 or pages > total:
                     total = pages
                 elif pages < total:  # the result set shrank between requests

@@ -26,6 +26,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import marshal
 import re
 import xml.etree.ElementTree as ET
 import xml.parsers.expat as expat
@@ -42,6 +43,7 @@ from ..base import (
     ShipmentNotice,
     SkippedRecord,
     SourceRecord,
+    gc_paused,
 )
 
 UTC = dt.timezone.utc
@@ -123,6 +125,7 @@ def format_protocol_datetime(value: dt.datetime) -> str:
     return value.astimezone(UTC).strftime(PROTOCOL_DATETIME)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_decimal(text: str) -> Decimal:
     value = (text or "").strip()
     if not _NUMBER_RE.match(value):
@@ -130,6 +133,7 @@ def parse_decimal(text: str) -> Decimal:
     return Decimal(value)
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a feed repeats its prices, quantities and weights
 def parse_amount(text: str) -> Decimal:
     """A money amount, to the cent (producers write 24, 4.5 or 102.5400)."""
     amount = parse_decimal(text)
@@ -140,6 +144,7 @@ def parse_amount(text: str) -> Decimal:
     raise ValueError(f"{_clip(text)!r} is not a plausible amount")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_quantity(text: str) -> int:
     """A line's quantity: a whole number from 0 (a line refunded in full: kept, nothing to
     ship) to MAX_QUANTITY."""
@@ -158,6 +163,7 @@ def parse_bool(text: str) -> bool:
     return (text or "").strip().lower() in _TRUE
 
 
+@functools.lru_cache(maxsize=4096)
 def weight_to_grams(weight: Decimal, units: str) -> Decimal:
     """Convert a weight to grams. Raises ValueError for an unknown unit."""
     key = re.sub(r"[\s.]", "", (units or "").lower())
@@ -470,11 +476,13 @@ def parse_export(
     OrderNumber) is reported in `skipped` instead; with `skip_bad_orders` every unreadable
     order is. Repeated OrderIDs on the page: the most recently modified wins.
     `amp_escaped_twice`: the producer writes "&amp;" inside CDATA for "&" (read back as "&")."""
-    pages, orders, tags = _export_orders(data)
+    with gc_paused():  # the document's tree lives only in here
+        pages, orders, tags = _export_orders(data)
+        page_fields = [_fields(element, tags, amp_escaped_twice) for element in orders]
+        del orders
     records: dict[str, OrderRecord] = {}
     skipped: list[SkippedRecord] = []
-    for element in orders:
-        fields = _fields(element, tags, amp_escaped_twice)
+    for fields in page_fields:
         try:
             record = map_order(fields, tz=tz, default_weight_units=default_weight_units)
         except ProtocolError as exc:
@@ -492,6 +500,8 @@ def parse_export(
 
 # Bumped whenever the same document would map to different records: every order's fingerprint
 # changes with it, so the next import writes every order again rather than keep stale values.
+# (The fingerprint hashes an order's fields in marshal's version 2 format: the same bytes for
+# the same fields, whatever else refers to them — the later versions write back-references.)
 MAPPING_VERSION = "1"
 
 
@@ -509,12 +519,14 @@ def read_export(
     unreadable order), which it does only for orders that changed. Unidentifiable orders (no
     OrderNumber) and unreadable dates are in `skipped`. Repeated OrderIDs on the page: the most
     recently modified wins. A broken document raises ProtocolError, as parse_export does."""
-    pages, orders, tags = _export_orders(data)
+    with gc_paused():  # the document's tree lives only in here
+        pages, orders, tags = _export_orders(data)
+        page_fields = [_fields(element, tags, amp_escaped_twice) for element in orders]
+        del orders
     reading = f"{MAPPING_VERSION}|{getattr(tz, 'key', tz)}|{default_weight_units}|".encode()
     sources: dict[str, SourceRecord] = {}
     skipped: list[SkippedRecord] = []
-    for element in orders:
-        fields = _fields(element, tags, amp_escaped_twice)
+    for fields in page_fields:
         number = _str(fields, "OrderNumber")
         order_id = _str(fields, "OrderID") or number
         try:
@@ -526,7 +538,7 @@ def read_export(
             continue
         source = SourceRecord(
             external_id=order_id, order_number=number, modified_at=dates[1], store_status=_str(fields, "OrderStatus"),
-            fingerprint=hashlib.sha256(reading + repr(fields).encode()).hexdigest(),
+            fingerprint=hashlib.sha256(reading + marshal.dumps(fields, 2)).hexdigest(),
             map=functools.partial(map_order, fields, tz=tz, default_weight_units=default_weight_units, dates=dates),
         )
         previous = sources.get(order_id)
