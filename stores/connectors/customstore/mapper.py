@@ -616,13 +616,13 @@ def map_order(
     if not number:
         raise fail("OrderNumber", "is missing")
 
-    def amount(value: str, label: str, parse=parse_amount) -> Decimal | None:
+    def amount(value: str, name: str, line: _LineRef | None = None, parse=parse_amount) -> Decimal | None:
         if not value:
             return None
         try:
             return parse(value)
         except (ValueError, InvalidOperation) as exc:
-            raise fail(label, str(exc)) from None
+            raise fail(f"{line} {name}" if line else name, str(exc)) from None
 
     order_date, modified_at = dates or _order_dates(fields, tz)
 
@@ -659,12 +659,12 @@ def map_order(
     for position, item in enumerate(items if isinstance(items, list) else (), start=1):
         item_get = item.get
         sku = item_get("SKU", "")
-        line_ref = f"Item {position}" + (f" (SKU {_clip(sku, 30)})" if sku else "")
+        line_ref = _LineRef(position, sku)  # words only when a value is wrong
         try:
             quantity = parse_quantity(item_get("Quantity", ""))
         except ValueError as exc:
             raise fail(f"{line_ref} Quantity", str(exc)) from None
-        weight = amount(item_get("Weight", ""), f"{line_ref} Weight", parse=parse_decimal)
+        weight = amount(item_get("Weight", ""), "Weight", line_ref, parse=parse_decimal)
         weight_grams = None
         if weight is not None:
             units = item_get("WeightUnits", "") or default_weight_units
@@ -679,7 +679,7 @@ def map_order(
             sku=sku,
             name=item_get("Name", ""),
             quantity=quantity,
-            unit_price=amount(item_get("UnitPrice", ""), f"{line_ref} UnitPrice") or Decimal("0"),
+            unit_price=amount(item_get("UnitPrice", ""), "UnitPrice", line_ref) or Decimal("0"),
             weight_grams=weight_grams,
             image_url=item_get("ImageUrl", ""),
             location=item_get("Location", ""),
@@ -723,6 +723,18 @@ def map_order(
         gift_message=get("GiftMessage", ""),
         raw=raw,
     )
+
+
+class _LineRef:
+    """How an error names an order's line ("Item 2 (SKU TEA-001)"), put in words only when needed."""
+
+    __slots__ = ("position", "sku")
+
+    def __init__(self, position: int, sku: str):
+        self.position, self.sku = position, sku
+
+    def __str__(self) -> str:
+        return f"Item {self.position}" + (f" (SKU {_clip(self.sku, 30)})" if self.sku else "")
 
 
 def _local(tag: str) -> str:
