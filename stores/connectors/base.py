@@ -243,11 +243,12 @@ def gc_paused():
 
 
 class Prefetch:
-    """Fetch the next page while this one is read. `get(key, then=next_key)` returns
-    fetch(key) — already under way if the previous call named it as `then` — and starts
-    fetch(next_key) in a helper thread, so the store prepares and sends the next page while
-    this one is parsed. An error surfaces when its page is asked for, as if it were fetched
-    then; a page fetched ahead and never asked for is dropped. One fetch at a time."""
+    """Fetch the next page while this one is read. `get(key)` returns fetch(key) — already
+    under way if `ahead(key)` (or the `then` of the previous get) asked for it — and
+    `ahead(next_key)` starts fetch(next_key) in a helper thread, so the store prepares and
+    sends the next page while this one is parsed. An error surfaces when its page is asked
+    for, as if it were fetched then; a page fetched ahead and never asked for is dropped
+    (`close()` waits for it). One fetch at a time."""
 
     def __init__(self, fetch: Callable[[Any], Any]):
         self.fetch = fetch
@@ -264,11 +265,20 @@ class Prefetch:
         else:
             value = self.fetch(key)
         if then is not None:
-            box: list = []
-            worker = threading.Thread(target=self._run, args=(then, box), name="shipbridge-prefetch", daemon=True)
-            self._ahead = (then, worker, box)
-            worker.start()
+            self.ahead(then)
         return value
+
+    def ahead(self, key) -> None:
+        self.close()
+        box: list = []
+        worker = threading.Thread(target=self._run, args=(key, box), name="shipbridge-prefetch", daemon=True)
+        self._ahead = (key, worker, box)
+        worker.start()
+
+    def close(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[1].join()
 
     def _run(self, key, box: list) -> None:
         try:
