@@ -456,43 +456,44 @@ def _order_values(record: OrderRecord, status: str, content_hash: str, now: dt.d
     """The order's values in ORDER_FIELDS order."""
     ship = record.ship_to
     bill = record.bill_to
-    return (
-        record.order_number,  # order_number
-        record.order_date,  # order_date
-        record.modified_at,  # modified_at
-        status,  # status
-        record.store_status,  # store_status
-        record.ship_date,  # ship_date
-        ship.name,  # ship_to_name
-        ship.company,  # ship_to_company
-        ship.street1,  # ship_to_street1
-        ship.street2,  # ship_to_street2
-        ship.street3,  # ship_to_street3
-        ship.city,  # ship_to_city
-        ship.state,  # ship_to_state
-        ship.postal_code,  # ship_to_postal_code
-        ship.country.upper()[:2],  # ship_to_country
-        ship.phone,  # ship_to_phone
-        bill.name if bill else "",  # bill_to_name
-        bill.company if bill else "",  # bill_to_company
-        bill.phone if bill else "",  # bill_to_phone
-        bill.email if bill else "",  # bill_to_email
-        record.customer_code,  # customer_code
-        record.customer_email or (bill.email if bill else "") or ship.email,  # customer_email
-        record.currency[:3],  # currency
-        record.order_total,  # order_total
-        record.tax_amount,  # tax_amount
-        record.shipping_amount,  # shipping_amount
-        record.requested_service,  # requested_service
-        record.payment_method,  # payment_method
-        record.customer_notes,  # customer_notes
-        record.internal_notes,  # internal_notes
-        record.gift,  # gift
-        record.gift_message,  # gift_message
-        record.raw,  # raw
-        content_hash,  # content_hash
-        now,  # updated_at
-    )
+    values = {
+        "order_number": record.order_number,
+        "order_date": record.order_date,
+        "modified_at": record.modified_at,
+        "status": status,
+        "store_status": record.store_status,
+        "ship_date": record.ship_date,
+        "ship_to_name": ship.name,
+        "ship_to_company": ship.company,
+        "ship_to_street1": ship.street1,
+        "ship_to_street2": ship.street2,
+        "ship_to_street3": ship.street3,
+        "ship_to_city": ship.city,
+        "ship_to_state": ship.state,
+        "ship_to_postal_code": ship.postal_code,
+        "ship_to_country": ship.country.upper()[:2],
+        "ship_to_phone": ship.phone,
+        "bill_to_name": bill.name if bill else "",
+        "bill_to_company": bill.company if bill else "",
+        "bill_to_phone": bill.phone if bill else "",
+        "bill_to_email": bill.email if bill else "",
+        "customer_code": record.customer_code,
+        "customer_email": record.customer_email or (bill.email if bill else "") or ship.email,
+        "currency": record.currency[:3],
+        "order_total": record.order_total,
+        "tax_amount": record.tax_amount,
+        "shipping_amount": record.shipping_amount,
+        "requested_service": record.requested_service,
+        "payment_method": record.payment_method,
+        "customer_notes": record.customer_notes,
+        "internal_notes": record.internal_notes,
+        "gift": record.gift,
+        "gift_message": record.gift_message,
+        "raw": record.raw,
+        "content_hash": content_hash,
+        "updated_at": now,
+    }
+    return tuple(values[name] for name in ORDER_FIELDS)
 
 
 def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str, str]) -> None:

@@ -212,3 +212,67 @@ def test_the_drill_down_offers_each_month_then_each_day_between_the_first_and_la
     with timezone.override("Pacific/Kiritimati"):  # UTC+14: 22:00 UTC on the 30th is the 31st there
         page, _ = desk(admin_client_su, "?order_date__year=2024&order_date__month=3")
     assert "order_date__day=31" in page and "order_date__day=30" not in page
+
+
+# --- reading ahead, collecting later -------------------------------------------------------------
+
+
+def test_prefetch_fetches_the_next_page_ahead_and_raises_its_error_when_it_is_asked_for():
+    import threading
+
+    from stores.connectors.base import Prefetch, ProtocolError
+
+    asked, threads = [], set()
+
+    def fetch(number):
+        asked.append(number)
+        threads.add(threading.current_thread().name)
+        if number == 3:
+            raise ProtocolError("page 3 is broken")
+        return f"page {number}"
+
+    pages = Prefetch(fetch)
+    assert pages.get(1, then=2) == "page 1"
+    assert pages.get(2, then=3) == "page 2"  # fetched while page 1 was read
+    with pytest.raises(ProtocolError, match="page 3 is broken"):
+        pages.get(3)  # the error of a page fetched ahead surfaces when the page is asked for
+    pages.ahead(4)
+    assert pages.get(5) == "page 5"  # a page fetched ahead but not asked for is dropped
+    pages.ahead(6)
+    pages.close()
+    assert asked == [1, 2, 3, 4, 5, 6] and "shipbridge-prefetch" in threads
+
+
+def test_collection_is_paused_for_a_page_and_resumes_as_it_was():
+    import gc
+    import threading
+
+    from stores.connectors.base import gc_paused
+
+    assert gc.isenabled()
+    inside = threading.Event()
+    release = threading.Event()
+
+    def other_page():
+        with gc_paused():
+            inside.set()
+            release.wait(5)
+
+    worker = threading.Thread(target=other_page)
+    worker.start()
+    inside.wait(5)
+    with pytest.raises(ValueError):
+        with gc_paused():
+            assert not gc.isenabled()
+            raise ValueError("a page that fails")
+    assert not gc.isenabled()  # the other page is still being read
+    release.set()
+    worker.join(5)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
