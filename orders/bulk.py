@@ -22,6 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 
 _PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField)
 UTC = dt.timezone.utc
+_REPEATED = (models.DateField, models.DecimalField)  # hashable values (DateTimeField is a DateField)
 
 
 def column_converter(field: models.Field, connection) -> Callable | None:
@@ -70,7 +71,13 @@ def _columns(fields, rows: Sequence[Sequence], connection) -> list[list]:
     columns = [list(column) for column in zip(*rows)]
     for index, field in enumerate(fields):
         convert = column_converter(field, connection)
-        if convert is not None:
+        if convert is None:
+            continue
+        if isinstance(field, _REPEATED):  # a page's dates and amounts repeat: each converted once
+            done: dict = {}
+            columns[index] = [done[value] if value in done else done.setdefault(value, convert(value))
+                              for value in columns[index]]
+        else:
             columns[index] = [convert(value) for value in columns[index]]
     return columns
 

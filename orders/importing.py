@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import operator
 import queue
 import threading
 import uuid
@@ -434,11 +435,22 @@ _ORDER_LIMITS = [(i, name, f.max_length) for i, name in enumerate(ORDER_FIELDS)
 _LINE_LIMITS = {f.name: f.max_length for f in OrderItem._meta.fields if f.max_length}
 _LINE_LIMITED = [(name, _LINE_LIMITS[name]) for name in ("line_item_id", "sku", "name", "image_url", "location")]
 _EXTERNAL_ID_LIMIT = Order._meta.get_field("external_id").max_length
+_ORDER_LIMITED = operator.itemgetter(*(i for i, _name, _limit in _ORDER_LIMITS))
+_ORDER_LIMIT_VALUES = tuple(limit for _i, _name, limit in _ORDER_LIMITS)
+_LINE_LIMITED_OF = operator.attrgetter(*(name for name, _limit in _LINE_LIMITED))
+_LINE_LIMIT_VALUES = tuple(limit for _name, limit in _LINE_LIMITED)
 
 
 def _too_long(record: OrderRecord, values: tuple) -> str:
     """Why the record (and its `values` in ORDER_FIELDS order) does not fit ShipBridge's
     columns ("" when it does)."""
+    try:  # the common case, every text within its column, told in C (a value not text: one by one below)
+        if len(record.external_id) <= _EXTERNAL_ID_LIMIT and not any(
+                map(operator.gt, map(len, _ORDER_LIMITED(values)), _ORDER_LIMIT_VALUES)) and not any(
+                any(map(operator.gt, map(len, _LINE_LIMITED_OF(line)), _LINE_LIMIT_VALUES)) for line in record.lines):
+            return ""
+    except TypeError:
+        pass
     if len(record.external_id) > _EXTERNAL_ID_LIMIT:
         return f"its id is longer than {_EXTERNAL_ID_LIMIT} characters"
     for i, name, limit in _ORDER_LIMITS:
@@ -584,6 +596,12 @@ def _line_key(line_item_id: str, sku: str, seen: dict, order_id: int) -> str:
     return f"\0{sku}#{rank}"
 
 
+def _item_values(line) -> tuple:
+    """A line's item values in ITEM_FIELDS order."""
+    return (line.sku, line.name, line.quantity, line.unit_price, line.weight_grams, line.image_url, line.location,
+            line.adjustment, [list(o) for o in line.options])
+
+
 def _write_items(order_ids: dict[str, int], records: dict[str, OrderRecord], *, replace: bool) -> None:
     """Make each order's items match its record's lines: update matching lines (by line id),
     add new ones, delete vanished ones unless a shipment refers to them."""
@@ -595,20 +613,19 @@ def _write_items(order_ids: dict[str, int], records: dict[str, OrderRecord], *, 
     to_create, to_update, keep = [], [], set()
     for external_id, record in records.items():
         order_id = order_ids[external_id]
+        if not existing:  # new orders only: every line is a new item
+            to_create.extend((order_id, line.line_item_id, *_item_values(line)) for line in record.lines)
+            continue
         seen = {}
         for line in record.lines:
-            values = {
-                "sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
-                "weight_grams": line.weight_grams, "image_url": line.image_url, "location": line.location,
-                "adjustment": line.adjustment, "options": [list(o) for o in line.options],
-            }
+            values = _item_values(line)
             item = existing.get((order_id, _line_key(line.line_item_id, line.sku, seen, order_id)))
             if item is None:
-                to_create.append((order_id, line.line_item_id, *values.values()))
+                to_create.append((order_id, line.line_item_id, *values))
                 continue
             keep.add(item.pk)
-            if any(getattr(item, k) != v for k, v in values.items()):
-                for k, v in values.items():
+            if any(getattr(item, k) != v for k, v in zip(ITEM_FIELDS, values)):
+                for k, v in zip(ITEM_FIELDS, values):
                     setattr(item, k, v)
                 to_update.append(item)
     gone = [item.pk for item in existing.values() if item.pk not in keep]
