@@ -126,12 +126,14 @@ def report(args, floors, fulls, unchanged, statements):
     _bench.line("database:", _bench.database_words())
     _bench.line("shipments:", f"{read} read in {pages} pages ({imported} imported, {skipped} skipped "
                               "by the mapping/address rules)")
-    _bench.line("floor (login, GETs, json, logout):", f"{floor_s:.3f} s (median of {args.repeat} runs; the ratios compare medians, and the best runs)")
+    _bench.line("floor (login, GETs, json, logout):",
+                f"{floor_s:.3f} s (median of {args.repeat} runs; the ratios compare medians, and the best runs)")
     _bench.line("full import:", f"{full_s:.3f} s")
     _bench.line("re-import, shipments unchanged:", f"{unchanged_s:.3f} s")
     _bench.line("ratio full / floor:", f"{full_s / floor_s:.2f}  (target ≤ {TARGET}; best runs "
                                        f"{min(fulls) / min(floors):.2f})")
-    _bench.line("ratio unchanged / floor:", f"{unchanged_s / floor_s:.2f}  (best runs {min(unchanged) / min(floors):.2f})")
+    _bench.line("ratio unchanged / floor:",
+                f"{unchanged_s / floor_s:.2f}  (best runs {min(unchanged) / min(floors):.2f})")
     _bench.line("statements, full import:", f"{full_statements} ({full_statements / pages:.1f} per page)")
     _bench.line("statements, re-import:", f"{unchanged_statements} ({unchanged_statements / pages:.1f} per page)")
 

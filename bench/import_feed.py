@@ -116,7 +116,8 @@ def report(args, floors, fulls, unchanged, statements):
     _bench.line("database:", _bench.database_words())
     _bench.line("feed:", f"{args.orders} orders, {pages} pages of {args.page_size} "
                          f"({imported} imported, {skipped} skipped by the store's mapping/address rules)")
-    _bench.line("floor (download + ElementTree):", f"{floor_s:.3f} s (median of {args.repeat} runs; the ratios compare medians, and the best runs)")
+    _bench.line("floor (download + ElementTree):",
+                f"{floor_s:.3f} s (median of {args.repeat} runs; the ratios compare medians, and the best runs)")
     _bench.line("full import:", f"{full_s:.3f} s")
     _bench.line("re-import, orders unchanged:", f"{unchanged_s:.3f} s")
     _bench.line("ratio full / floor:", f"{full_s / floor_s:.2f}  (target ≤ {FULL_TARGET}; best runs "

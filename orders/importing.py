@@ -574,7 +574,8 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
 
         if to_write:
             order_ids = upsert_rows(Order, ["store", "external_id", "imported_at", *ORDER_FIELDS], to_write,
-                                    unique=["store", "external_id"], update=ORDER_FIELDS, returning=["external_id", "id"])
+                                    unique=["store", "external_id"], update=ORDER_FIELDS,
+                                    returning=["external_id", "id"])
             order_ids = dict(order_ids if order_ids is not None else Order.objects.filter(
                 store=store, external_id__in=list(written)).values_list("external_id", "pk"))
             _write_items(order_ids, written, replace=bool(changed_ids))

@@ -162,7 +162,8 @@ class CustomStoreConnector(Connector):
             moved = False
             number, total = 1, 1
             while number <= total:
-                pages, records, skipped = self.read_page(export.get(number, then=number + 1 if number < total else None))
+                data = export.get(number, then=number + 1 if number < total else None)
+                pages, records, skipped = self.read_page(data)
                 if number == 1 or pages > total:
                     total = pages
                 elif pages < total:  # the result set shrank between requests
