@@ -1,24 +1,26 @@
-"""Benchmark: import a 5,000-order feed from the sandbox Custom Store and compare the time with
-downloading and parsing the same pages and doing nothing else.
+"""Benchmark: import a 5,000-order Custom Store feed, and import it again unchanged, against the
+floor of downloading the same export pages and parsing them, doing nothing else.
 
     .venv/bin/python bench/import_feed.py [--orders 5000] [--page-size 100] [--repeat 3]
+    DATABASE_URL=postgres://… .venv/bin/python bench/import_feed.py   # an empty, disposable database
 
-Prints the two times, their ratio (target ≤ 1.3) and the queries per page. The sandbox store
-runs in its own process, as a real store would; ShipBridge runs with DEBUG off, as in
-production. Uses a throw-away SQLite database unless DATABASE_URL is set (then that database
-must be empty and disposable)."""
+The floor: every export page of the import's window fetched on one keep-alive connection
+(a plain requests Session) and parsed with xml.etree.ElementTree — nothing else (no egress
+check, no mapping, no database). The figures: a full import of the feed into an empty store
+(`store_refresh`, as the worker runs it), then a re-import of the same, unchanged orders
+(`store_refresh(since=…)` over the same window). Prints the medians, the ratios to the floor
+(targets: full ≤ 1.3, unchanged ≤ 1.15) and the statements per page. The sandbox store runs in
+its own process, as a real store would; ShipBridge runs with DEBUG off, as in production."""
 import argparse
+import datetime as dt
 import os
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
+import xml.etree.ElementTree as ET
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import _bench
+
+FULL_TARGET, UNCHANGED_TARGET = 1.3, 1.15
 
 
 def main() -> None:
@@ -27,87 +29,103 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-
-    os.environ.setdefault("SHIPBRIDGE_VAR_DIR", tempfile.mkdtemp(prefix="shipbridge-bench-"))
-    os.environ["DEBUG"] = "false"
-    from shipbridge.keys import new_fernet_key, new_secret_key  # throw-away keys: no key ships with ShipBridge
-
-    os.environ.setdefault("SECRET_KEY", new_secret_key())
-    os.environ.setdefault("SHIPBRIDGE_ENCRYPTION_KEYS", new_fernet_key())
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shipbridge.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("SHIPBRIDGE_EGRESS_ALLOW", "127.0.0.1")  # the sandbox store's address
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    _bench.setup_django()
 
     from stores.sandbox.customstore import SANDBOX_PASSWORD, SANDBOX_PATH, SANDBOX_USERNAME
 
-    call_command("migrate", verbosity=0)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sandbox = subprocess.Popen(
-        [sys.executable, "-m", "stores.sandbox.customstore", "--port", str(port), "--preset", "custom_store",
-         "--orders", str(args.orders), "--live-every", "0", "--page-size", str(args.page_size)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    sandbox.stdout.readline()  # the sandbox prints its URL once it listens
-    settings = {"url": f"http://127.0.0.1:{port}{SANDBOX_PATH}", "username": SANDBOX_USERNAME,
-                "password": SANDBOX_PASSWORD}
-    mapping = None  # the connector's usual mapping: every status of the feed is mapped
-
-    try:
-        fetch_times, import_times, queries = measure(args, settings, mapping)
-    finally:
-        sandbox.terminate()
-        sandbox.wait(10)
-    report(args, fetch_times, import_times, queries)
+    port = _bench.free_port()
+    code = ("from stores.sandbox.customstore import main; "
+            f"main(['--port', '{port}', '--preset', 'custom_store', '--orders', '{args.orders}', "
+            f"'--live-every', '0', '--page-size', '{args.page_size}'])")
+    with _bench.sandbox_process(code):
+        settings = {"url": f"http://127.0.0.1:{port}{SANDBOX_PATH}", "username": SANDBOX_USERNAME,
+                    "password": SANDBOX_PASSWORD}
+        results = measure(args, settings)
+    report(args, *results)
 
 
-def measure(args, settings, mapping):
-    import datetime as dt
+def floor(client, start, end) -> tuple[int, int]:
+    """Download every page on one keep-alive connection and parse it; nothing else.
+    Returns (pages, orders)."""
+    import requests
 
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    session = requests.Session()
+    number, total, orders = 1, 1, 0
+    while number <= total:
+        url = client.build_url([("action", "export"), ("start_date", start.strftime("%m/%d/%Y %H:%M")),
+                                ("end_date", end.strftime("%m/%d/%Y %H:%M")), ("page", str(number))])
+        root = ET.fromstring(session.get(url).content)
+        total = int(root.get("pages") or 0)
+        orders += len(root)
+        number += 1
+    session.close()
+    return total, orders
+
+
+def measure(args, settings):
     from django.utils import timezone
 
     from orders.importing import store_refresh
-    from orders.models import Order
+    from orders.models import Order, Product
     from stores.connectors.base import Window
     from stores.services import store_create
 
-    fetch_times, import_times, queries = [], [], []
+    floors, fulls, unchanged, statements = [], [], [], []
     for n in range(args.repeat):
         store = store_create(connector="custom_store", name=f"Bench {os.getpid()}-{n}", settings=settings,
-                             status_mapping=mapping, create_products=True, update_products=True)
-        window = Window(start=timezone.now() - dt.timedelta(days=30), end=timezone.now())
+                             status_mapping=None, create_products=True, update_products=True)
+        now = timezone.now()
+        since = now - dt.timedelta(days=30)
+        connector = store.build_connector()
+        start, end = connector.request_bounds(Window(since, now))
 
         started = time.perf_counter()
-        fetched = sum(len(page.records) for page in store.build_connector().fetch_orders(window, statuses=[]))
-        fetch_times.append(time.perf_counter() - started)
+        pages, fetched = floor(connector.client(), start, end)
+        floors.append(time.perf_counter() - started)
+        assert fetched == args.orders, (fetched, args.orders)
 
-        with CaptureQueriesContext(connection) as ctx:
+        counter = _bench.StatementCounter()
+        with counter.counting():
             started = time.perf_counter()
-            run = store_refresh(store_id=store.pk)
-            import_times.append(time.perf_counter() - started)
+            run = store_refresh(store_id=store.pk, since=since)
+            fulls.append(time.perf_counter() - started)
         assert run.status == "succeeded", run.error
-        assert run.imported + run.skipped == fetched == args.orders, (run.imported, run.skipped, fetched)
-        queries.append(len(ctx.captured_queries) / max(run.pages, 1))
+        assert run.imported + run.skipped == args.orders and run.pages == pages, (run.imported, run.skipped, run.pages)
+        full_statements = counter.count
+
+        counter = _bench.StatementCounter()
+        with counter.counting():
+            started = time.perf_counter()
+            again = store_refresh(store_id=store.pk, since=since)
+            unchanged.append(time.perf_counter() - started)
+        assert again.status == "succeeded", again.error
+        assert again.unchanged == run.imported and again.imported == again.updated == 0, (
+            again.unchanged, again.imported, again.updated)
+        statements.append((full_statements, counter.count, pages, run.imported, run.skipped))
+        print(f"  run {n + 1}: floor {floors[-1]:.3f} s · full {fulls[-1]:.3f} s · unchanged {unchanged[-1]:.3f} s",
+              file=sys.stderr, flush=True)
         Order.objects.filter(store=store).delete()
-    return fetch_times, import_times, queries
+        Product.objects.filter(merchant_id=store.merchant_id).delete()
+        store.delete()
+    return floors, fulls, unchanged, statements
 
 
-def report(args, fetch_times, import_times, queries):
-    from django.db import connection
-
-    fetch, imp = statistics.median(fetch_times), statistics.median(import_times)
-    print(f"orders: {args.orders}  pages: {-(-args.orders // args.page_size)}  database: {connection.vendor}")
-    print(f"download + parse only: {fetch:.3f} s (median of {args.repeat})")
-    print(f"full import:           {imp:.3f} s (median of {args.repeat})")
-    print(f"ratio import / fetch:  {imp / fetch:.2f}  (target ≤ 1.3)")
-    print(f"queries per page:      {statistics.median(queries):.1f}")
+def report(args, floors, fulls, unchanged, statements):
+    floor_s, full_s, unchanged_s = _bench.median(floors), _bench.median(fulls), _bench.median(unchanged)
+    full_statements, unchanged_statements, pages, imported, skipped = statements[-1]
+    _bench.line("database:", _bench.database_words())
+    _bench.line("feed:", f"{args.orders} orders, {pages} pages of {args.page_size} "
+                         f"({imported} imported, {skipped} skipped by the store's mapping/address rules)")
+    _bench.line("floor (download + ElementTree):",
+                f"{floor_s:.3f} s (median of {args.repeat} runs; the ratios compare medians, and the best runs)")
+    _bench.line("full import:", f"{full_s:.3f} s")
+    _bench.line("re-import, orders unchanged:", f"{unchanged_s:.3f} s")
+    _bench.line("ratio full / floor:", f"{full_s / floor_s:.2f}  (target ≤ {FULL_TARGET}; best runs "
+                                       f"{min(fulls) / min(floors):.2f})")
+    _bench.line("ratio unchanged / floor:", f"{unchanged_s / floor_s:.2f}  (target ≤ {UNCHANGED_TARGET}; best runs "
+                                            f"{min(unchanged) / min(floors):.2f})")
+    _bench.line("statements, full import:", f"{full_statements} ({full_statements / pages:.1f} per page)")
+    _bench.line("statements, re-import:", f"{unchanged_statements} ({unchanged_statements / pages:.1f} per page)")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import operator
 import queue
 import threading
 import uuid
@@ -23,12 +24,12 @@ from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import reset_queries, transaction
+from django.db import connections, reset_queries, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from stores.connectors.base import ConnectorError, OrderRecord, Page, Window
+from stores.connectors.base import ConnectorError, OrderRecord, Page, SourceRecord, Window
 from stores.connectors.registry import connector_names_where
 from stores.crypto import SecretDecryptionError
 from stores.models import OrderStatus, RefreshStatus, Store
@@ -160,26 +161,59 @@ def _next_refresh(store: Store, now: dt.datetime) -> dt.datetime:
 
 def stores_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
     """Queue a refresh of every active store whose next refresh is due, moving its next
-    refresh time in the same transaction (so two beat ticks never queue it twice)."""
+    refresh time in the same transaction (so two beat ticks never queue it twice).
+
+    Set-based, whatever the number of due stores: one UPDATE … RETURNING moves the next refresh
+    of every due store (each by its own interval, the arithmetic done by the database) and
+    answers their ids; after commit, one message hands the ids to the refresh_stores task,
+    which queues one refresh per store (stores_queue_scheduled) — the beat tick publishes once."""
     now = now or timezone.now()
     stores_close_abandoned(now=now)
-    due_ids = []
     with transaction.atomic():
         due = (
             Store.objects.select_for_update(skip_locked=True)
             .filter(active=True, connector__in=connector_names_where(lambda cls: cls.imports_orders))
             .filter(Q(next_refresh_at__isnull=True) | Q(next_refresh_at__lte=now))
-            .only("pk", "refresh_interval_minutes")
+            .order_by().values("pk")
         )
-        for store in due:
-            store.next_refresh_at = _next_refresh(store, now)
-            due_ids.append(store.pk)
-        Store.objects.bulk_update(due, ["next_refresh_at"]) if due_ids else None
-        for store_id in due_ids:
-            transaction.on_commit(
-                lambda store_id=store_id: tasks.refresh_store.delay(store_id, trigger=ImportTrigger.SCHEDULE)
-            )
+        due_ids = _move_next_refresh(due, now)
+        if due_ids:
+            transaction.on_commit(lambda: tasks.refresh_stores.delay(due_ids, trigger=ImportTrigger.SCHEDULE))
     return due_ids
+
+
+def _move_next_refresh(due, now: dt.datetime) -> list[int]:
+    """Set the next refresh of the stores `due` selects (a queryset of their pks, locked as it is
+    read) to what _next_refresh gives — one interval on, less the smaller of 30 seconds and half
+    the interval — in one statement; return their ids, in order."""
+    connection = connections[due.db]
+    quote = connection.ops.quote_name
+    column = quote(Store._meta.get_field("next_refresh_at").column)
+    minutes = quote(Store._meta.get_field("refresh_interval_minutes").column)
+    pk = quote(Store._meta.pk.column)
+    selected, selected_params = due.query.sql_with_params()
+    if connection.vendor == "postgresql":
+        moved = f"%s + make_interval(secs => {minutes} * 60 - LEAST(30, {minutes} * 30))"
+        params = [now]
+    else:  # SQLite: its text form of a datetime, whole seconds added (the fraction is kept as it was)
+        text = connection.ops.adapt_datetimefield_value(now)
+        moved = (f"strftime('%%Y-%%m-%%d %%H:%%M:%%S', %s, '+' || ({minutes} * 60 - MIN(30, {minutes} * 30)) "
+                 "|| ' seconds') || substr(%s, 20)")
+        params = [text, text]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {quote(Store._meta.db_table)} SET {column} = {moved} "
+                       f"WHERE {pk} IN ({selected}) RETURNING {pk}", [*params, *selected_params])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def stores_queue_scheduled(*, store_ids: list[int], trigger: str = ImportTrigger.SCHEDULE) -> int:
+    """The fan-out of a beat tick (the refresh_stores task): queue one refresh per store, on one
+    connection to the broker. Returns how many were queued."""
+    app = tasks.refresh_store.app
+    with app.producer_or_acquire() as producer:
+        for store_id in store_ids:
+            tasks.refresh_store.apply_async((store_id,), {"trigger": trigger}, producer=producer)
+    return len(store_ids)
 
 
 INACTIVE_ERROR = gettext_noop("inactive: this store is deactivated and does not import (activate it first)")
@@ -426,9 +460,13 @@ def _finish_run(store: Store, run: ImportRun, window: Window, tally: SkipTally, 
 INTERNAL_ERROR = gettext_noop("internal error ({error}); the details are in the worker's log")
 
 
-def _record_hash(record: OrderRecord, status: str) -> str:
-    # repr() of the frozen dataclass covers every field (nested lines and addresses included)
-    # and is deterministic for the same store data; far cheaper than asdict + json.
+def _record_hash(record: OrderRecord | SourceRecord, status: str) -> str:
+    # A record read but not mapped has the fingerprint of what the store sent (and of how it is
+    # read): an unchanged order is told without mapping it. Otherwise repr() of the frozen
+    # dataclass covers every field (nested lines and addresses included) and is deterministic
+    # for the same store data; far cheaper than asdict + json.
+    if record.fingerprint:
+        return hashlib.sha256(f"{status}|{record.fingerprint}".encode()).hexdigest()
     return hashlib.sha256(f"{status}|{record!r}".encode()).hexdigest()
 
 
@@ -506,27 +544,39 @@ def attention_words(unmapped: Counter, no_address: int) -> str:
 
 
 # Text columns of orders and their lines: a value longer than its column makes the order unreadable.
-_ORDER_LIMITS = {f.name: f.max_length for f in Order._meta.fields if f.max_length and f.name in ORDER_FIELDS}
+_ORDER_LIMITS = [(i, name, f.max_length) for i, name in enumerate(ORDER_FIELDS)
+                 if (f := Order._meta.get_field(name)).max_length]
 _LINE_LIMITS = {f.name: f.max_length for f in OrderItem._meta.fields if f.max_length}
+_LINE_LIMITED = [(name, _LINE_LIMITS[name]) for name in ("line_item_id", "sku", "name", "image_url", "location")]
 _EXTERNAL_ID_LIMIT = Order._meta.get_field("external_id").max_length
+_ORDER_LIMITED = operator.itemgetter(*(i for i, _name, _limit in _ORDER_LIMITS))
+_ORDER_LIMIT_VALUES = tuple(limit for _i, _name, limit in _ORDER_LIMITS)
+_LINE_LIMITED_OF = operator.attrgetter(*(name for name, _limit in _LINE_LIMITED))
+_LINE_LIMIT_VALUES = tuple(limit for _name, limit in _LINE_LIMITED)
 
 
 def _too_long(record: OrderRecord, values: tuple) -> str:
     """Why the record (and its `values` in ORDER_FIELDS order) does not fit ShipBridge's
     columns ("" when it does)."""
+    try:  # the common case, every text within its column, told in C (a value not text: one by one below)
+        if len(record.external_id) <= _EXTERNAL_ID_LIMIT and not any(
+                map(operator.gt, map(len, _ORDER_LIMITED(values)), _ORDER_LIMIT_VALUES)) and not any(
+                any(map(operator.gt, map(len, _LINE_LIMITED_OF(line)), _LINE_LIMIT_VALUES)) for line in record.lines):
+            return ""
+    except TypeError:
+        pass
     if len(record.external_id) > _EXTERNAL_ID_LIMIT:
         return gettext_noop("its id is longer than {limit} characters").format(limit=_EXTERNAL_ID_LIMIT)
-    for name, value in zip(ORDER_FIELDS, values):
-        limit = _ORDER_LIMITS.get(name)
-        if limit and isinstance(value, str) and len(value) > limit:
+    for i, name, limit in _ORDER_LIMITS:
+        value = values[i]
+        if isinstance(value, str) and len(value) > limit:
             return gettext_noop("its {field} is longer than {limit} characters").format(
                 field=name.replace("_", " "), limit=limit)
     for line in record.lines:
-        for name in ("line_item_id", "sku", "name", "image_url", "location"):
-            value = getattr(line, name)
-            if len(value) > _LINE_LIMITS[name]:
+        for name, limit in _LINE_LIMITED:
+            if len(getattr(line, name)) > limit:
                 return gettext_noop("a line's {field} is longer than {limit} characters").format(
-                    field=name.replace("_", " "), limit=_LINE_LIMITS[name])
+                    field=name.replace("_", " "), limit=limit)
     return ""
 
 
@@ -579,7 +629,9 @@ def apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[str
     """Upsert one page of records in one transaction, with a constant number of queries.
     `keep_lease` renews the run's lease in that transaction (raising LeaseLost, which rolls the
     page back, when another run holds the store). The run's counts are saved with the page;
-    its skip reasons once, when it ends. A page that fails leaves the run's counts as they were."""
+    its skip reasons once, when it ends. A page that fails leaves the run's counts as they were.
+    An unchanged order (same fingerprint, or same record, and status) is told before it is mapped
+    (SourceRecord), and left alone; only new and changed orders are mapped and written."""
     counts = _RunCounts.of(run)
     try:
         _apply_page(store=store, run=run, page=page, status_map=status_map, keep_lease=keep_lease)
@@ -615,46 +667,53 @@ def _apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[st
         _skip(run, skipped, skipped.reason)
 
     # Later duplicates (paging overlap) win only when newer.
-    latest: dict[str, OrderRecord] = {}
+    latest: dict[str, OrderRecord | SourceRecord] = {}
     for record in page.records:
         seen = latest.get(record.external_id)
         if seen is None or record.modified_at >= seen.modified_at:
             latest[record.external_id] = record
 
-    wanted: dict[str, tuple[OrderRecord, str]] = {}
+    wanted: dict[str, tuple[OrderRecord | SourceRecord, str]] = {}
     for record in latest.values():
         status = status_map.get(record.store_status)
         if status is None:
             _skip(run, record, gettext_noop("store status {status} is not mapped").format(
                 status=repr(record.store_status)), fixable=UNMAPPED, status=record.store_status)
             continue
-        missing = (record.ship_to.missing_fields() if record.ship_to is not None
-                   else [gettext_noop("shipping address")])
-        if missing:
-            _skip(run, record, gettext_noop("no complete shipping address (missing: {fields})").format(
-                fields=", ".join(missing)), fixable=NO_ADDRESS)
-            continue
         wanted[record.external_id] = (record, status)
 
     with transaction.atomic():
         existing = {
-            o.external_id: o
-            for o in Order.objects.filter(store=store, external_id__in=list(wanted))
-            .only("pk", "external_id", "status", "content_hash")
+            external_id: (status, content_hash, shipped_here)
+            for external_id, status, content_hash, shipped_here in Order.objects.filter(
+                store=store, external_id__in=list(wanted))
             .annotate(shipped_here=Exists(Shipment.objects.filter(order=OuterRef("pk"), voided_at__isnull=True)))
+            .values_list("external_id", "status", "content_hash", "shipped_here")
         }
         to_write: list[tuple] = []
+        written: dict[str, OrderRecord] = {}
         new_ids, changed_ids = set(), set()
         now = timezone.now()
-        for external_id, (record, status) in wanted.items():
+        for external_id, (source, status) in wanted.items():
             current = existing.get(external_id)
-            if current is not None and current.shipped_here and current.status == OrderStatus.SHIPPED and (
+            if current is not None and current[2] and current[0] == OrderStatus.SHIPPED and (
                 status not in (OrderStatus.SHIPPED, OrderStatus.CANCELLED)
             ):
                 status = OrderStatus.SHIPPED  # shipped here: a stale store status does not move it back
-            content_hash = _record_hash(record, status)
-            if current is not None and current.content_hash == content_hash:
+            content_hash = _record_hash(source, status)
+            if current is not None and current[1] == content_hash:
                 run.unchanged += 1
+                continue
+            try:
+                record = source.mapped()
+            except ConnectorError as exc:  # one unreadable order does not block the others
+                _skip(run, source, str(exc))
+                continue
+            missing = (record.ship_to.missing_fields() if record.ship_to is not None
+                       else [gettext_noop("shipping address")])
+            if missing:
+                _skip(run, record, gettext_noop("no complete shipping address (missing: {fields})").format(
+                    fields=", ".join(missing)), fixable=NO_ADDRESS)
                 continue
             values = _order_values(record, status, content_hash, now)
             too_long = _too_long(record, values)
@@ -663,21 +722,21 @@ def _apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[st
                 continue
             (changed_ids if current is not None else new_ids).add(external_id)
             to_write.append((store.pk, external_id, now, *values))
+            written[external_id] = record
 
         if to_write:
-            upsert_rows(Order, ["store", "external_id", "imported_at", *ORDER_FIELDS], to_write,
-                        unique=["store", "external_id"], update=ORDER_FIELDS)
-            written = [row[1] for row in to_write]
-            order_ids = dict(
-                Order.objects.filter(store=store, external_id__in=written).values_list("external_id", "pk")
-            )
-            _write_items(order_ids, {eid: wanted[eid][0] for eid in written}, replace=bool(changed_ids))
+            order_ids = upsert_rows(Order, ["store", "external_id", "imported_at", *ORDER_FIELDS], to_write,
+                                    unique=["store", "external_id"], update=ORDER_FIELDS,
+                                    returning=["external_id", "id"])
+            order_ids = dict(order_ids if order_ids is not None else Order.objects.filter(
+                store=store, external_id__in=list(written)).values_list("external_id", "pk"))
+            _write_items(order_ids, written, replace=bool(changed_ids))
             webhooks.import_batch_add(run=run, order_ids=order_ids.values())  # ORDER_NOTIFY's batch
         run.imported += len(new_ids)
         run.updated += len(changed_ids)
         run.pages += 1
         if store.create_products or store.update_products:
-            _write_products(store, [wanted[eid][0] for eid in new_ids | changed_ids])
+            _write_products(store, list(written.values()))
         if keep_lease is not None:
             keep_lease()
         run.save(update_fields=["imported", "updated", "unchanged", "skipped", "pages"])
@@ -693,6 +752,12 @@ def _line_key(line_item_id: str, sku: str, seen: dict, order_id: int) -> str:
     return f"\0{sku}#{rank}"
 
 
+def _item_values(line) -> tuple:
+    """A line's item values in ITEM_FIELDS order."""
+    return (line.sku, line.name, line.quantity, line.unit_price, line.weight_grams, line.image_url, line.location,
+            line.adjustment, [list(o) for o in line.options])
+
+
 def _write_items(order_ids: dict[str, int], records: dict[str, OrderRecord], *, replace: bool) -> None:
     """Make each order's items match its record's lines: update matching lines (by line id),
     add new ones, delete vanished ones unless a shipment refers to them."""
@@ -704,20 +769,19 @@ def _write_items(order_ids: dict[str, int], records: dict[str, OrderRecord], *, 
     to_create, to_update, keep = [], [], set()
     for external_id, record in records.items():
         order_id = order_ids[external_id]
+        if not existing:  # new orders only: every line is a new item
+            to_create.extend((order_id, line.line_item_id, *_item_values(line)) for line in record.lines)
+            continue
         seen = {}
         for line in record.lines:
-            values = {
-                "sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
-                "weight_grams": line.weight_grams, "image_url": line.image_url, "location": line.location,
-                "adjustment": line.adjustment, "options": [list(o) for o in line.options],
-            }
+            values = _item_values(line)
             item = existing.get((order_id, _line_key(line.line_item_id, line.sku, seen, order_id)))
             if item is None:
-                to_create.append((order_id, line.line_item_id, *values.values()))
+                to_create.append((order_id, line.line_item_id, *values))
                 continue
             keep.add(item.pk)
-            if any(getattr(item, k) != v for k, v in values.items()):
-                for k, v in values.items():
+            if any(getattr(item, k) != v for k, v in zip(ITEM_FIELDS, values)):
+                for k, v in zip(ITEM_FIELDS, values):
                     setattr(item, k, v)
                 to_update.append(item)
     gone = [item.pk for item in existing.values() if item.pk not in keep]

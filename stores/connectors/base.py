@@ -15,10 +15,13 @@ only shown — labels, help texts, notices — is marked with `gettext_lazy`.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import ipaddress
 import re
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -162,6 +165,45 @@ class OrderRecord:
     ship_date: dt.date | None = None  # the store's planned ship date, a calendar date
     raw: dict[str, Any] = field(default_factory=dict)  # JSON-safe store payload (write-back needs)
 
+    # A record mapped as it was read has no fingerprint of its source (see SourceRecord).
+    fingerprint: ClassVar[str] = ""
+
+    def mapped(self) -> OrderRecord:
+        return self
+
+
+class SourceRecord:
+    """One order as the store sent it, read but not mapped yet: what the importer needs to
+    deduplicate it, check its status and tell whether it changed since it was last imported —
+    `fingerprint`, a hash of everything the store sent for it and of how it is read (the store's
+    zone...) — without mapping it. `mapped()` maps it once: the OrderRecord, or a ProtocolError
+    naming the order and the field (the order is then skipped with that reason).
+
+    A connector whose mapping costs more than reading may put these in its pages instead of
+    OrderRecords; both answer `external_id`, `order_number`, `modified_at`, `store_status`,
+    `fingerprint` and `mapped()`."""
+
+    __slots__ = ("external_id", "order_number", "modified_at", "store_status", "fingerprint", "_map", "_mapped")
+
+    def __init__(self, *, external_id: str, order_number: str, modified_at: dt.datetime, store_status: str,
+                 fingerprint: str, map: Callable[[], OrderRecord]):
+        self.external_id = external_id
+        self.order_number = order_number
+        self.modified_at = modified_at
+        self.store_status = store_status
+        self.fingerprint = fingerprint
+        self._map = map
+        self._mapped: OrderRecord | None = None
+
+    def mapped(self) -> OrderRecord:
+        if self._mapped is None:
+            self._mapped = self._map()
+            self._map = None  # what it was read from is no longer needed
+        return self._mapped
+
+    def __repr__(self) -> str:
+        return f"SourceRecord(external_id={self.external_id!r}, modified_at={self.modified_at!r})"
+
 
 @dataclass(frozen=True)
 class SkippedRecord:
@@ -176,8 +218,80 @@ class SkippedRecord:
 class Page:
     number: int
     total_pages: int | None
-    records: list[OrderRecord]
+    records: list[OrderRecord | SourceRecord]
     skipped: list[SkippedRecord] = field(default_factory=list)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused():
+    """Pause automatic garbage collection while a store's page is parsed and read into plain
+    values. Its tens of thousands of short-lived objects form no reference cycles (reference
+    counting frees them), but each young-generation collection run while they are alive would
+    walk them and promote them, and the promotions would trigger full collections walking the
+    whole process. Collection resumes when the last thread pausing it is done (as it was)."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+class Prefetch:
+    """Fetch the next page while this one is read. `get(key)` returns fetch(key) — already
+    under way if `ahead(key)` (or the `then` of the previous get) asked for it — and
+    `ahead(next_key)` starts fetch(next_key) in a helper thread, so the store prepares and
+    sends the next page while this one is parsed. An error surfaces when its page is asked
+    for, as if it were fetched then; a page fetched ahead and never asked for is dropped
+    (`close()` waits for it). One fetch at a time."""
+
+    def __init__(self, fetch: Callable[[Any], Any]):
+        self.fetch = fetch
+        self._ahead: tuple[Any, threading.Thread, list] | None = None
+
+    def get(self, key, *, then=None):
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[1].join()
+        if ahead is not None and ahead[0] == key:
+            ok, value = ahead[2][0]
+            if not ok:
+                raise value
+        else:
+            value = self.fetch(key)
+        if then is not None:
+            self.ahead(then)
+        return value
+
+    def ahead(self, key) -> None:
+        self.close()
+        box: list = []
+        worker = threading.Thread(target=self._run, args=(key, box), name="shipbridge-prefetch", daemon=True)
+        self._ahead = (key, worker, box)
+        worker.start()
+
+    def close(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[1].join()
+
+    def _run(self, key, box: list) -> None:
+        try:
+            box.append((True, self.fetch(key)))
+        except BaseException as exc:  # noqa: BLE001 - raised by get(), in the caller's thread
+            box.append((False, exc))
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from ..base import (
-    ConfigurationError, Connector, NotifyResult, Page, ProtocolError, SettingField, ShipmentNotice, SkippedRecord,
-    StoreRejected, TransientError, Window, clean_http_url,
+    ConfigurationError, Connector, NotifyResult, Page, Prefetch, ProtocolError, SettingField, ShipmentNotice,
+    SkippedRecord, StoreRejected, TransientError, Window, clean_http_url,
 )
 from ..seen import SeenIds
 from . import mapper
@@ -154,17 +154,24 @@ class AcumaticaConnector(Connector):
     def _pages(self, client: AcumaticaClient, filter_text: str) -> Iterator[Page]:
         top = max(1, int(self.page_size))
         step = max(1, top - max(0, int(self.page_overlap)))
-        with SeenIds() as seen:
-            yield from self._pages_seen(client, filter_text, top, step, seen)
+        # a full page means another one: it is asked for while this one is mapped
+        listing = Prefetch(lambda at: client.list_shipments(filter_text, top=top, skip=at))
+        try:
+            with SeenIds() as seen:
+                yield from self._pages_of(client, filter_text, listing, top, step, seen)
+        finally:
+            listing.close()  # nothing left in flight when the session logs out
 
-    def _pages_seen(self, client: AcumaticaClient, filter_text: str, top: int, step: int,
-                    seen: SeenIds) -> Iterator[Page]:
+    def _pages_of(self, client: AcumaticaClient, filter_text: str, listing: Prefetch, top: int, step: int,
+                  seen: SeenIds) -> Iterator[Page]:
         by_key = False
         skip, number = 0, 0
         while True:
             if not by_key:
                 try:
-                    entities = client.list_shipments(filter_text, top=top, skip=skip)
+                    entities = listing.get(skip)
+                    if len(entities) >= top and number + 1 < self.max_pages:
+                        listing.ahead(skip + step)
                     batch_size = len(entities)
                     batch_keys = [mapper.shipment_number(e) for e in entities]
                 except OptimizerError as exc:

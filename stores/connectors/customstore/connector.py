@@ -19,6 +19,7 @@ from ..base import (
     Connector,
     NotifyResult,
     Page,
+    Prefetch,
     ProtocolError,
     SettingField,
     ShipmentNotice,
@@ -117,6 +118,12 @@ class CustomStoreConnector(Connector):
                                    skip_bad_orders=True,
                                    amp_escaped_twice=platform_of(self.settings).amp_escaped_twice)
 
+    def read_page(self, data: bytes):
+        """parse_page for importing: the page's orders read, not mapped (SourceRecord) — the
+        importer maps only those that changed, and skips an unreadable one with its reason."""
+        return mapper.read_export(data, tz=self.timezone, default_weight_units=self.default_weight_units,
+                                  amp_escaped_twice=platform_of(self.settings).amp_escaped_twice)
+
     def request_bounds(self, window: Window) -> tuple[dt.datetime, dt.datetime]:
         """The export bounds to send, UTC and minute precision, both inclusive.
 
@@ -156,15 +163,20 @@ class CustomStoreConnector(Connector):
         good): then the pages are read once more, yielding only what is new."""
         client = self.client()
         start, end = self.request_bounds(window)
-        with SeenIds() as seen:
-            yield from self._passes(client, start, end, seen)
+        export = Prefetch(lambda number: client.export(start, end, number))  # page N+1 comes while N is read
+        try:
+            with SeenIds() as seen:
+                yield from self._passes(export, seen)
+        finally:
+            export.close()  # nothing left in flight when the fetch ends
 
-    def _passes(self, client, start: dt.datetime, end: dt.datetime, seen: SeenIds) -> Iterator[Page]:
+    def _passes(self, export: Prefetch, seen: SeenIds) -> Iterator[Page]:
         for _pass in range(1 + EXTRA_PASSES):
             moved = False
             number, total = 1, 1
             while number <= total:
-                pages, records, skipped = self.parse_page(client.export(start, end, number))
+                data = export.get(number, then=number + 1 if number < total else None)
+                pages, records, skipped = self.read_page(data)
                 if number == 1 or pages > total:
                     total = pages
                 elif pages < total:  # the result set shrank between requests

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
+import hashlib
 import json
+import marshal
 import re
 import xml.etree.ElementTree as ET
+import xml.parsers.expat as expat
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-import defusedxml
-import defusedxml.ElementTree as SafeET
 import pycountry
 from django.utils.translation import gettext_noop
 
@@ -41,6 +43,8 @@ from ..base import (
     ProtocolError,
     ShipmentNotice,
     SkippedRecord,
+    SourceRecord,
+    gc_paused,
 )
 
 UTC = dt.timezone.utc
@@ -125,6 +129,7 @@ def format_protocol_datetime(value: dt.datetime) -> str:
     return value.astimezone(UTC).strftime(PROTOCOL_DATETIME)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_decimal(text: str) -> Decimal:
     value = (text or "").strip()
     if not _NUMBER_RE.match(value):
@@ -132,6 +137,7 @@ def parse_decimal(text: str) -> Decimal:
     return Decimal(value)
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a feed repeats its prices, quantities and weights
 def parse_amount(text: str) -> Decimal:
     """A money amount, to the cent (producers write 24, 4.5 or 102.5400)."""
     amount = parse_decimal(text)
@@ -142,6 +148,7 @@ def parse_amount(text: str) -> Decimal:
     raise ValueError(gettext_noop("{value} is not a plausible amount").format(value=repr(_clip(text))))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_quantity(text: str) -> int:
     """A line's quantity: a whole number from 0 (a line refunded in full: kept, nothing to
     ship) to MAX_QUANTITY."""
@@ -161,6 +168,7 @@ def parse_bool(text: str) -> bool:
     return (text or "").strip().lower() in _TRUE
 
 
+@functools.lru_cache(maxsize=4096)
 def weight_to_grams(weight: Decimal, units: str) -> Decimal:
     """Convert a weight to grams. Raises ValueError for an unknown unit."""
     key = re.sub(r"[\s.]", "", (units or "").lower())
@@ -190,6 +198,7 @@ _COUNTRY_ALIASES = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and the same few countries come back on every order
 def country_code(text: str) -> str:
     """A country as the store wrote it (ISO code, or name: "United States", "us", "USA",
     "U.K.", "Bosnia & Herzegovina") -> its ISO 3166-1 alpha-2 code; "" for none. Raises
@@ -209,6 +218,7 @@ def country_code(text: str) -> str:
     raise ValueError(gettext_noop("{value} is not a country ShipBridge knows").format(value=repr(_clip(value))))
 
 
+@functools.lru_cache(maxsize=4096)
 def region_code(text: str, country: str) -> str:
     """A state or province as written ("Michigan", "MI", "US-MI") -> its ISO 3166-2 code
     without the country prefix ("MI"), in the countries whose addresses need one (the US,
@@ -230,6 +240,7 @@ def _clip(value: str, limit: int = 40) -> str:
 
 
 EMPTY_PAGE = gettext_noop("the store answered an empty page, not XML: check the URL")
+NOT_VALID_ENCODING = gettext_noop("the store's XML is not valid {encoding} (byte {position})")
 
 
 def sniff_reply(body: bytes, content_type: str = "") -> None:
@@ -262,6 +273,7 @@ _UNICODE_BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _DECLARATION_RE = re.compile(r"^\s*<\?xml\b[^>]*?\?>")
+_DECLARATION_BYTES_RE = re.compile(rb"^\s*<\?xml\b[^>]*?\?>")
 _DECLARED_ENCODING_RE = re.compile(rb"^\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 
 
@@ -270,29 +282,49 @@ def decode_document(data: bytes) -> str:
     else a declared single-byte encoding (ISO-8859-1, windows-1252...) is honoured; else the
     bytes are UTF-8, whatever the declaration claims (a feed declaring utf-16 over UTF-8
     bytes). The XML declaration is dropped: the text is parsed as what it is."""
+    encoding, skip, errors = _encoding(data)
+    try:
+        text = data[skip:].decode(encoding, errors)
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(NOT_VALID_ENCODING.format(encoding=encoding.upper(), position=exc.start)) from None
+    declaration = _DECLARATION_RE.match(text)
+    return (text[declaration.end():] if declaration else text).strip()
+
+
+def document_bytes(data: bytes) -> bytes:
+    """decode_document's text as UTF-8 bytes — what the parser reads. A document that already
+    is UTF-8 (no byte-order mark, no single-byte encoding declared) is checked, not decoded and
+    encoded again: its declaration is cut off its bytes."""
+    encoding, skip, _errors = _encoding(data)
+    if encoding == "utf-8" and not skip:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(NOT_VALID_ENCODING.format(encoding="UTF-8", position=exc.start)) from None
+        declaration = _DECLARATION_BYTES_RE.match(data)
+        raw = (data[declaration.end():] if declaration else data).strip()
+        if raw[:1] == b"<" and raw[-1:] == b">":  # else white space only Unicode knows may need stripping
+            return raw
+    return decode_document(data).encode("utf-8")
+
+
+def _encoding(data: bytes) -> tuple[str, int, str]:
+    """How to decode the document: (encoding, length of its byte-order mark, errors)."""
     for bom, encoding in _UNICODE_BOMS:
         if data.startswith(bom):
-            text = data[len(bom):].decode(encoding, errors="replace")
-            break
-    else:
-        declared = _DECLARED_ENCODING_RE.match(data)
-        encoding = "utf-8"
-        if data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):  # UTF-16 without a mark: the bytes say so
-            encoding = "utf-16-le" if data[:1] == b"<" else "utf-16-be"
-        elif declared:
-            try:
-                codec = codecs.lookup(declared.group(1).decode("ascii"))
-            except LookupError:
-                raise ProtocolError(gettext_noop("the store's XML declares an unknown encoding ({encoding})").format(
-                    encoding=_clip(declared.group(1).decode("ascii")))) from None
-            if _single_byte(codec.name):
-                encoding = codec.name
+            return encoding, len(bom), "replace"
+    if data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):  # UTF-16 without a mark: the bytes say so
+        return ("utf-16-le" if data[:1] == b"<" else "utf-16-be"), 0, "strict"
+    declared = _DECLARED_ENCODING_RE.match(data)
+    if declared:
         try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise ProtocolError(gettext_noop("the store's XML is not valid {encoding} (byte {position})").format(
-                encoding=encoding.upper(), position=exc.start)) from None
-    return _DECLARATION_RE.sub("", text, count=1).strip()
+            codec = codecs.lookup(declared.group(1).decode("ascii"))
+        except LookupError:
+            raise ProtocolError(gettext_noop("the store's XML declares an unknown encoding ({encoding})").format(
+                encoding=_clip(declared.group(1).decode("ascii")))) from None
+        if _single_byte(codec.name):
+            return codec.name, 0, "strict"
+    return "utf-8", 0, "strict"
 
 
 def _single_byte(codec_name: str) -> bool:
@@ -302,31 +334,72 @@ def _single_byte(codec_name: str) -> bool:
         return codec_name in ("ascii", "us-ascii")
 
 
-def parse_document(data: bytes) -> ET.Element:
-    """Parse the store's bytes safely. Entities, DTD tricks and external references refused.
-    Element names lose their namespace and take the protocol's spelling whatever their case."""
-    text = decode_document(data)
-    if not text:
-        raise ProtocolError(EMPTY_PAGE)
+class _Refused(Exception):
+    """Raised from the prolog check's handlers: the one-line reason."""
+
+
+class _RootReached(Exception):
+    """The prolog check reached the root element: nothing was declared there."""
+
+
+def _refuse_declarations(raw: bytes) -> None:
+    """Refuse, before the document is parsed, what defusedxml refuses: entity declarations (XML
+    bombs, external entities) and references to external resources. Expat reads the prolog only —
+    up to the root element's start tag — with handlers that refuse them, then stops. A document
+    whose prolog declares no entity cannot expand one: ElementTree's parser then refuses every
+    entity reference but the five predefined ones, and it never fetches an external DTD."""
+    checker = expat.ParserCreate()
+
+    def entity_declared(*_args):
+        raise _Refused(gettext_noop("the store's XML declares entities (a possible XML bomb): refused"))
+
+    def external_reference(*_args):
+        raise _Refused(gettext_noop("the store's XML refers to an external resource: refused"))
+
+    def root_reached(*_args):
+        raise _RootReached
+
+    checker.EntityDeclHandler = entity_declared
+    checker.UnparsedEntityDeclHandler = entity_declared
+    checker.ExternalEntityRefHandler = external_reference
+    checker.StartElementHandler = root_reached
     try:
-        root = SafeET.fromstring(text.encode("utf-8"), forbid_dtd=False, forbid_entities=True,
-                                 forbid_external=True)
-    except defusedxml.EntitiesForbidden:
-        raise ProtocolError(gettext_noop("the store's XML declares entities (a possible XML bomb): refused")) from None
-    except defusedxml.ExternalReferenceForbidden:
-        raise ProtocolError(gettext_noop("the store's XML refers to an external resource: refused")) from None
-    except defusedxml.DefusedXmlException as exc:
-        raise ProtocolError(gettext_noop("the store's XML uses a forbidden construct ({construct}): refused").format(
-            construct=type(exc).__name__)) from None
+        checker.Parse(raw, True)
+    except _RootReached:
+        return
+    except _Refused as exc:
+        raise ProtocolError(str(exc)) from None
+    except expat.ExpatError:
+        return  # malformed: the parser proper says where
+
+
+def _parse_root(data: bytes) -> ET.Element:
+    """The document's root element, its tags as written (namespaces included). Decoded the way
+    real producers mean it (decode_document), entity declarations refused first
+    (_refuse_declarations), then parsed by ElementTree's C parser."""
+    raw = document_bytes(data)
+    if not raw:
+        raise ProtocolError(EMPTY_PAGE)
+    _refuse_declarations(raw)
+    try:
+        parser = ET.XMLParser()
+        parser.feed(raw)
+        return parser.close()
     except ET.ParseError as exc:
         raise ProtocolError(gettext_noop("the store's XML is truncated or invalid ({words})").format(
             words=_clip(str(exc), 120))) from None
     except (ValueError, LookupError) as exc:
         raise ProtocolError(gettext_noop("the store's XML cannot be read ({words})").format(
             words=_clip(str(exc), 120))) from None
+
+
+def parse_document(data: bytes) -> ET.Element:
+    """Parse the store's bytes safely. Entities, DTD tricks and external references refused.
+    Element names lose their namespace and take the protocol's spelling whatever their case."""
+    root = _parse_root(data)
+    tags = _TagNames()
     for element in root.iter():
-        local = _local(element.tag)
-        element.tag = _CANONICAL_TAGS.get(local.casefold(), local)
+        element.tag = tags[element.tag]
     return root
 
 
@@ -339,6 +412,69 @@ _CANONICAL_TAGS = {name.casefold(): name for name in (
     "CustomField2", "CustomField3", "CurrencyCode", "OrderTotal", "TaxAmount", "ShippingAmount",
     "ShippingMethod", "PaymentMethod", "CustomerNotes", "InternalNotes", "Gift", "GiftMessage",
 )}
+
+
+class _TagNames(dict):
+    """Element names as written -> the protocol's spelling (namespace dropped, any case), worked
+    out once per name and document."""
+
+    def __missing__(self, tag):
+        local = _local(tag)
+        name = self[tag] = _CANONICAL_TAGS.get(local.casefold(), local)
+        return name
+
+
+# How an order's elements become its fields: these hold elements (a dict of their children's
+# fields), these a list of one kind of element; every other element is text.
+_GROUPS = frozenset({"Customer", "BillTo", "ShipTo"})
+_LISTS = {"Items": "Item", "Options": "Option"}
+
+
+def order_fields(element: ET.Element, tags: dict | None = None, amp_escaped_twice: bool = False) -> dict:
+    """One <Order> as one dict, read in one pass: element name -> its text (stripped; the first
+    element of a name counts, as `find` would), <Customer>, <BillTo>, <ShipTo> -> their own dict,
+    <Items> -> a list of item dicts (each with its <Options> list). What the mapping reads, and
+    what an order's fingerprint is made of."""
+    return _fields(element, _TagNames() if tags is None else tags, amp_escaped_twice)
+
+
+def _fields(element: ET.Element, tags: dict, amp: bool) -> dict:
+    fields: dict = {}
+    for child in element:
+        tag = tags[child.tag]
+        if tag in _LISTS:
+            kind = _LISTS[tag]
+            rows = fields.setdefault(tag, [])
+            if isinstance(rows, list):
+                rows.extend(_fields(entry, tags, amp) for entry in child if tags[entry.tag] == kind)
+        elif tag in fields:
+            continue
+        elif tag in _GROUPS:
+            fields[tag] = _fields(child, tags, amp)
+        else:
+            text = ("".join(child.itertext()) if len(child) else child.text or "").strip()
+            fields[tag] = text.replace("&amp;", "&") if amp else text
+    return fields
+
+
+def _export_orders(data: bytes) -> tuple[int, list[ET.Element], _TagNames]:
+    """(pages_total, the <Order> elements, the document's tag names) of one export page."""
+    root = _parse_root(data)
+    tags = _TagNames()
+    tag = tags[root.tag]
+    if tag.lower() != "orders":
+        raise ProtocolError(gettext_noop("the store's XML starts with <{tag}>, not <Orders>: check the URL").format(
+            tag=_clip(tag, 30)))
+    orders = [child for child in root if tags[child.tag] == "Order"]
+    pages_attr = next((value for name, value in root.attrib.items() if name.casefold() == "pages"), "").strip()
+    if pages_attr:
+        if not pages_attr.isdigit():
+            raise ProtocolError(gettext_noop("the store's <Orders pages={value}> is not a page count").format(
+                value=repr(_clip(pages_attr))))
+        pages = int(pages_attr)
+    else:
+        pages = 1 if orders else 0
+    return pages, orders, tags
 
 
 def parse_export(
@@ -357,37 +493,75 @@ def parse_export(
     OrderNumber) is reported in `skipped` instead; with `skip_bad_orders` every unreadable
     order is. Repeated OrderIDs on the page: the most recently modified wins.
     `amp_escaped_twice`: the producer writes "&amp;" inside CDATA for "&" (read back as "&")."""
-    root = parse_document(data)
-    tag = _local(root.tag)
-    if tag.lower() != "orders":
-        raise ProtocolError(gettext_noop("the store's XML starts with <{tag}>, not <Orders>: check the URL").format(
-            tag=_clip(tag, 30)))
-    orders = [child for child in root if _local(child.tag) == "Order"]
-    pages_attr = next((value for name, value in root.attrib.items() if name.casefold() == "pages"), "").strip()
-    if pages_attr:
-        if not pages_attr.isdigit():
-            raise ProtocolError(gettext_noop("the store's <Orders pages={value}> is not a page count").format(
-                value=repr(_clip(pages_attr))))
-        pages = int(pages_attr)
-    else:
-        pages = 1 if orders else 0
+    with gc_paused():  # the document's tree lives only in here
+        pages, orders, tags = _export_orders(data)
+        page_fields = [_fields(element, tags, amp_escaped_twice) for element in orders]
+        del orders
     records: dict[str, OrderRecord] = {}
     skipped: list[SkippedRecord] = []
-    for element in orders:
-        number = _text(element, "OrderNumber")
-        external_id = _text(element, "OrderID") or number
+    for fields in page_fields:
         try:
-            record = parse_order(element, tz=tz, default_weight_units=default_weight_units,
-                                 amp_escaped_twice=amp_escaped_twice)
+            record = map_order(fields, tz=tz, default_weight_units=default_weight_units)
         except ProtocolError as exc:
+            number = _str(fields, "OrderNumber")
             if not (skip_bad_orders or not number):
                 raise
-            skipped.append(SkippedRecord(external_id=external_id, order_number=number, reason=str(exc)))
+            skipped.append(SkippedRecord(external_id=_str(fields, "OrderID") or number, order_number=number,
+                                         reason=str(exc)))
             continue
         previous = records.get(record.external_id)
         if previous is None or record.modified_at >= previous.modified_at:
             records[record.external_id] = record
     return pages, list(records.values()), skipped
+
+
+# Bumped whenever the same document would map to different records: every order's fingerprint
+# changes with it, so the next import writes every order again rather than keep stale values.
+# (The fingerprint hashes an order's fields in marshal's version 2 format: the same bytes for
+# the same fields, whatever else refers to them — the later versions write back-references.)
+MAPPING_VERSION = "1"
+
+
+def read_export(
+    data: bytes,
+    *,
+    tz: ZoneInfo | dt.tzinfo = UTC,
+    default_weight_units: str | None = None,
+    amp_escaped_twice: bool = False,
+) -> tuple[int, list[SourceRecord], list[SkippedRecord]]:
+    """One export page -> (pages_total, orders read but not mapped, skipped), for importing: an
+    order's fields are read into one dict, its dates parsed (an order is identified by its id
+    and the time it was last modified), its fingerprint taken; the rest of the mapping waits
+    until the importer asks for it (`SourceRecord.mapped()`, raising ProtocolError for an
+    unreadable order), which it does only for orders that changed. Unidentifiable orders (no
+    OrderNumber) and unreadable dates are in `skipped`. Repeated OrderIDs on the page: the most
+    recently modified wins. A broken document raises ProtocolError, as parse_export does."""
+    with gc_paused():  # the document's tree lives only in here
+        pages, orders, tags = _export_orders(data)
+        page_fields = [_fields(element, tags, amp_escaped_twice) for element in orders]
+        del orders
+    reading = f"{MAPPING_VERSION}|{getattr(tz, 'key', tz)}|{default_weight_units}|".encode()
+    sources: dict[str, SourceRecord] = {}
+    skipped: list[SkippedRecord] = []
+    for fields in page_fields:
+        number = _str(fields, "OrderNumber")
+        order_id = _str(fields, "OrderID") or number
+        try:
+            if not number:
+                raise _missing(fields, "OrderNumber")
+            dates = _order_dates(fields, tz)
+        except ProtocolError as exc:
+            skipped.append(SkippedRecord(external_id=order_id, order_number=number, reason=str(exc)))
+            continue
+        source = SourceRecord(
+            external_id=order_id, order_number=number, modified_at=dates[1], store_status=_str(fields, "OrderStatus"),
+            fingerprint=hashlib.sha256(reading + marshal.dumps(fields, 2)).hexdigest(),
+            map=functools.partial(map_order, fields, tz=tz, default_weight_units=default_weight_units, dates=dates),
+        )
+        previous = sources.get(order_id)
+        if previous is None or source.modified_at >= previous.modified_at:
+            sources[order_id] = source
+    return pages, list(sources.values()), skipped
 
 
 def parse_order(
@@ -399,109 +573,150 @@ def parse_order(
 ) -> OrderRecord:
     """One <Order> -> OrderRecord. Raises ProtocolError naming the order and the field.
     Without <OrderID> the order number is the order's id (and what shipnotify sends back)."""
-    _text = _text_reader(amp_escaped_twice)
-    number = _text(element, "OrderNumber")
-    order_id = _text(element, "OrderID") or number
-    ref = (gettext_noop("order {number} (OrderID {id})") if order_id != number else gettext_noop("order {number}")
-           ).format(number=number or "?", id=order_id)
+    return map_order(order_fields(element, amp_escaped_twice=amp_escaped_twice), tz=tz,
+                     default_weight_units=default_weight_units)
 
-    def fail(field: str, reason: str) -> ProtocolError:
-        # "order 1001: OrderDate '13/45/2024' is not a real date/time" (each part shown translated)
-        return ProtocolError(f"{ref}: {field} {reason}")
 
-    if not number:
-        raise ProtocolError(f"{ref}: " + gettext_noop("{field} is missing").format(field="OrderNumber"))
+def _str(fields: dict, name: str) -> str:
+    value = fields.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _group(fields: dict, name: str) -> dict | None:
+    value = fields.get(name)
+    return value if isinstance(value, dict) else None
+
+
+def _ref(fields: dict) -> str:
+    number = _str(fields, "OrderNumber")
+    order_id = _str(fields, "OrderID") or number
+    return (gettext_noop("order {number} (OrderID {id})") if order_id != number else gettext_noop("order {number}")
+            ).format(number=number or "?", id=order_id)
+
+
+def _fail(fields: dict, field: str, reason: str) -> ProtocolError:
+    # "order 1001: OrderDate '13/45/2024' is not a real date/time" (each part shown translated)
+    return ProtocolError(f"{_ref(fields)}: {field} {reason}")
+
+
+def _missing(fields: dict, field: str, template: str = gettext_noop("{field} is missing")) -> ProtocolError:
+    return ProtocolError(f"{_ref(fields)}: " + template.format(field=field))
+
+
+def _order_dates(fields: dict, tz) -> tuple[dt.datetime, dt.datetime]:
+    """(order date, last modified), each standing in for the other when missing."""
 
     def date(field: str) -> dt.datetime | None:
-        value = _text(element, field)
+        value = _str(fields, field)
         if not value:
             return None
         try:
             return parse_store_datetime(value, tz)
         except ValueError as exc:
-            raise fail(field, str(exc)) from None
+            raise _fail(fields, field, str(exc)) from None
 
-    def number_field(path: str, node: ET.Element = element, label: str | None = None,
-                     parse=parse_amount) -> Decimal | None:
-        value = _text(node, path)
+    order_date, modified_at = date("OrderDate"), date("LastModified")
+    if order_date is None and modified_at is None:
+        raise _missing(fields, "OrderDate", gettext_noop("{field} is missing (and so is LastModified)"))
+    return order_date or modified_at, modified_at or order_date
+
+
+def map_order(
+    fields: dict,
+    *,
+    tz: ZoneInfo | dt.tzinfo = UTC,
+    default_weight_units: str | None = None,
+    dates: tuple[dt.datetime, dt.datetime] | None = None,
+) -> OrderRecord:
+    """One order's fields (order_fields) -> OrderRecord. Raises ProtocolError naming the order
+    and the field. `dates`: its (order date, last modified) when already parsed."""
+    # Every name read with .get(name, "") below is a text element's: order_fields makes only
+    # _GROUPS and _LISTS anything but text.
+    get = fields.get
+    number = get("OrderNumber", "")
+    order_id = get("OrderID", "") or number
+
+    def fail(field: str, reason: str) -> ProtocolError:
+        return _fail(fields, field, reason)
+
+    if not number:
+        raise _missing(fields, "OrderNumber")
+
+    def amount(value: str, name: str, line: _LineRef | None = None, parse=parse_amount) -> Decimal | None:
         if not value:
             return None
         try:
             return parse(value)
         except (ValueError, InvalidOperation) as exc:
-            raise fail(label or path, str(exc)) from None
+            raise fail(f"{line} {name}" if line else name, str(exc)) from None
 
-    order_date, modified_at = date("OrderDate"), date("LastModified")
-    if order_date is None and modified_at is None:
-        raise ProtocolError(f"{ref}: " + gettext_noop("{field} is missing (and so is LastModified)").format(
-            field="OrderDate"))
-    order_date = order_date or modified_at
-    modified_at = modified_at or order_date
+    order_date, modified_at = dates or _order_dates(fields, tz)
 
-    customer = element.find("Customer")
-    customer_code = _text(customer, "CustomerCode")
-    bill = customer.find("BillTo") if customer is not None else None
-    ship = customer.find("ShipTo") if customer is not None else None
+    customer = _group(fields, "Customer") or {}
+    customer_code = customer.get("CustomerCode", "")
+    bill = _group(customer, "BillTo")
+    ship = _group(customer, "ShipTo")
     bill_to = None
     if bill is not None:
-        bill_to = Address(
-            name=_text(bill, "Name"), company=_text(bill, "Company"),
-            phone=_text(bill, "Phone"), email=_text(bill, "Email"),
-        )
+        bill_to = Address(name=bill.get("Name", ""), company=bill.get("Company", ""), phone=bill.get("Phone", ""),
+                          email=bill.get("Email", ""))
     ship_to = None
     if ship is not None:
+        ship_get = ship.get
         try:
-            country = country_code(_text(ship, "Country"))
+            country = country_code(ship_get("Country", ""))
         except ValueError as exc:
             raise fail("ShipTo Country", str(exc)) from None
         ship_to = Address(
-            name=_text(ship, "Name"),
-            company=_text(ship, "Company"),
-            street1=_text(ship, "Address1"),
-            street2=_text(ship, "Address2"),
-            city=_text(ship, "City"),
-            state=region_code(_text(ship, "State"), country),
-            postal_code=_text(ship, "PostalCode"),
+            name=ship_get("Name", ""),
+            company=ship_get("Company", ""),
+            street1=ship_get("Address1", ""),
+            street2=ship_get("Address2", ""),
+            city=ship_get("City", ""),
+            state=region_code(ship_get("State", ""), country),
+            postal_code=ship_get("PostalCode", ""),
             country=country,
-            phone=_text(ship, "Phone"),
+            phone=ship_get("Phone", ""),
         )
     email = bill_to.email if bill_to and bill_to.email else (customer_code if "@" in customer_code else "")
 
     lines = []
-    for position, item in enumerate(element.findall("Items/Item"), start=1):
-        line_ref = f"Item {position}" + (f" (SKU {_clip(_text(item, 'SKU'), 30)})" if _text(item, "SKU") else "")
+    items = fields.get("Items", ())
+    for position, item in enumerate(items if isinstance(items, list) else (), start=1):
+        item_get = item.get
+        sku = item_get("SKU", "")
+        line_ref = _LineRef(position, sku)  # words only when a value is wrong
         try:
-            quantity = parse_quantity(_text(item, "Quantity"))
+            quantity = parse_quantity(item_get("Quantity", ""))
         except ValueError as exc:
             raise fail(f"{line_ref} Quantity", str(exc)) from None
-        weight = number_field("Weight", item, f"{line_ref} Weight", parse=parse_decimal)
+        weight = amount(item_get("Weight", ""), "Weight", line_ref, parse=parse_decimal)
         weight_grams = None
         if weight is not None:
-            units = _text(item, "WeightUnits") or default_weight_units
+            units = item_get("WeightUnits", "") or default_weight_units
             if units:
                 try:
                     weight_grams = weight_to_grams(weight, units)
                 except ValueError as exc:
                     raise fail(f"{line_ref} WeightUnits", str(exc)) from None
-        options = tuple(
-            (_text(option, "Name"), _text(option, "Value")) for option in item.findall("Options/Option")
-        )
+        options = item_get("Options", ())
         lines.append(OrderLine(
-            line_item_id=_text(item, "LineItemID"),
-            sku=_text(item, "SKU"),
-            name=_text(item, "Name"),
+            line_item_id=item_get("LineItemID", ""),
+            sku=sku,
+            name=item_get("Name", ""),
             quantity=quantity,
-            unit_price=number_field("UnitPrice", item, f"{line_ref} UnitPrice") or Decimal("0"),
+            unit_price=amount(item_get("UnitPrice", ""), "UnitPrice", line_ref) or Decimal("0"),
             weight_grams=weight_grams,
-            image_url=_text(item, "ImageUrl"),
-            location=_text(item, "Location"),
-            adjustment=parse_bool(_text(item, "Adjustment")),
-            options=options,
+            image_url=item_get("ImageUrl", ""),
+            location=item_get("Location", ""),
+            adjustment=parse_bool(item_get("Adjustment", "")),
+            options=tuple((option.get("Name", ""), option.get("Value", ""))
+                          for option in (options if isinstance(options, list) else ())),
         ))
 
     custom_fields = {
         name: value for name in ("CustomField1", "CustomField2", "CustomField3")
-        if (value := _text(element, name))
+        if (value := get(name, ""))
     }
     raw = {
         "order_id": order_id,
@@ -516,43 +731,40 @@ def parse_order(
         order_number=number,
         order_date=order_date,
         modified_at=modified_at,
-        store_status=_text(element, "OrderStatus"),
+        store_status=get("OrderStatus", ""),
         ship_to=ship_to,
         lines=tuple(lines),
         bill_to=bill_to,
         customer_code=customer_code,
         customer_email=email,
-        currency=_text(element, "CurrencyCode").upper(),
-        order_total=number_field("OrderTotal"),
-        tax_amount=number_field("TaxAmount"),
-        shipping_amount=number_field("ShippingAmount"),
-        requested_service=_text(element, "ShippingMethod"),
-        payment_method=_text(element, "PaymentMethod"),
-        customer_notes=_text(element, "CustomerNotes"),
-        internal_notes=_text(element, "InternalNotes"),
-        gift=parse_bool(_text(element, "Gift")),
-        gift_message=_text(element, "GiftMessage"),
+        currency=get("CurrencyCode", "").upper(),
+        order_total=amount(get("OrderTotal", ""), "OrderTotal"),
+        tax_amount=amount(get("TaxAmount", ""), "TaxAmount"),
+        shipping_amount=amount(get("ShippingAmount", ""), "ShippingAmount"),
+        requested_service=get("ShippingMethod", ""),
+        payment_method=get("PaymentMethod", ""),
+        customer_notes=get("CustomerNotes", ""),
+        internal_notes=get("InternalNotes", ""),
+        gift=parse_bool(get("Gift", "")),
+        gift_message=get("GiftMessage", ""),
         raw=raw,
     )
 
 
+class _LineRef:
+    """How an error names an order's line ("Item 2 (SKU TEA-001)"), put in words only when needed."""
+
+    __slots__ = ("position", "sku")
+
+    def __init__(self, position: int, sku: str):
+        self.position, self.sku = position, sku
+
+    def __str__(self) -> str:
+        return f"Item {self.position}" + (f" (SKU {_clip(self.sku, 30)})" if self.sku else "")
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _text(element: ET.Element | None, path: str) -> str:
-    if element is None:
-        return ""
-    found = element.find(path)
-    if found is None:
-        return ""
-    return "".join(found.itertext()).strip()
-
-
-def _text_reader(amp_escaped_twice: bool):
-    if not amp_escaped_twice:
-        return _text
-    return lambda element, path: _text(element, path).replace("&amp;", "&")
 
 
 # --- shipnotify ---------------------------------------------------------------------------
