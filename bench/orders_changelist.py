@@ -29,8 +29,10 @@ def main() -> None:
     args = parser.parse_args()
     _bench.setup_django()
     from django.conf import settings
+    from django.core.management import call_command
 
     settings.ALLOWED_HOSTS = ["testserver"]
+    call_command("collectstatic", interactive=False, verbosity=0)  # as a release does (hashed names)
 
     pages = None
     results = {}

@@ -193,6 +193,11 @@ def test_the_desk_reads_the_same_statements_at_any_size_and_never_lists_distinct
     assert len(many) == len(few)
     assert not any("DISTINCT" in sql.upper() for sql in many)  # no distinct dates of every order
     assert sum(sql.upper().startswith("SELECT COUNT(") for sql in many) == 1  # the listed orders, counted once
+    # the first and last order of the list: two index lookups, read once for the page (Django's own
+    # aggregate and the drill-down share them), never one MIN/MAX over every listed order
+    assert not any("MIN(" in sql.upper() or "MAX(" in sql.upper() for sql in many)
+    bounds = [sql for sql in many if '"order_date" IS NOT NULL' in sql and sql.upper().endswith("LIMIT 1")]
+    assert len(bounds) == 2 and "ASC" in bounds[0] and "DESC" in bounds[1], bounds
     # every year from the first order to the last is offered
     for year in (2022, 2023, 2024):
         assert f"order_date__year={year}" in page
