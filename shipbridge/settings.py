@@ -107,14 +107,15 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'shipbridge.sqlite3'}"),
 }
+# Several processes (web, worker, beat) share the embedded database: wait for locks. Write-ahead
+# log: readers do not wait for a writer, and a commit costs no disk flush (synchronous=NORMAL:
+# never corrupt; after a power cut, not a process crash, the last commits may be lost).
+SQLITE_OPTIONS = {
+    "timeout": 20, "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, worker, beat) share the embedded database: wait for locks. Write-ahead
-    # log: readers do not wait for a writer, and a commit costs no disk flush (synchronous=NORMAL:
-    # never corrupt; after a power cut, not a process crash, the last commits may be lost).
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "timeout": 20, "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour, silences the transition warning
 AUTH_USER_MODEL = "stores.User"

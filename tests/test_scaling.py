@@ -281,3 +281,20 @@ def test_collection_is_paused_for_a_page_and_resumes_as_it_was():
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+def test_the_embedded_database_runs_in_write_ahead_log_mode(tmp_path, settings):
+    # what settings give a SQLite DATABASE_URL, on a database file of its own
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    probe = DatabaseWrapper({**settings.DATABASES["default"], "ENGINE": "django.db.backends.sqlite3",
+                             "NAME": str(tmp_path / "embedded.sqlite3"), "OPTIONS": dict(settings.SQLITE_OPTIONS)},
+                            alias="embedded-probe")
+    try:
+        with probe.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"  # readers never wait for the worker's writes
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == 1  # NORMAL: a commit costs no disk flush
+    finally:
+        probe.close()
