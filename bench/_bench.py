@@ -80,6 +80,34 @@ class StatementCounter:
             yield self
 
 
+class Clock:
+    """Wall-clock and CPU time (this process, all its threads) of what runs in `timing()`, one
+    figure of each per use. The CPU time shows what ShipBridge itself spends, whatever the
+    sandbox store (another process) costs."""
+
+    def __init__(self):
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    @contextlib.contextmanager
+    def timing(self):
+        import time
+
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall.append(time.perf_counter() - wall)
+        self.cpu.append(time.process_time() - cpu)
+
+
+def cpu_line(floor: Clock, **figures: Clock) -> None:
+    """The median CPU seconds of this process for the floor and each figure, with their ratios."""
+    floor_cpu = median(floor.cpu)
+    parts = [f"floor {floor_cpu:.2f} s"] + [
+        f"{name.replace('_', ' ')} {median(clock.cpu):.2f} s ({median(clock.cpu) / floor_cpu:.2f}×)"
+        for name, clock in figures.items()]
+    line("CPU of this process (medians):", " · ".join(parts))
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import os
 import sys
-import time
 
 import _bench
 
@@ -88,31 +87,29 @@ def measure(args, url):
     from stores.services import store_create
 
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=366 * 5)  # the sandbox's shipments go back years
-    floors, fulls, unchanged, statements = [], [], [], None
+    floors, fulls, unchanged, statements = _bench.Clock(), _bench.Clock(), _bench.Clock(), None
     for n in range(args.repeat):
         store = store_create(connector="acumatica", name=f"Bench {os.getpid()}-{n}", settings=settings_for(url),
                              status_mapping=None, create_products=True, update_products=True)
         sent = recorded_requests(store, since)
 
-        started = time.perf_counter()
-        read = floor(sent)
-        floors.append(time.perf_counter() - started)
+        with floors.timing():
+            read = floor(sent)
 
         counter = _bench.StatementCounter()
         with counter.counting():
-            started = time.perf_counter()
-            run = store_refresh(store_id=store.pk, since=since)
-            fulls.append(time.perf_counter() - started)
+            with fulls.timing():
+                run = store_refresh(store_id=store.pk, since=since)
         assert run.status == "succeeded", run.error
         full_statements = counter.count
         counter = _bench.StatementCounter()
         with counter.counting():
-            started = time.perf_counter()
-            again = store_refresh(store_id=store.pk, since=since)
-            unchanged.append(time.perf_counter() - started)
+            with unchanged.timing():
+                again = store_refresh(store_id=store.pk, since=since)
         assert again.status == "succeeded" and again.unchanged == run.imported, (again.error, again.unchanged)
         statements = (full_statements, counter.count, run.pages, read, run.imported, run.skipped)
-        print(f"  run {n + 1}: floor {floors[-1]:.3f} s · full {fulls[-1]:.3f} s · unchanged {unchanged[-1]:.3f} s",
+        print(f"  run {n + 1}: floor {floors.wall[-1]:.3f} s · full {fulls.wall[-1]:.3f} s · "
+              f"unchanged {unchanged.wall[-1]:.3f} s",
               file=sys.stderr, flush=True)
         Order.objects.filter(store=store).delete()
         Product.objects.filter(merchant_id=store.merchant_id).delete()
@@ -122,7 +119,7 @@ def measure(args, url):
 
 def report(args, floors, fulls, unchanged, statements):
     full_statements, unchanged_statements, pages, read, imported, skipped = statements
-    floor_s, full_s, unchanged_s = _bench.median(floors), _bench.median(fulls), _bench.median(unchanged)
+    floor_s, full_s, unchanged_s = (_bench.median(clock.wall) for clock in (floors, fulls, unchanged))
     _bench.line("database:", _bench.database_words())
     _bench.line("shipments:", f"{read} read in {pages} pages ({imported} imported, {skipped} skipped "
                               "by the mapping/address rules)")
@@ -131,9 +128,10 @@ def report(args, floors, fulls, unchanged, statements):
     _bench.line("full import:", f"{full_s:.3f} s")
     _bench.line("re-import, shipments unchanged:", f"{unchanged_s:.3f} s")
     _bench.line("ratio full / floor:", f"{full_s / floor_s:.2f}  (target ≤ {TARGET}; best runs "
-                                       f"{min(fulls) / min(floors):.2f})")
+                                       f"{min(fulls.wall) / min(floors.wall):.2f})")
     _bench.line("ratio unchanged / floor:",
-                f"{unchanged_s / floor_s:.2f}  (best runs {min(unchanged) / min(floors):.2f})")
+                f"{unchanged_s / floor_s:.2f}  (best runs {min(unchanged.wall) / min(floors.wall):.2f})")
+    _bench.cpu_line(floors, full_import=fulls, re_import=unchanged)
     _bench.line("statements, full import:", f"{full_statements} ({full_statements / pages:.1f} per page)")
     _bench.line("statements, re-import:", f"{unchanged_statements} ({unchanged_statements / pages:.1f} per page)")
 

@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import os
 import sys
-import time
 import xml.etree.ElementTree as ET
 
 import _bench
@@ -70,7 +69,7 @@ def measure(args, settings):
     from stores.connectors.base import Window
     from stores.services import store_create
 
-    floors, fulls, unchanged, statements = [], [], [], []
+    floors, fulls, unchanged, statements = _bench.Clock(), _bench.Clock(), _bench.Clock(), []
     for n in range(args.repeat):
         store = store_create(connector="custom_store", name=f"Bench {os.getpid()}-{n}", settings=settings,
                              status_mapping=None, create_products=True, update_products=True)
@@ -79,30 +78,28 @@ def measure(args, settings):
         connector = store.build_connector()
         start, end = connector.request_bounds(Window(since, now))
 
-        started = time.perf_counter()
-        pages, fetched = floor(connector.client(), start, end)
-        floors.append(time.perf_counter() - started)
+        with floors.timing():
+            pages, fetched = floor(connector.client(), start, end)
         assert fetched == args.orders, (fetched, args.orders)
 
         counter = _bench.StatementCounter()
         with counter.counting():
-            started = time.perf_counter()
-            run = store_refresh(store_id=store.pk, since=since)
-            fulls.append(time.perf_counter() - started)
+            with fulls.timing():
+                run = store_refresh(store_id=store.pk, since=since)
         assert run.status == "succeeded", run.error
         assert run.imported + run.skipped == args.orders and run.pages == pages, (run.imported, run.skipped, run.pages)
         full_statements = counter.count
 
         counter = _bench.StatementCounter()
         with counter.counting():
-            started = time.perf_counter()
-            again = store_refresh(store_id=store.pk, since=since)
-            unchanged.append(time.perf_counter() - started)
+            with unchanged.timing():
+                again = store_refresh(store_id=store.pk, since=since)
         assert again.status == "succeeded", again.error
         assert again.unchanged == run.imported and again.imported == again.updated == 0, (
             again.unchanged, again.imported, again.updated)
         statements.append((full_statements, counter.count, pages, run.imported, run.skipped))
-        print(f"  run {n + 1}: floor {floors[-1]:.3f} s · full {fulls[-1]:.3f} s · unchanged {unchanged[-1]:.3f} s",
+        print(f"  run {n + 1}: floor {floors.wall[-1]:.3f} s · full {fulls.wall[-1]:.3f} s · "
+              f"unchanged {unchanged.wall[-1]:.3f} s",
               file=sys.stderr, flush=True)
         Order.objects.filter(store=store).delete()
         Product.objects.filter(merchant_id=store.merchant_id).delete()
@@ -111,7 +108,7 @@ def measure(args, settings):
 
 
 def report(args, floors, fulls, unchanged, statements):
-    floor_s, full_s, unchanged_s = _bench.median(floors), _bench.median(fulls), _bench.median(unchanged)
+    floor_s, full_s, unchanged_s = (_bench.median(clock.wall) for clock in (floors, fulls, unchanged))
     full_statements, unchanged_statements, pages, imported, skipped = statements[-1]
     _bench.line("database:", _bench.database_words())
     _bench.line("feed:", f"{args.orders} orders, {pages} pages of {args.page_size} "
@@ -121,9 +118,10 @@ def report(args, floors, fulls, unchanged, statements):
     _bench.line("full import:", f"{full_s:.3f} s")
     _bench.line("re-import, orders unchanged:", f"{unchanged_s:.3f} s")
     _bench.line("ratio full / floor:", f"{full_s / floor_s:.2f}  (target ≤ {FULL_TARGET}; best runs "
-                                       f"{min(fulls) / min(floors):.2f})")
+                                       f"{min(fulls.wall) / min(floors.wall):.2f})")
     _bench.line("ratio unchanged / floor:", f"{unchanged_s / floor_s:.2f}  (target ≤ {UNCHANGED_TARGET}; best runs "
-                                            f"{min(unchanged) / min(floors):.2f})")
+                                            f"{min(unchanged.wall) / min(floors.wall):.2f})")
+    _bench.cpu_line(floors, full_import=fulls, re_import=unchanged)
     _bench.line("statements, full import:", f"{full_statements} ({full_statements / pages:.1f} per page)")
     _bench.line("statements, re-import:", f"{unchanged_statements} ({unchanged_statements / pages:.1f} per page)")
 

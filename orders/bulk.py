@@ -129,12 +129,13 @@ def _copy(cursor, table: str, column_list: str, columns: list[list], conflict: s
 
 def _staging_table(cursor, table: str, column_list: str) -> str:
     """An empty temporary table with these columns of `table`, where upserted rows land before
-    they are merged: made once per connection (emptied at each commit, and here in case one
-    transaction upserts twice)."""
+    they are merged: made once per connection, emptied at each commit (ON COMMIT DELETE ROWS),
+    and here by a DELETE in case one transaction upserts twice (a DELETE of the few rows of a
+    page, not a TRUNCATE, which would give the table a new file at every page)."""
     name = cursor.db.ops.quote_name(
         f"{table.strip(chr(34))}_staging_{hashlib.blake2s(column_list.encode(), digest_size=6).hexdigest()}")
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS "
-                   f"SELECT {column_list} FROM {table} WITH NO DATA; TRUNCATE {name}")
+                   f"SELECT {column_list} FROM {table} WITH NO DATA; DELETE FROM {name}")
     return name
 
 
