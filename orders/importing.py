@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connections, reset_queries, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -692,6 +692,7 @@ def _apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[st
         }
         to_write: list[tuple] = []
         written: dict[str, OrderRecord] = {}
+        rehashed: dict[str, str] = {}
         new_ids, changed_ids = set(), set()
         now = timezone.now()
         for external_id, (source, status) in wanted.items():
@@ -708,6 +709,13 @@ def _apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[st
                 record = source.mapped()
             except ConnectorError as exc:  # one unreadable order does not block the others
                 _skip(run, source, str(exc))
+                continue
+            if current is not None and source.fingerprint and current[1] == _record_hash(record, status):
+                # Stored before fingerprints, with the hash of the mapped record: unchanged. Only
+                # its hash is brought up to date (an order rewritten would lose a clerk's address
+                # correction and count as changed).
+                rehashed[external_id] = content_hash
+                run.unchanged += 1
                 continue
             missing = (record.ship_to.missing_fields() if record.ship_to is not None
                        else [gettext_noop("shipping address")])
@@ -732,6 +740,10 @@ def _apply_page(*, store: Store, run: ImportRun, page: Page, status_map: dict[st
                 store=store, external_id__in=list(written)).values_list("external_id", "pk"))
             _write_items(order_ids, written, replace=bool(changed_ids))
             webhooks.import_batch_add(run=run, order_ids=order_ids.values())  # ORDER_NOTIFY's batch
+        if rehashed:  # one statement for the page
+            Order.objects.filter(store=store, external_id__in=list(rehashed)).update(content_hash=Case(
+                *(When(external_id=eid, then=Value(digest)) for eid, digest in rehashed.items()),
+                output_field=Order._meta.get_field("content_hash")))
         run.imported += len(new_ids)
         run.updated += len(changed_ids)
         run.pages += 1

@@ -298,3 +298,40 @@ def test_the_embedded_database_runs_in_write_ahead_log_mode(tmp_path, settings):
             assert cursor.fetchone()[0] == 1  # NORMAL: a commit costs no disk flush
     finally:
         probe.close()
+
+
+def test_orders_stored_before_fingerprints_stay_unchanged_and_keep_a_clerks_correction(sandboxes):
+    # An earlier ShipBridge stored the hash of the mapped record; the first import after the upgrade
+    # must not take every order for changed (and overwrite what a clerk corrected).
+    from stores.connectors.base import Window
+    from tests.utils import sandbox_store
+
+    sandbox = sandboxes("custom_store", orders=30)
+    store = sandbox_store(sandbox)
+    first = store_refresh(store_id=store.pk)
+    assert first.status == "succeeded" and first.imported > 0
+    mapped_now = {source.external_id: source.mapped()
+                  for page in store.build_connector().fetch_orders(Window(first.window_start, timezone.now()))
+                  for source in page.records}
+    for order in Order.objects.filter(store=store):
+        Order.objects.filter(pk=order.pk).update(
+            content_hash=importing._record_hash(mapped_now[order.external_id], order.status))
+    corrected = Order.objects.filter(store=store).order_by("pk").first()
+    Order.objects.filter(pk=corrected.pk).update(ship_to_street1="12 Corrected Road")
+
+    again = store_refresh(store_id=store.pk, since=first.window_start)
+    assert again.status == "succeeded", again.error
+    assert (again.updated, again.imported, again.unchanged) == (0, 0, first.imported)
+    assert Order.objects.get(pk=corrected.pk).ship_to_street1 == "12 Corrected Road"
+    # their hashes were brought up to date: the next import tells them unchanged without mapping them
+    with mock.patch.object(SourceRecord, "mapped", autospec=True, side_effect=SourceRecord.mapped) as mapped:
+        third = store_refresh(store_id=store.pk, since=first.window_start)
+    assert third.unchanged == first.imported and third.updated == 0
+    imported = set(Order.objects.filter(store=store).values_list("external_id", flat=True))
+    assert not [call for call in mapped.call_args_list if call.args[0].external_id in imported]
+
+
+def test_a_source_record_without_a_fingerprint_is_refused():
+    with pytest.raises(ValueError, match="fingerprint"):
+        SourceRecord(external_id="1", order_number="1", modified_at=timezone.now(), store_status="paid",
+                     fingerprint="", map=lambda: None)

@@ -191,6 +191,8 @@ class SourceRecord:
         self.order_number = order_number
         self.modified_at = modified_at
         self.store_status = store_status
+        if not fingerprint:  # without one, nothing would tell a changed order from an unchanged one
+            raise ValueError("a SourceRecord needs the fingerprint of what the store sent")
         self.fingerprint = fingerprint
         self._map = map
         self._mapped: OrderRecord | None = None
