@@ -99,12 +99,11 @@ class Clock:
         self.cpu.append(time.process_time() - cpu)
 
 
-def cpu_line(floor: Clock, **figures: Clock) -> None:
+def cpu_line(floor: Clock, figures: dict[str, Clock]) -> None:
     """The median CPU seconds of this process for the floor and each figure, with their ratios."""
     floor_cpu = median(floor.cpu)
     parts = [f"floor {floor_cpu:.2f} s"] + [
-        f"{name.replace('_', ' ')} {median(clock.cpu):.2f} s ({median(clock.cpu) / floor_cpu:.2f}×)"
-        for name, clock in figures.items()]
+        f"{name} {median(clock.cpu):.2f} s ({median(clock.cpu) / floor_cpu:.2f}×)" for name, clock in figures.items()]
     line("CPU of this process (medians):", " · ".join(parts))
 
 

@@ -121,7 +121,7 @@ def report(args, floors, fulls, unchanged, statements):
                                        f"{min(fulls.wall) / min(floors.wall):.2f})")
     _bench.line("ratio unchanged / floor:", f"{unchanged_s / floor_s:.2f}  (target ≤ {UNCHANGED_TARGET}; best runs "
                                             f"{min(unchanged.wall) / min(floors.wall):.2f})")
-    _bench.cpu_line(floors, full_import=fulls, re_import=unchanged)
+    _bench.cpu_line(floors, {"full import": fulls, "re-import": unchanged})
     _bench.line("statements, full import:", f"{full_statements} ({full_statements / pages:.1f} per page)")
     _bench.line("statements, re-import:", f"{unchanged_statements} ({unchanged_statements / pages:.1f} per page)")
 
