@@ -107,6 +107,72 @@ def cpu_line(floor: Clock, figures: dict[str, Clock]) -> None:
     line("CPU of this process (medians):", " · ".join(parts))
 
 
+class ImportFigures:
+    """What the import benchmarks measure: the floor, the full import and the re-import of the
+    same, unchanged orders (Clocks), and the last run's floor result, runs and statements."""
+
+    def __init__(self):
+        self.floors, self.fulls, self.again = Clock(), Clock(), Clock()
+        self.floor_result = self.run = self.rerun = None
+        self.full_statements = self.again_statements = 0
+
+
+def import_runs(repeat: int, connector: str, settings: dict, prepare) -> ImportFigures:
+    """`repeat` times: a new store of `connector`; `prepare(store)` -> (since, floor), floor being
+    what the floor does (timed); then store_refresh(since=…) into the empty store and once more
+    over the same window (every order unchanged), each timed and its statements counted. The
+    store and what it imported are deleted after each run."""
+    from orders.importing import store_refresh
+    from orders.models import Order, Product
+    from stores.services import store_create
+
+    figures = ImportFigures()
+    for n in range(repeat):
+        store = store_create(connector=connector, name=f"Bench {os.getpid()}-{n}", settings=settings,
+                             status_mapping=None, create_products=True, update_products=True)
+        since, floor = prepare(store)
+        with figures.floors.timing():
+            figures.floor_result = floor()
+        counter = StatementCounter()
+        with counter.counting(), figures.fulls.timing():
+            run = store_refresh(store_id=store.pk, since=since)
+        assert run.status == "succeeded", run.error
+        figures.run, figures.full_statements = run, counter.count
+        counter = StatementCounter()
+        with counter.counting(), figures.again.timing():
+            again = store_refresh(store_id=store.pk, since=since)
+        assert again.status == "succeeded", again.error
+        assert again.unchanged == run.imported and again.imported == again.updated == 0, (
+            again.unchanged, again.imported, again.updated)
+        figures.rerun, figures.again_statements = again, counter.count
+        print(f"  run {n + 1}: floor {figures.floors.wall[-1]:.3f} s · full {figures.fulls.wall[-1]:.3f} s · "
+              f"unchanged {figures.again.wall[-1]:.3f} s", file=sys.stderr, flush=True)
+        Order.objects.filter(store=store).delete()
+        Product.objects.filter(merchant_id=store.merchant_id).delete()
+        store.delete()
+    return figures
+
+
+def import_report(figures: ImportFigures, *, repeat: int, what: tuple[str, str], floor_label: str,
+                  full_target: float, again_target: float | None, again_label: str) -> None:
+    """The report of import_runs: medians, ratios to the floor (and of the best runs), CPU time,
+    statements per page."""
+    floor_s, full_s, again_s = (median(clock.wall) for clock in (figures.floors, figures.fulls, figures.again))
+    best = lambda clock: min(clock.wall) / min(figures.floors.wall)  # noqa: E731
+    pages = figures.run.pages
+    line("database:", database_words())
+    line(*what)
+    line(floor_label, f"{floor_s:.3f} s (median of {repeat} runs; the ratios compare medians, and the best runs)")
+    line("full import:", f"{full_s:.3f} s")
+    line(again_label, f"{again_s:.3f} s")
+    line("ratio full / floor:", f"{full_s / floor_s:.2f}  (target ≤ {full_target}; best runs {best(figures.fulls):.2f})")
+    target = f"target ≤ {again_target}; " if again_target else ""
+    line("ratio unchanged / floor:", f"{again_s / floor_s:.2f}  ({target}best runs {best(figures.again):.2f})")
+    cpu_line(figures.floors, {"full import": figures.fulls, "re-import": figures.again})
+    line("statements, full import:", f"{figures.full_statements} ({figures.full_statements / pages:.1f} per page)")
+    line("statements, re-import:", f"{figures.again_statements} ({figures.again_statements / pages:.1f} per page)")
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

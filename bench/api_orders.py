@@ -15,32 +15,16 @@ import datetime as dt
 import os
 import statistics
 import sys
-import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import _bench
 
 
 def setup_django() -> None:
-    os.environ.setdefault("SHIPBRIDGE_VAR_DIR", tempfile.mkdtemp(prefix="shipbridge-bench-"))
-    os.environ["DEBUG"] = "false"
-    from shipbridge.keys import new_fernet_key, new_secret_key  # throw-away keys: no key ships with ShipBridge
-
-    os.environ.setdefault("SECRET_KEY", new_secret_key())
-    os.environ.setdefault("SHIPBRIDGE_ENCRYPTION_KEYS", new_fernet_key())
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shipbridge.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["SHIPBRIDGE_API_RATE_LIMIT"] = "1000000"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    os.environ["SHIPBRIDGE_API_RATE_LIMIT"] = "1000000"  # the rate limit out of the way
+    _bench.setup_django()
 
 
 def make_orders(count: int, items: int):

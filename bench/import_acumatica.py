@@ -13,8 +13,6 @@ statements per page. The sandbox runs in its own process, as a real Acumatica wo
 import argparse
 import datetime as dt
 import json
-import os
-import sys
 
 import _bench
 
@@ -32,8 +30,8 @@ def main() -> None:
             f"s = start_acumatica_sandbox(port={port}, shipments={args.shipments}); "
             "print(s.url, flush=True); time.sleep(10**9)")
     with _bench.sandbox_process(code) as url:
-        results = measure(args, url)
-    report(args, *results)
+        figures = measure(args, url)
+    report(args, figures)
 
 
 def settings_for(url):
@@ -81,59 +79,23 @@ def floor(sent) -> int:
     return shipments
 
 
-def measure(args, url):
-    from orders.importing import store_refresh
-    from orders.models import Order, Product
-    from stores.services import store_create
-
+def measure(args, url) -> _bench.ImportFigures:
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=366 * 5)  # the sandbox's shipments go back years
-    floors, fulls, unchanged, statements = _bench.Clock(), _bench.Clock(), _bench.Clock(), None
-    for n in range(args.repeat):
-        store = store_create(connector="acumatica", name=f"Bench {os.getpid()}-{n}", settings=settings_for(url),
-                             status_mapping=None, create_products=True, update_products=True)
+
+    def prepare(store):
         sent = recorded_requests(store, since)
+        return since, lambda: floor(sent)
 
-        with floors.timing():
-            read = floor(sent)
-
-        counter = _bench.StatementCounter()
-        with counter.counting():
-            with fulls.timing():
-                run = store_refresh(store_id=store.pk, since=since)
-        assert run.status == "succeeded", run.error
-        full_statements = counter.count
-        counter = _bench.StatementCounter()
-        with counter.counting():
-            with unchanged.timing():
-                again = store_refresh(store_id=store.pk, since=since)
-        assert again.status == "succeeded" and again.unchanged == run.imported, (again.error, again.unchanged)
-        statements = (full_statements, counter.count, run.pages, read, run.imported, run.skipped)
-        print(f"  run {n + 1}: floor {floors.wall[-1]:.3f} s · full {fulls.wall[-1]:.3f} s · "
-              f"unchanged {unchanged.wall[-1]:.3f} s",
-              file=sys.stderr, flush=True)
-        Order.objects.filter(store=store).delete()
-        Product.objects.filter(merchant_id=store.merchant_id).delete()
-        store.delete()
-    return floors, fulls, unchanged, statements
+    return _bench.import_runs(args.repeat, "acumatica", settings_for(url), prepare)
 
 
-def report(args, floors, fulls, unchanged, statements):
-    full_statements, unchanged_statements, pages, read, imported, skipped = statements
-    floor_s, full_s, unchanged_s = (_bench.median(clock.wall) for clock in (floors, fulls, unchanged))
-    _bench.line("database:", _bench.database_words())
-    _bench.line("shipments:", f"{read} read in {pages} pages ({imported} imported, {skipped} skipped "
-                              "by the mapping/address rules)")
-    _bench.line("floor (login, GETs, json, logout):",
-                f"{floor_s:.3f} s (median of {args.repeat} runs; the ratios compare medians, and the best runs)")
-    _bench.line("full import:", f"{full_s:.3f} s")
-    _bench.line("re-import, shipments unchanged:", f"{unchanged_s:.3f} s")
-    _bench.line("ratio full / floor:", f"{full_s / floor_s:.2f}  (target ≤ {TARGET}; best runs "
-                                       f"{min(fulls.wall) / min(floors.wall):.2f})")
-    _bench.line("ratio unchanged / floor:",
-                f"{unchanged_s / floor_s:.2f}  (best runs {min(unchanged.wall) / min(floors.wall):.2f})")
-    _bench.cpu_line(floors, {"full import": fulls, "re-import": unchanged})
-    _bench.line("statements, full import:", f"{full_statements} ({full_statements / pages:.1f} per page)")
-    _bench.line("statements, re-import:", f"{unchanged_statements} ({unchanged_statements / pages:.1f} per page)")
+def report(args, figures: _bench.ImportFigures) -> None:
+    run = figures.run
+    _bench.import_report(
+        figures, repeat=args.repeat, floor_label="floor (login, GETs, json, logout):", full_target=TARGET,
+        again_target=None, again_label="re-import, shipments unchanged:",
+        what=("shipments:", f"{figures.floor_result} read in {run.pages} pages ({run.imported} imported, "
+                            f"{run.skipped} skipped by the mapping/address rules)"))
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ check, no mapping, no database). The figures: a full import of the feed into an 
 its own process, as a real store would; ShipBridge runs with DEBUG off, as in production."""
 import argparse
 import datetime as dt
-import os
-import sys
 import xml.etree.ElementTree as ET
 
 import _bench
@@ -39,8 +37,8 @@ def main() -> None:
     with _bench.sandbox_process(code):
         settings = {"url": f"http://127.0.0.1:{port}{SANDBOX_PATH}", "username": SANDBOX_USERNAME,
                     "password": SANDBOX_PASSWORD}
-        results = measure(args, settings)
-    report(args, *results)
+        figures = measure(args, settings)
+    report(args, figures)
 
 
 def floor(client, start, end) -> tuple[int, int]:
@@ -61,69 +59,33 @@ def floor(client, start, end) -> tuple[int, int]:
     return total, orders
 
 
-def measure(args, settings):
+def measure(args, settings) -> _bench.ImportFigures:
     from django.utils import timezone
 
-    from orders.importing import store_refresh
-    from orders.models import Order, Product
     from stores.connectors.base import Window
-    from stores.services import store_create
 
-    floors, fulls, unchanged, statements = _bench.Clock(), _bench.Clock(), _bench.Clock(), []
-    for n in range(args.repeat):
-        store = store_create(connector="custom_store", name=f"Bench {os.getpid()}-{n}", settings=settings,
-                             status_mapping=None, create_products=True, update_products=True)
+    def prepare(store):
         now = timezone.now()
         since = now - dt.timedelta(days=30)
         connector = store.build_connector()
         start, end = connector.request_bounds(Window(since, now))
+        return since, lambda: floor(connector.client(), start, end)
 
-        with floors.timing():
-            pages, fetched = floor(connector.client(), start, end)
-        assert fetched == args.orders, (fetched, args.orders)
-
-        counter = _bench.StatementCounter()
-        with counter.counting():
-            with fulls.timing():
-                run = store_refresh(store_id=store.pk, since=since)
-        assert run.status == "succeeded", run.error
-        assert run.imported + run.skipped == args.orders and run.pages == pages, (run.imported, run.skipped, run.pages)
-        full_statements = counter.count
-
-        counter = _bench.StatementCounter()
-        with counter.counting():
-            with unchanged.timing():
-                again = store_refresh(store_id=store.pk, since=since)
-        assert again.status == "succeeded", again.error
-        assert again.unchanged == run.imported and again.imported == again.updated == 0, (
-            again.unchanged, again.imported, again.updated)
-        statements.append((full_statements, counter.count, pages, run.imported, run.skipped))
-        print(f"  run {n + 1}: floor {floors.wall[-1]:.3f} s · full {fulls.wall[-1]:.3f} s · "
-              f"unchanged {unchanged.wall[-1]:.3f} s",
-              file=sys.stderr, flush=True)
-        Order.objects.filter(store=store).delete()
-        Product.objects.filter(merchant_id=store.merchant_id).delete()
-        store.delete()
-    return floors, fulls, unchanged, statements
+    figures = _bench.import_runs(args.repeat, "custom_store", settings, prepare)
+    pages, fetched = figures.floor_result
+    run = figures.run
+    assert fetched == args.orders, (fetched, args.orders)
+    assert run.imported + run.skipped == args.orders and run.pages == pages, (run.imported, run.skipped, run.pages)
+    return figures
 
 
-def report(args, floors, fulls, unchanged, statements):
-    floor_s, full_s, unchanged_s = (_bench.median(clock.wall) for clock in (floors, fulls, unchanged))
-    full_statements, unchanged_statements, pages, imported, skipped = statements[-1]
-    _bench.line("database:", _bench.database_words())
-    _bench.line("feed:", f"{args.orders} orders, {pages} pages of {args.page_size} "
-                         f"({imported} imported, {skipped} skipped by the store's mapping/address rules)")
-    _bench.line("floor (download + ElementTree):",
-                f"{floor_s:.3f} s (median of {args.repeat} runs; the ratios compare medians, and the best runs)")
-    _bench.line("full import:", f"{full_s:.3f} s")
-    _bench.line("re-import, orders unchanged:", f"{unchanged_s:.3f} s")
-    _bench.line("ratio full / floor:", f"{full_s / floor_s:.2f}  (target ≤ {FULL_TARGET}; best runs "
-                                       f"{min(fulls.wall) / min(floors.wall):.2f})")
-    _bench.line("ratio unchanged / floor:", f"{unchanged_s / floor_s:.2f}  (target ≤ {UNCHANGED_TARGET}; best runs "
-                                            f"{min(unchanged.wall) / min(floors.wall):.2f})")
-    _bench.cpu_line(floors, {"full import": fulls, "re-import": unchanged})
-    _bench.line("statements, full import:", f"{full_statements} ({full_statements / pages:.1f} per page)")
-    _bench.line("statements, re-import:", f"{unchanged_statements} ({unchanged_statements / pages:.1f} per page)")
+def report(args, figures: _bench.ImportFigures) -> None:
+    run = figures.run
+    _bench.import_report(
+        figures, repeat=args.repeat, floor_label="floor (download + ElementTree):", full_target=FULL_TARGET,
+        again_target=UNCHANGED_TARGET, again_label="re-import, orders unchanged:",
+        what=("feed:", f"{args.orders} orders, {run.pages} pages of {args.page_size} ({run.imported} imported, "
+                       f"{run.skipped} skipped by the store's mapping/address rules)"))
 
 
 if __name__ == "__main__":

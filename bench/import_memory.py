@@ -16,7 +16,6 @@ import resource
 import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,25 +31,12 @@ def peak_rss_mib() -> float:
 
 
 def child(orders: int, page_size: int) -> None:
-    os.environ.setdefault("SHIPBRIDGE_VAR_DIR", tempfile.mkdtemp(prefix="shipbridge-bench-"))
-    os.environ["DEBUG"] = "false"
-    from shipbridge.keys import new_fernet_key, new_secret_key  # throw-away keys: no key ships with ShipBridge
+    import _bench
 
-    os.environ.setdefault("SECRET_KEY", new_secret_key())
-    os.environ.setdefault("SHIPBRIDGE_ENCRYPTION_KEYS", new_fernet_key())
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shipbridge.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("SHIPBRIDGE_EGRESS_ALLOW", "127.0.0.1")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    _bench.setup_django()
     from orders.importing import store_refresh
     from stores.sandbox.customstore import SANDBOX_PASSWORD, SANDBOX_PATH, SANDBOX_USERNAME
     from stores.services import store_create
-
-    call_command("migrate", verbosity=0)
 
     def start_sandbox(count: int):
         with socket.socket() as probe:

@@ -200,13 +200,23 @@ def _field(entity: Mapping, name: str, where: str) -> Any:
     return wrapped.get("value")
 
 
+_NUMBERS = (int, float, Decimal)
+
+
 def _text(entity: Mapping, name: str, where: str) -> str:
+    wrapped = entity.get(name)
+    if type(wrapped) is dict:  # the common case first: {"value": "text"}, or {} for an empty field
+        value = wrapped.get("value")
+        if type(value) is str:
+            return value.strip()
+        if value is None:
+            return ""
     value = _field(entity, name, where)
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, _NUMBERS):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return str(value)
@@ -221,7 +231,7 @@ def _number(entity: Mapping, name: str, where: str) -> Decimal | None:
     if value is None or value == "":
         return None
     not_a_number = gettext_noop("{where}: field {name} should be a number, got {value}")
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ProtocolError(not_a_number.format(where=where, name=name, value=_clip(repr(value), 60)))
     try:
         number = Decimal(str(value).strip())
