@@ -5,8 +5,10 @@ their own process (as a real store would run), statement counting, and the repor
 Not a test and not imported by ShipBridge: `bench/*.py` import it as `_bench`."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -21,7 +23,10 @@ if str(ROOT) not in sys.path:
 
 def setup_django(*, migrate: bool = True) -> None:
     """Settings as in production, from a throw-away directory, with keys made for this run."""
-    os.environ.setdefault("SHIPBRIDGE_VAR_DIR", tempfile.mkdtemp(prefix="shipbridge-bench-"))
+    if "SHIPBRIDGE_VAR_DIR" not in os.environ:  # a throw-away folder, removed when the benchmark ends
+        folder = tempfile.mkdtemp(prefix="shipbridge-bench-")
+        atexit.register(shutil.rmtree, folder, True)
+        os.environ["SHIPBRIDGE_VAR_DIR"] = folder
     os.environ["DEBUG"] = "false"
     from shipbridge.keys import new_fernet_key, new_secret_key  # no key ships with ShipBridge
 
