@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 _PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField)
 UTC = dt.timezone.utc
@@ -99,41 +99,47 @@ def _write(model, names: Sequence[str], rows: Sequence[Sequence], *, unique: Seq
     columns = _columns(fields, rows, connection)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            return _copy(cursor, table, column_list, columns, conflict,
+            types = ",".join(str(f.db_type(connection)) for f in fields)
+            return _copy(cursor, table, column_list, types, columns, conflict,
                          ", ".join(column(n) for n in returning))
         cursor.executemany(f"INSERT INTO {table} ({column_list}) VALUES ({', '.join(['%s'] * len(fields))})"
                            f"{conflict}", list(zip(*columns)))
         return None  # executemany answers no rows
 
 
-def _copy(cursor, table: str, column_list: str, columns: list[list], conflict: str,
+def _copy(cursor, table: str, column_list: str, types: str, columns: list[list], conflict: str,
           returning: str) -> list[tuple] | None:
     """PostgreSQL: COPY the rows in (psycopg encodes them in C, nothing is quoted into SQL);
     with `conflict`, into a temporary table first, then INSERT … SELECT … ON CONFLICT (answering
     the `returning` columns of the rows written)."""
-    target = table
-    if conflict:
-        target = _staging_table(cursor, table, column_list)
-    statement = f"COPY {target} ({column_list}) FROM STDIN"
-    _counted(cursor, statement)  # seen by Django's execute wrappers and query log like any statement
-    with cursor.db.wrap_database_errors:
-        with cursor.cursor.copy(statement) as copy:
-            for row in zip(*columns):
-                copy.write_row(row)
-    if not conflict:
-        return None
-    cursor.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {target}{conflict}"
-                   + (f" RETURNING {returning}" if returning else ""))
-    return cursor.fetchall() if returning else None
+    # One transaction (the caller's, or this one): in autocommit the COPY's own commit would empty
+    # the staging table (ON COMMIT DELETE ROWS) before the rows are merged.
+    with transaction.atomic(using=cursor.db.alias, savepoint=False):
+        target = table
+        if conflict:
+            target = _staging_table(cursor, table, column_list, types)
+        statement = f"COPY {target} ({column_list}) FROM STDIN"
+        _counted(cursor, statement)  # seen by Django's execute wrappers and query log like any statement
+        with cursor.db.wrap_database_errors:
+            with cursor.cursor.copy(statement) as copy:
+                for row in zip(*columns):
+                    copy.write_row(row)
+        if not conflict:
+            return None
+        cursor.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {target}{conflict}"
+                       + (f" RETURNING {returning}" if returning else ""))
+        return cursor.fetchall() if returning else None
 
 
-def _staging_table(cursor, table: str, column_list: str) -> str:
+def _staging_table(cursor, table: str, column_list: str, types: str) -> str:
     """An empty temporary table with these columns of `table`, where upserted rows land before
     they are merged: made once per connection, emptied at each commit (ON COMMIT DELETE ROWS),
     and here by a DELETE in case one transaction upserts twice (a DELETE of the few rows of a
-    page, not a TRUNCATE, which would give the table a new file at every page)."""
-    name = cursor.db.ops.quote_name(
-        f"{table.strip(chr(34))}_staging_{hashlib.blake2s(column_list.encode(), digest_size=6).hexdigest()}")
+    page, not a TRUNCATE, which would give the table a new file at every page). Its name follows
+    the columns and their types: a connection that outlives a migration changing them makes a
+    new one."""
+    digest = hashlib.blake2s(f"{column_list}|{types}".encode(), digest_size=6).hexdigest()
+    name = cursor.db.ops.quote_name(f"{table.strip(chr(34))}_staging_{digest}")
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS "
                    f"SELECT {column_list} FROM {table} WITH NO DATA; DELETE FROM {name}")
     return name

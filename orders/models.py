@@ -69,9 +69,10 @@ class Order(models.Model):
             # The desk across stores: a status tab in date order, its first and last order, the
             # count of each status (read from this index alone).
             models.Index(fields=["status", "order_date"], name="order_status_date"),
-            # Looked up by equality (a scan, a tracking file, ship_order): a plain B-tree, without
-            # the pattern-matching twin PostgreSQL gets for db_index (no prefix search uses it).
-            models.Index(fields=["order_number"], name="order_number"),
+            # Looked up by equality (a scan, a tracking file, ship_order) and by prefix (the API's
+            # orderNumber): one index serving both on PostgreSQL whatever the collation (its
+            # pattern operator class), instead of db_index's plain index and pattern twin.
+            models.Index(fields=["order_number"], name="order_number", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

@@ -165,6 +165,23 @@ def test_bulk_writes_store_what_the_orm_would():
     assert convert("2.5") == Order._meta.get_field("order_total").get_db_prep_save("2.5", connection)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_upsert_outside_a_transaction_writes_its_rows():
+    # PostgreSQL's staging table empties at each commit: the COPY and the merge must share one
+    from orders.bulk import upsert_rows
+
+    store = StoreFactory()
+    when = timezone.now()
+    unsaved = Order(store=store, external_id="E-9", order_number="9", order_date=when, modified_at=when,
+                    status="awaiting_shipment", imported_at=when, updated_at=when)
+    names = [f.name for f in Order._meta.concrete_fields if not f.primary_key]
+    row = tuple(getattr(unsaved, Order._meta.get_field(name).attname) for name in names)
+    written = upsert_rows(Order, names, [row], unique=["store", "external_id"], update=names[2:],
+                          returning=["external_id", "id"])
+    saved = Order.objects.get(store=store, external_id="E-9")
+    assert written is None or written == [("E-9", saved.pk)]  # SQLite answers no rows
+
+
 # --- the orders desk -----------------------------------------------------------------------------
 
 
