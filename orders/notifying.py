@@ -49,7 +49,7 @@ from stores.crypto import SecretDecryptionError
 from . import tasks
 from .emails import customer_email_due
 from .models import AttemptOutcome, NotificationAttempt, NotificationStatus, Shipment, ShipmentItem, StoreNotification
-from .resilience import Heartbeat, after_commit, on_fresh_connection
+from .resilience import Heartbeat, after_commit, on_fresh_connection, queue_each
 
 log = logging.getLogger("shipbridge.notifying")
 
@@ -532,12 +532,5 @@ def notifications_requeue_stale(*, now: dt.datetime | None = None, grace_seconds
         unclaimed.filter(Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, updated_at__lt=cutoff))
         .values_list("pk", "attempts")
     )
-    count = 0
-    for notification_id, attempts in stale.iterator():
-        try:
-            notification_queue(notification_id=notification_id, attempt=attempts)
-        except Exception:  # noqa: BLE001 - broker down: the next sweep tries again
-            log.exception("cannot queue notification %s", notification_id)
-            break
-        count += 1
-    return count
+    return queue_each(stale.iterator(), lambda row: notification_queue(notification_id=row[0], attempt=row[1]),
+                      what=lambda row: f"notification {row[0]}")

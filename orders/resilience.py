@@ -8,12 +8,14 @@
 - `after_commit(effect)`: a side effect (queue a task) run once the transaction commits; if
   it fails (the broker is down), the failure is logged and the saved action stands: the sweeps
   deliver what was left pending in the database.
+- `queue_each(items, queue)`: what a sweep does: queue a task for each item until the broker
+  refuses one; the rest waits for the next sweep.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
@@ -93,3 +95,18 @@ def after_commit(effect: Callable[[], object], *, what: str) -> None:
                         type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc).strip() else "")
 
     transaction.on_commit(run_effect)
+
+
+def queue_each(items: Iterable[T], queue: Callable[[T], object], *, what: Callable[[T], str]) -> int:
+    """Queue a task for each of `items` (`queue(item)`), in order, until the broker refuses one:
+    that one is logged (`what(item)` names it) and the rest is left for the next sweep. Returns
+    how many were queued."""
+    count = 0
+    for item in items:
+        try:
+            queue(item)
+        except Exception:  # noqa: BLE001 - broker down: the next sweep tries again
+            log.exception("cannot queue %s; the next sweep tries again", what(item))
+            break
+        count += 1
+    return count

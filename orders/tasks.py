@@ -10,6 +10,7 @@ from stores.models import Store
 
 from . import emails, heartbeats, importing, notifying, webhooks
 from .models import AttemptOutcome, ImportTrigger
+from .resilience import queue_each
 
 log = logging.getLogger("shipbridge.tasks")
 
@@ -87,15 +88,9 @@ def send_customer_email(shipment_id: int) -> str:
 def requeue_stale_notifications() -> int:
     """Beat: queue again the pending store notifications, customer e-mails and webhook deliveries
     whose task was lost (the broker was down when the shipment was saved, a worker died)."""
-    queued = notifying.notifications_requeue_stale() + webhooks.deliveries_requeue_stale()
-    for shipment_id in emails.shipment_emails_pending():
-        try:
-            send_customer_email.delay(shipment_id)
-        except Exception:  # noqa: BLE001 - broker down: the next sweep tries again
-            log.warning("cannot queue the customer e-mail of shipment %s; the next sweep tries again", shipment_id)
-            break
-        queued += 1
-    return queued
+    return (notifying.notifications_requeue_stale() + webhooks.deliveries_requeue_stale()
+            + queue_each(emails.shipment_emails_pending(), send_customer_email.delay,
+                         what=lambda shipment_id: f"the customer e-mail of shipment {shipment_id}"))
 
 
 @shared_task(name="orders.tasks.deliver_webhook", ignore_result=True, acks_late=True)

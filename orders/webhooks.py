@@ -47,7 +47,7 @@ from stores.models import Merchant, Store
 from . import tasks
 from .models import (AttemptOutcome, DeliveryStatus, ImportRun, Shipment, WebhookAttempt, WebhookBatch,
                      WebhookBatchKind, WebhookDelivery, WebhookEvent, WebhookSubscription)
-from .resilience import after_commit
+from .resilience import after_commit, queue_each
 
 log = logging.getLogger("shipbridge.webhooks")
 
@@ -380,12 +380,5 @@ def deliveries_requeue_stale(*, now: dt.datetime | None = None) -> int:
     stale = (WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING)
              .filter(Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, updated_at__lt=cutoff))
              .values_list("pk", "attempts"))
-    count = 0
-    for delivery_id, attempts in stale.iterator():
-        try:
-            delivery_queue(delivery_id=delivery_id, attempt=attempts)
-        except Exception:  # noqa: BLE001 - broker down: the next sweep tries again
-            log.exception("cannot queue webhook delivery %s", delivery_id)
-            break
-        count += 1
-    return count
+    return queue_each(stale.iterator(), lambda row: delivery_queue(delivery_id=row[0], attempt=row[1]),
+                      what=lambda row: f"webhook delivery {row[0]}")

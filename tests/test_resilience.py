@@ -281,3 +281,19 @@ def test_the_order_page_shows_the_customer_emails_state(broker_down, admin_clien
     assert emails.shipment_email_deliver(shipment_id=shipment.pk) == "failed"
     page = admin_client_su.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert "Failed: ConnectionRefusedError: mail server down (gave up after 1 attempts)" in page
+
+
+def test_a_sweep_queues_until_the_broker_refuses_and_leaves_the_rest(caplog):
+    from orders.resilience import queue_each
+
+    queued = []
+
+    def queue(item):
+        if item == 3:
+            raise ConnectionError("broker down")
+        queued.append(item)
+
+    with caplog.at_level("ERROR", logger="shipbridge.resilience"):
+        assert queue_each([1, 2, 3, 4], queue, what=lambda item: f"item {item}") == 2
+    assert queued == [1, 2]  # 4 waits for the next sweep
+    assert "cannot queue item 3; the next sweep tries again" in caplog.text
