@@ -302,10 +302,10 @@ def test_bad_orders_can_be_skipped_instead():
         ("9", "1009", "order 1009 (OrderID 9): OrderTotal '12,34' is not a number")]
 
 
-def test_parse_order_raises_protocol_error_naming_order_and_field():
+def test_mapping_an_order_raises_protocol_error_naming_order_and_field():
     element = ET.fromstring(order_xml("9", "1009", total="ten"))
     with pytest.raises(ProtocolError) as err:
-        mapper.parse_order(element)
+        mapper.map_order(mapper.order_fields(element))
     assert str(err.value) == "order 1009 (OrderID 9): OrderTotal 'ten' is not a number"
 
 

@@ -564,19 +564,6 @@ def read_export(
     return pages, list(sources.values()), skipped
 
 
-def parse_order(
-    element: ET.Element,
-    *,
-    tz: ZoneInfo | dt.tzinfo = UTC,
-    default_weight_units: str | None = None,
-    amp_escaped_twice: bool = False,
-) -> OrderRecord:
-    """One <Order> -> OrderRecord. Raises ProtocolError naming the order and the field.
-    Without <OrderID> the order number is the order's id (and what shipnotify sends back)."""
-    return map_order(order_fields(element, amp_escaped_twice=amp_escaped_twice), tz=tz,
-                     default_weight_units=default_weight_units)
-
-
 def _str(fields: dict, name: str) -> str:
     value = fields.get(name, "")
     return value if isinstance(value, str) else ""
